@@ -1,0 +1,3 @@
+from rooflens.cli import main
+
+main()

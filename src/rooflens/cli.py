@@ -1,0 +1,68 @@
+"""The ``rooflens`` command line: parse arguments, call the pipeline, map errors to exit codes.
+
+Each verb lives in ``rooflens.commands.<verb>`` and registers itself on the Typer app, so
+this module stays a thin dispatcher.  Every :class:`~rooflens.errors.RooflensError` becomes
+one line on stderr and exit code 2; set ``ROOFLENS_DEBUG=1`` to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from rooflens import __version__
+from rooflens.errors import RooflensError
+
+app = typer.Typer(
+    name="rooflens",
+    help="Roofline prediction, GPU profiling and integrated reports for LLM inference.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"rooflens {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """rooflens: predict, measure and compare LLM inference against the GPU's roofline."""
+
+
+def _register_commands() -> None:
+    from rooflens.commands import COMMAND_MODULES
+
+    for module in COMMAND_MODULES:
+        module.register(app)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``rooflens: message`` as one line on stderr and exit."""
+    one_line = " ".join(str(message).split())
+    print(f"rooflens: {one_line}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    _register_commands()
+    debug = os.environ.get("ROOFLENS_DEBUG") == "1"
+    try:
+        app(args=argv, standalone_mode=True)
+    except RooflensError as exc:
+        if debug:
+            raise
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)

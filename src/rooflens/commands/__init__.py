@@ -1,0 +1,12 @@
+"""CLI verbs, one module each; every module exposes ``register(app)``.
+
+Add a verb by writing ``commands/<verb>.py`` with a ``register`` function and listing it here.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from rooflens.commands import analyze, hardware, predict, profile, report
+
+COMMAND_MODULES: list[ModuleType] = [predict, hardware, analyze, profile, report]

@@ -1,0 +1,9 @@
+"""`rooflens predict` (not yet implemented)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the `predict` verb to the CLI app."""

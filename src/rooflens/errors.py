@@ -1,0 +1,29 @@
+"""Errors that the CLI turns into one line on stderr and exit code 2.
+
+Anything raised as :class:`RooflensError` is the user's input or environment being wrong
+(a missing file, a malformed config, an unknown GPU).  Its message must be a single line
+that names the offending thing and, where possible, what to do about it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RooflensError(Exception):
+    """A problem the user can fix; the CLI prints ``rooflens: <message>`` and exits 2."""
+
+    exit_code = 2
+
+
+class InputError(RooflensError):
+    """An input file that cannot be used: missing, unreadable, or of the wrong kind."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class ToolMissingError(RooflensError):
+    """An external tool (nsys, ncu, a Python extra) is not installed; the message says how to get it."""
