@@ -1,0 +1,86 @@
+"""Finding the NVIDIA command-line tools (nsys, ncu) on this machine.
+
+nsys is often not on PATH: Nsight Compute ships a copy (``…/nsight-compute/<ver>/host/target-linux-x64/nsys``)
+and CUDA toolkits install it under ``/opt/nvidia/nsight-systems/<ver>/bin``.  We look on PATH first,
+then in those folders (newest version first), and say clearly what is missing.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+from pathlib import Path
+
+from rooflens.errors import ToolMissingError
+
+# Environment variables that name a tool explicitly win over every search.
+_ENV_OVERRIDE = {"nsys": "ROOFLENS_NSYS", "ncu": "ROOFLENS_NCU"}
+
+_KNOWN_LOCATIONS: dict[str, list[str]] = {
+    "nsys": [
+        "/opt/nvidia/nsight-systems/*/bin/nsys",
+        "/opt/nvidia/nsight-systems/*/target-linux-x64/nsys",
+        "/usr/local/cuda*/bin/nsys",
+        "/usr/local/cuda*/nsight-systems*/bin/nsys",
+        "/opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys",
+        "/usr/local/cuda*/nsight-compute*/host/target-linux-x64/nsys",
+    ],
+    "ncu": [
+        "/opt/nvidia/nsight-compute/*/ncu",
+        "/usr/local/cuda*/bin/ncu",
+        "/usr/local/cuda*/nsight-compute*/ncu",
+    ],
+}
+
+_INSTALL_HINT = {
+    "nsys": "install Nsight Systems (it also ships inside Nsight Compute) or set ROOFLENS_NSYS=/path/to/nsys",
+    "ncu": "install Nsight Compute or set ROOFLENS_NCU=/path/to/ncu",
+}
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    """Sort key that puts the newest versioned install folder first."""
+    nums: list[int] = []
+    for part in Path(path).parts:
+        if part[:1].isdigit():
+            nums.extend(int(x) for x in part.split(".") if x.isdigit())
+    return tuple(nums)
+
+
+def find_tool(name: str, *, required: bool = True) -> Path | None:
+    """Path of the ``nsys`` or ``ncu`` executable, or ``None`` when absent and not ``required``.
+
+    Raises :class:`ToolMissingError` with an install hint when ``required`` and nothing is found.
+    """
+    override = os.environ.get(_ENV_OVERRIDE.get(name, ""), "")
+    if override:
+        if os.access(override, os.X_OK):
+            return Path(override)
+        raise ToolMissingError(f"{_ENV_OVERRIDE[name]}={override} is not an executable file")
+    on_path = shutil.which(name)
+    if on_path:
+        return Path(on_path)
+    candidates: list[str] = []
+    for pattern in _KNOWN_LOCATIONS.get(name, []):
+        candidates.extend(p for p in glob.glob(pattern) if os.access(p, os.X_OK))
+    if candidates:
+        return Path(sorted(candidates, key=_version_key, reverse=True)[0])
+    if required:
+        raise ToolMissingError(f"{name} not found on PATH or in the usual install folders: {_INSTALL_HINT[name]}")
+    return None
+
+
+def tool_env(tool: Path) -> dict[str, str]:
+    """Environment for running ``tool``: ours, plus extra library folders nsys's importer may need.
+
+    On machines lacking ``libdw.so.1`` (GPU.md), unpack Debian's libdw1/libelf1 into a folder and
+    name it in ``ROOFLENS_EXTRA_LIBS``; it is prepended to ``LD_LIBRARY_PATH`` for tool calls only.
+    """
+    env = dict(os.environ)
+    extra = env.get("ROOFLENS_EXTRA_LIBS", "")
+    if extra:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            p for p in (extra, env.get("LD_LIBRARY_PATH", "")) if p
+        )
+    return env
