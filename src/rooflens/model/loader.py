@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rooflens.errors import InputError, RooflensError
-from rooflens.model.architecture import Architecture
+from rooflens.model.architecture import Architecture, PositionKind
 
 PRESET_PACKAGE = "rooflens.model.presets"
 
@@ -180,7 +180,7 @@ def architecture_from_config(cfg: dict[str, Any], name: str, source: str) -> Arc
         raise InputError(source, f"hidden_size {hidden} is not divisible by {heads} heads")
     if heads % int(kv_heads):
         raise InputError(source, f"{heads} attention heads not divisible by {kv_heads} KV heads")
-    position = "learned" if model_type in _LEARNED_POSITIONS else "rope"
+    position: PositionKind = "learned" if model_type in _LEARNED_POSITIONS else "rope"
     act = str(_get(cfg, "hidden_act") or ("gelu_new" if model_type == "gpt2" else "silu"))
     return Architecture(
         name=name,
