@@ -1,0 +1,130 @@
+"""Nsight Compute command lines: one ncu process over every kernel of the chosen run.
+
+ncu serialises and replays each kernel, so we ask it for exactly what the report uses —
+throughput (Speed of Light), DRAM bytes, FLOP counters (tensor pipes and CUDA cores),
+L1/L2 hit rates, occupancy, launch statistics — plus the rule results of those sections.
+Metrics a GPU does not have are dropped (after ``ncu --query-metrics``) and listed in the manifest.
+
+Tensor "ops" counters count FLOPs: on a 4096³ GEMM ``sm__ops_path_tensor_src_fp8.sum`` read
+2·M·N·K exactly (GPU.md); :mod:`rooflens.capture.flopcheck` re-verifies FP16/BF16/FP8 on the GPU.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+# Sections whose rules we want (their metrics come along).  `--ncu-set` adds a whole set.
+SECTIONS = [
+    "SpeedOfLight",
+    "LaunchStats",
+    "Occupancy",
+    "MemoryWorkloadAnalysis",
+    "ComputeWorkloadAnalysis",
+]
+
+# Metrics the report reads (REPORT_SPEC 一 "Measured", 三).  Base names; the suffix is part of it.
+METRICS = [
+    "gpu__time_duration.sum",
+    "dram__bytes_read.sum",
+    "dram__bytes_write.sum",
+    "sm__throughput.avg.pct_of_peak_sustained_elapsed",
+    "gpu__compute_memory_throughput.avg.pct_of_peak_sustained_elapsed",
+    "gpu__dram_throughput.avg.pct_of_peak_sustained_elapsed",
+    "dram__throughput.avg.pct_of_peak_sustained_elapsed",
+    "l1tex__t_sector_hit_rate.pct",
+    "lts__t_sector_hit_rate.pct",
+    "sm__warps_active.avg.pct_of_peak_sustained_active",
+    "sm__maximum_warps_per_active_cycle_pct",
+    "launch__registers_per_thread",
+    "launch__grid_size",
+    "launch__block_size",
+    "sm__sass_thread_inst_executed_op_fadd_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_fmul_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_ffma_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_hadd_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_hmul_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_hfma_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_dadd_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_dmul_pred_on.sum",
+    "sm__sass_thread_inst_executed_op_dfma_pred_on.sum",
+    "sm__inst_executed_pipe_tensor_op_gmma.sum",
+]
+
+# Tensor FLOP counters: every `sm__ops_path_tensor_*` metric the GPU has is collected.
+TENSOR_OPS_PATTERN = re.compile(r"^sm__ops_path_tensor_[a-z0-9_]+$")
+
+
+def nvtx_run_filter(run_regex: str) -> str:
+    """ncu's NVTX include expression for a push/pop range matching ``run_regex``.
+
+    The plain form ``Layer[0]#Run[2]/`` matched nothing on ncu 2025.3 (the brackets): the
+    ``regex:`` form is used, with the trailing ``/`` that means "a push/pop range".
+    """
+    return f"regex:{run_regex}/"
+
+
+def query_metric_names(ncu: Path, env: dict[str, str] | None = None) -> set[str]:
+    """Base metric names this GPU offers (``ncu --query-metrics``); empty when the query fails."""
+    try:
+        out = subprocess.run(
+            [str(ncu), "--query-metrics"], capture_output=True, text=True, timeout=120, env=env
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    names: set[str] = set()
+    for line in out.splitlines():
+        tok = line.split(maxsplit=1)[0] if line.strip() else ""
+        if "__" in tok:
+            names.add(tok)
+    return names
+
+
+def select_metrics(available: set[str]) -> tuple[list[str], list[str]]:
+    """(metrics to ask for, metrics dropped because the GPU lacks them).
+
+    With an empty ``available`` (query failed) every wanted metric is kept and ncu decides.
+    """
+    if not available:
+        return list(METRICS), []
+    keep, dropped = [], []
+    for m in METRICS:
+        base = m.split(".", 1)[0]
+        (keep if base in available else dropped).append(m)
+    keep += sorted(f"{n}.sum" for n in available if TENSOR_OPS_PATTERN.match(n))
+    return keep, dropped
+
+
+def profile_command(
+    ncu: Path,
+    out_base: Path,
+    program: list[str],
+    *,
+    run_regex: str | None,
+    metrics: list[str],
+    ncu_set: str | None = None,
+    clock_control: str = "none",
+    extra: list[str] | None = None,
+) -> list[str]:
+    """``ncu`` argv that profiles every kernel of the chosen NVTX run of ``program`` in one process."""
+    cmd = [str(ncu), "--clock-control", clock_control, "--target-processes", "all"]
+    if run_regex:
+        cmd += ["--nvtx", "--nvtx-include", nvtx_run_filter(run_regex)]
+    if ncu_set:
+        cmd += ["--set", ncu_set]
+    for s in SECTIONS:
+        cmd += ["--section", s]
+    if metrics:
+        cmd += ["--metrics", ",".join(metrics)]
+    cmd += ["--import-source", "no", "-o", str(out_base), "-f"]
+    cmd += list(extra or [])
+    return cmd + list(program)
+
+
+def csv_export_command(ncu: Path, report: Path, *, base_units: bool) -> list[str]:
+    """``ncu --import X.ncu-rep --csv --page raw`` (optionally ``--print-units base``)."""
+    cmd = [str(ncu), "--import", str(report), "--csv", "--page", "raw"]
+    if base_units:
+        cmd += ["--print-units", "base"]
+    return cmd

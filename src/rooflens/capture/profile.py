@@ -1,0 +1,261 @@
+"""Run a program under nsys, ncu and/or the PyTorch profiler, into one new run folder.
+
+Each tool is one step; a failed step is recorded in the manifest with a diagnosis and the
+remaining steps still run, so a partial capture is kept and reported.  The built-in workload
+and any user command (``rooflens profile -- CMD``) go through the same steps.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rooflens.capture import ncu as ncu_cmd
+from rooflens.capture import nsys as nsys_cmd
+from rooflens.capture.rundir import Manifest, Step
+from rooflens.capture.tools import find_tool, tool_env
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class CaptureOptions:
+    """What to capture; built by the CLI from its flags."""
+
+    program: list[str]  # argv of the profiled program
+    run_regex: str | None  # NVTX range (regex) whose kernels ncu profiles; None = every kernel
+    timelines: tuple[str, ...] = ("nsys",)  # any of "nsys", "torch"
+    ncu: bool = True
+    ncu_set: str | None = None
+    ncu_launch_count: int | None = None  # cap for programs without an NVTX run to filter on
+    clock_control: str = "none"
+    redact: bool = True
+    torch_program: list[str] | None = None  # program variant writing a Kineto trace (built-in only)
+    step_timeout_s: float = 3600.0
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def diagnose(step: str, returncode: int | None, tail: str) -> str:
+    """One sentence that says what went wrong in a step and what to do about it."""
+    t = tail.lower()
+    if "err_nvgpuctrperm" in t:
+        return (
+            "ncu may not read the GPU's performance counters (ERR_NVGPUCTRPERM): run as root or allow "
+            "profiling for all users (NVreg_RestrictProfilingToAdminUsers=0), or pass --skip-ncu"
+        )
+    if "no cuda gpu" in t or "no cuda-capable device" in t or "cuda driver version is insufficient" in t:
+        return "no usable CUDA GPU is visible here; run rooflens profile on a GPU machine"
+    if "libdw.so" in t or "libelf.so" in t:
+        return (
+            "nsys's importer lacks libdw/libelf: unpack Debian's libdw1 and libelf1 into a folder and set "
+            "ROOFLENS_EXTRA_LIBS to its usr/lib/x86_64-linux-gnu (docs/capture.md)"
+        )
+    if returncode is None:
+        return f"{step} timed out"
+    last = next((ln.strip() for ln in reversed(tail.splitlines()) if ln.strip()), "")
+    return f"{step} exited with code {returncode}" + (f": {last[:300]}" if last else "")
+
+
+def run_step(
+    manifest: Manifest,
+    name: str,
+    argv: list[str],
+    *,
+    env: dict[str, str] | None,
+    progress: Progress,
+    timeout_s: float,
+    expect: list[Path] | None = None,
+) -> Step:
+    """Run one step with its output in ``logs/<name>.log``; record it in the manifest."""
+    run_dir = Path(manifest.run_dir)
+    log = run_dir / "logs" / f"{name}.log"
+    log.parent.mkdir(exist_ok=True)
+    step = Step(name=name, argv=list(argv), log=str(log.relative_to(run_dir)))
+    manifest.steps.append(step)
+    progress(f"{name}: {shlex.join(argv)[:160]}")
+    t0 = time.perf_counter()
+    try:
+        with open(log, "wb") as fh:
+            proc = subprocess.run(argv, stdout=fh, stderr=subprocess.STDOUT, env=env, timeout=timeout_s)
+        step.returncode = proc.returncode
+    except subprocess.TimeoutExpired:
+        step.returncode = None
+    except OSError as exc:
+        log.write_text(f"could not start: {exc}\n", encoding="utf-8")
+        step.returncode = 127
+    step.elapsed_s = round(time.perf_counter() - t0, 3)
+    missing = [p for p in (expect or []) if not p.exists()]
+    if step.returncode == 0 and not missing:
+        step.status = "ok"
+    else:
+        step.status = "failed"
+        tail = _tail(log)
+        step.message = diagnose(name, step.returncode, tail)
+        if step.returncode == 0 and missing:
+            step.message = f"{name} finished but did not write {', '.join(p.name for p in missing)}"
+    step.artifacts = [str(p.relative_to(run_dir)) for p in (expect or []) if p.exists()]
+    manifest.save()
+    progress(f"{name}: {step.status} in {step.elapsed_s:.1f} s" + (f" — {step.message}" if step.message else ""))
+    return step
+
+
+def _skip(manifest: Manifest, name: str, why: str, progress: Progress) -> None:
+    manifest.steps.append(Step(name=name, argv=[], status="skipped", message=why))
+    manifest.save()
+    progress(f"{name}: skipped — {why}")
+
+
+def _capture_nsys(manifest: Manifest, opts: CaptureOptions, progress: Progress) -> None:
+    run_dir = Path(manifest.run_dir)
+    nsys = find_tool("nsys", required=False)
+    if nsys is None:
+        _skip(manifest, "nsys", "nsys not found (set ROOFLENS_NSYS or use --timeline torch)", progress)
+        return
+    env = tool_env(nsys)
+    base = run_dir / "timeline"
+    rep = base.with_suffix(".nsys-rep")
+    step = run_step(manifest, "nsys", nsys_cmd.profile_command(nsys, base, opts.program), env=env,
+                    progress=progress, timeout_s=opts.step_timeout_s, expect=[rep])
+    qdstrm = base.with_suffix(".qdstrm")
+    if not rep.exists() and qdstrm.exists():
+        importer = nsys_cmd.importer_path(nsys)
+        if importer is not None:
+            run_step(manifest, "nsys-import", nsys_cmd.importer_command(importer, qdstrm), env=env,
+                     progress=progress, timeout_s=opts.step_timeout_s, expect=[rep])
+    if not rep.exists():
+        return
+    manifest.artifacts["nsys_rep"] = rep.name
+    if step.status == "failed" and step.returncode not in (0, None):
+        manifest.artifacts["nsys_partial"] = "true"
+    sqlite = base.with_suffix(".sqlite")
+    exp = run_step(manifest, "nsys-export", nsys_cmd.export_command(nsys, rep, sqlite), env=env,
+                   progress=progress, timeout_s=opts.step_timeout_s, expect=[sqlite])
+    if exp.status == "ok":
+        manifest.artifacts["nsys_sqlite"] = sqlite.name
+        if opts.redact:
+            from rooflens.capture.redact import redact_nsys_sqlite
+
+            removed = redact_nsys_sqlite(sqlite)
+            manifest.environment["nsys_sqlite_redacted"] = removed
+            progress(f"nsys-export: removed {removed} environment/host entries from {sqlite.name}")
+
+
+def _capture_torch(manifest: Manifest, opts: CaptureOptions, progress: Progress) -> None:
+    run_dir = Path(manifest.run_dir)
+    if opts.torch_program is None:
+        _skip(manifest, "torch", "only the built-in workload can be run under torch.profiler", progress)
+        return
+    trace = run_dir / "trace.json"
+    argv = [*opts.torch_program, "--torch-profile", str(trace)]
+    st = run_step(manifest, "torch", argv, env=None, progress=progress, timeout_s=opts.step_timeout_s,
+                  expect=[trace])
+    if st.status == "ok":
+        manifest.artifacts["kineto_json"] = trace.name
+
+
+def _capture_ncu(manifest: Manifest, opts: CaptureOptions, progress: Progress) -> None:
+    run_dir = Path(manifest.run_dir)
+    ncu = find_tool("ncu", required=False)
+    if ncu is None:
+        _skip(manifest, "ncu", "ncu not found (install Nsight Compute or set ROOFLENS_NCU)", progress)
+        return
+    env = tool_env(ncu)
+    metrics, dropped = ncu_cmd.select_metrics(ncu_cmd.query_metric_names(ncu, env))
+    manifest.environment["ncu_metrics_dropped"] = dropped
+    extra = ["--launch-count", str(opts.ncu_launch_count)] if opts.ncu_launch_count else []
+    base = run_dir / "kernels"
+    rep = base.with_suffix(".ncu-rep")
+    argv = ncu_cmd.profile_command(ncu, base, opts.program, run_regex=opts.run_regex, metrics=metrics,
+                                   ncu_set=opts.ncu_set, clock_control=opts.clock_control, extra=extra)
+    run_step(manifest, "ncu", argv, env=env, progress=progress, timeout_s=opts.step_timeout_s, expect=[rep])
+    if not rep.exists():
+        return
+    manifest.artifacts["ncu_rep"] = rep.name
+    for key, base_units in (("ncu_csv", False), ("ncu_csv_base", True)):
+        out = run_dir / ("kernels_base.csv" if base_units else "kernels.csv")
+        st = _export_csv(manifest, ncu, rep, out, base_units, env, progress, opts.step_timeout_s)
+        if st.status == "ok":
+            manifest.artifacts[key] = out.name
+
+
+def _export_csv(manifest: Manifest, ncu: Path, rep: Path, out: Path, base_units: bool,
+                env: dict[str, str], progress: Progress, timeout_s: float) -> Step:
+    """ncu prints the CSV on stdout: run it with stdout into ``out``."""
+    argv = ncu_cmd.csv_export_command(ncu, rep, base_units=base_units)
+    name = "ncu-csv-base" if base_units else "ncu-csv"
+    step = Step(name=name, argv=argv)
+    manifest.steps.append(step)
+    t0 = time.perf_counter()
+    try:
+        with open(out, "wb") as fh:
+            proc = subprocess.run(argv, stdout=fh, stderr=subprocess.PIPE, env=env, timeout=timeout_s)
+        step.returncode = proc.returncode
+        step.status = "ok" if proc.returncode == 0 and out.stat().st_size > 0 else "failed"
+        if step.status == "failed":
+            step.message = diagnose(name, proc.returncode, proc.stderr.decode(errors="replace"))
+    except (OSError, subprocess.SubprocessError) as exc:
+        step.status, step.message = "failed", f"{name}: {exc}"
+    step.elapsed_s = round(time.perf_counter() - t0, 3)
+    step.artifacts = [out.name] if step.status == "ok" else []
+    manifest.save()
+    progress(f"{name}: {step.status} in {step.elapsed_s:.1f} s")
+    return step
+
+
+def capture(manifest: Manifest, opts: CaptureOptions, progress: Progress | None = None) -> Manifest:
+    """Run every requested step into ``manifest.run_dir``; failures are recorded, not raised."""
+    say = progress or (lambda msg: print(msg, file=sys.stderr))
+    manifest.settings["program"] = list(opts.program)
+    manifest.settings["ncu_nvtx_run"] = opts.run_regex
+    manifest.save()
+    manifest.environment.update(describe_environment())
+    manifest.save()
+    if "nsys" in opts.timelines:
+        _capture_nsys(manifest, opts, say)
+    if "torch" in opts.timelines:
+        _capture_torch(manifest, opts, say)
+    if opts.ncu:
+        _capture_ncu(manifest, opts, say)
+    manifest.save()
+    return manifest
+
+
+def _first_line(argv: list[str], env: dict[str, str] | None = None) -> str | None:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = [ln.strip() for ln in out.stdout.splitlines() if ln.strip()]
+    return lines[-1] if out.returncode == 0 and lines else None
+
+
+def describe_environment() -> dict[str, object]:
+    """GPU, driver and tool versions (never environment variables)."""
+    info: dict[str, object] = {"python": sys.version.split()[0]}
+    smi = _first_line(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"])
+    if smi:
+        parts = [p.strip() for p in smi.split(",")]
+        info["gpu_name"], info["driver_version"] = parts[0], parts[1] if len(parts) > 1 else None
+        info["gpu_memory"] = parts[2] if len(parts) > 2 else None
+    for tool in ("nsys", "ncu"):
+        path = find_tool(tool, required=False)
+        if path is not None:
+            info[f"{tool}_path"] = str(path)
+            info[f"{tool}_version"] = _first_line([str(path), "--version"], tool_env(path))
+    return info
+
+
+def failed_steps(manifest: Manifest) -> list[Step]:
+    return [s for s in manifest.steps if s.status == "failed"]

@@ -1,0 +1,108 @@
+"""Run folders: one new folder per capture, never overwritten, described by ``manifest.json``.
+
+The manifest records what was run (exact argv), with which tools and driver, on which GPU,
+each step's outcome and the artifacts it left — but never environment variables (tokens live
+there).  It is rewritten after every step, so a capture that dies half-way still says what it has.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rooflens import __version__
+from rooflens.errors import RooflensError
+
+MANIFEST = "manifest.json"
+MANIFEST_SCHEMA = "1.0"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "run"
+
+
+def new_run_dir(parent: Path, stem: str, now: _dt.datetime | None = None) -> Path:
+    """Create ``parent/<stem>_<timestamp>`` (``-2``, ``-3`` … if taken) and return it.
+
+    ``os.mkdir`` without ``exist_ok`` makes creation atomic: two captures never share a folder.
+    """
+    now = now or _dt.datetime.now()
+    base = f"{_slug(stem)}_{now.strftime('%Y%m%d-%H%M%S')}"
+    parent.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 1000):
+        path = parent / (base if i == 1 else f"{base}-{i}")
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            continue
+    raise RooflensError(f"{parent}: could not create a new run folder for {base}")
+
+
+def claim_out_dir(path: Path) -> Path:
+    """Use an explicit ``--out`` folder: it must not exist yet, or be empty."""
+    if path.exists():
+        if not path.is_dir():
+            raise RooflensError(f"{path}: exists and is not a folder; choose another --out")
+        if any(path.iterdir()):
+            raise RooflensError(f"{path}: folder exists and is not empty; rooflens never overwrites a capture")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass
+class Step:
+    """One capture step (nsys, export, ncu, …) and how it went."""
+
+    name: str
+    argv: list[str]
+    status: str = "pending"  # pending | ok | failed | skipped
+    returncode: int | None = None
+    elapsed_s: float | None = None
+    log: str | None = None
+    message: str | None = None
+    artifacts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Manifest:
+    """What a run folder holds; saved as ``manifest.json``."""
+
+    run_dir: str
+    settings: dict[str, Any]
+    steps: list[Step] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)  # tool versions, GPU, driver; no env vars
+    created_at: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat())
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["schema_version"] = MANIFEST_SCHEMA
+        d["rooflens_version"] = __version__
+        d["run_dir"] = Path(self.run_dir).name
+        return d
+
+    def save(self) -> None:
+        path = Path(self.run_dir) / MANIFEST
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+
+
+def load_manifest(run_dir: Path) -> dict[str, Any]:
+    """Read a run folder's manifest (a plain dict; readers use ``.get`` for later fields)."""
+    path = run_dir / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RooflensError(f"{run_dir}: no {MANIFEST} here; is this a rooflens run folder?") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RooflensError(f"{path}: unreadable manifest ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise RooflensError(f"{path}: not a rooflens manifest (expected a JSON object)")
+    return data

@@ -1,0 +1,343 @@
+"""The built-in decoder workload: a Llama/Qwen-style model on random weights, marked with NVTX.
+
+Run as a program (``python -m rooflens.capture.workload --shape shape.json ...``) under nsys, ncu or
+the PyTorch profiler.  It does what SGLang's ``bench_one_batch`` does — prefill of ``input_len``
+tokens, then ``output_len − 1`` decode steps on a growing KV cache — ``runs`` times (run 0 is
+warm-up), with the fastest kernels torch has (SDPA flash attention with GQA, fused RMSNorm),
+so that its kernels resemble a serving engine's.
+
+Every operator sits in a nested NVTX range named after the predictor's operator
+(docs/architecture.md), so measured kernels join predicted operators exactly::
+
+    Run[j] > prefill | decode[k] > Layer[i]#Run[j] > qkv_proj
+
+Only torch is needed (no downloads, no extra packages): it must run on the GPU machine as is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from rooflens.capture.shape import DecoderShape
+
+_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+class Marker:
+    """NVTX ranges (always) and ``record_function`` ranges (when the PyTorch profiler is on)."""
+
+    def __init__(self, torch_ranges: bool, nvtx: bool = True) -> None:
+        self.torch_ranges = torch_ranges
+        self.nvtx = nvtx
+        self.enabled = True
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        if not self.enabled:
+            yield
+            return
+        if self.nvtx:
+            torch.cuda.nvtx.range_push(name)
+        rf = torch.profiler.record_function(name) if self.torch_ranges else contextlib.nullcontext()
+        try:
+            with rf:
+                yield
+        finally:
+            if self.nvtx:
+                torch.cuda.nvtx.range_pop()
+
+
+def _rms_norm(x: torch.Tensor, w: torch.Tensor, eps: float, rms: bool) -> torch.Tensor:
+    if rms:
+        return F.rms_norm(x, (x.shape[-1],), w, eps)
+    return F.layer_norm(x, (x.shape[-1],), w, None, eps)
+
+
+def _rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class Decoder:
+    """Weights, KV cache and the forward pass of the workload (random weights, no downloads)."""
+
+    def __init__(
+        self,
+        shape: DecoderShape,
+        layers: int,
+        batch: int,
+        max_len: int,
+        dtype: torch.dtype,
+        device: str = "cuda",
+    ) -> None:
+        dev = torch.device(device)
+        self.s, self.layers, self.batch = shape, layers, batch
+        g = torch.Generator(device=dev).manual_seed(0)
+
+        def w(*dims: int) -> torch.Tensor:
+            std = 1.0 / math.sqrt(dims[-1])
+            return (torch.randn(*dims, device=dev, dtype=dtype, generator=g) * std).contiguous()
+
+        h, d = shape.hidden_size, shape.head_dim
+        qkv_out = (shape.num_heads + 2 * shape.num_kv_heads) * d
+        self.embed = w(shape.vocab_size, h)
+        self.lm_head = self.embed if shape.tie_word_embeddings else w(shape.vocab_size, h)
+        self.final_norm = torch.ones(h, device=dev, dtype=dtype)
+        self.L: list[dict[str, Any]] = []
+        for _ in range(layers):
+            p: dict[str, Any] = {
+                "attn_norm": torch.ones(h, device=dev, dtype=dtype),
+                "mlp_norm": torch.ones(h, device=dev, dtype=dtype),
+                "qkv": w(qkv_out, h),
+                "o": w(h, shape.num_heads * d),
+                "k_cache": torch.zeros(batch, shape.num_kv_heads, max_len, d, device=dev, dtype=dtype),
+                "v_cache": torch.zeros(batch, shape.num_kv_heads, max_len, d, device=dev, dtype=dtype),
+            }
+            if shape.num_experts:
+                inter = shape.moe_intermediate_size or shape.intermediate_size
+                p["router"] = w(shape.num_experts, h)
+                p["experts"] = [(w(2 * inter, h), w(h, inter)) for _ in range(shape.num_experts)]
+                if shape.num_shared_experts:
+                    si = inter * shape.num_shared_experts
+                    p["shared"] = (w(2 * si, h), w(h, si))
+            else:
+                i = shape.intermediate_size
+                p["gate_up"] = w(2 * i if shape.gated_mlp else i, h)
+                p["down"] = w(h, i)
+            self.L.append(p)
+        inv = 1.0 / (shape.rope_theta ** (torch.arange(0, d, 2, device=dev, dtype=torch.float32) / d))
+        t = torch.arange(max_len, device=dev, dtype=torch.float32)
+        freqs = torch.outer(t, inv)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        self.cos, self.sin = emb.cos().to(dtype), emb.sin().to(dtype)
+
+    # -- operators -----------------------------------------------------------------------------
+    def _mlp(self, p: dict[str, Any], x: torch.Tensor, mark: Marker) -> torch.Tensor:
+        s = self.s
+        if not s.num_experts:
+            with mark("gate_up_proj"):
+                gu = x @ p["gate_up"].t()
+            with mark("act"):
+                if s.gated_mlp:
+                    gate, up = gu.chunk(2, dim=-1)
+                    a = F.silu(gate) * up
+                else:
+                    a = F.gelu(gu, approximate="tanh")
+            with mark("down_proj"):
+                return a @ p["down"].t()
+        return self._moe(p, x, mark)
+
+    def _moe(self, p: dict[str, Any], x: torch.Tensor, mark: Marker) -> torch.Tensor:
+        s = self.s
+        flat = x.reshape(-1, x.shape[-1])
+        with mark("router"):
+            logits = flat @ p["router"].t()
+            weights, idx = torch.topk(torch.softmax(logits.float(), dim=-1), s.top_k, dim=-1)
+            weights = (weights / weights.sum(-1, keepdim=True)).to(x.dtype)
+        out = torch.zeros_like(flat)
+        with mark("experts"):
+            # A loop over routed experts: each gathers its tokens, runs its gated MLP, scatters back.
+            for e, (gu_w, down_w) in enumerate(p["experts"]):
+                tok, slot = torch.where(idx == e)
+                if tok.numel() == 0:
+                    continue
+                gate, up = (flat[tok] @ gu_w.t()).chunk(2, dim=-1)
+                y = (F.silu(gate) * up) @ down_w.t()
+                out.index_add_(0, tok, y * weights[tok, slot].unsqueeze(-1))
+        if "shared" in p:
+            with mark("shared_experts"):
+                gate, up = (flat @ p["shared"][0].t()).chunk(2, dim=-1)
+                out += (F.silu(gate) * up) @ p["shared"][1].t()
+        return out.view_as(x)
+
+    def layer(
+        self, i: int, x: torch.Tensor, start: int, causal: bool, run: int, mark: Marker
+    ) -> torch.Tensor:
+        """One decoder layer on ``x`` [b, T, h], tokens at positions start … start+T−1."""
+        s, p = self.s, self.L[i]
+        b, T, _ = x.shape
+        H, Hkv, d = s.num_heads, s.num_kv_heads, s.head_dim
+        with mark(f"Layer[{i}]#Run[{run}]"):
+            with mark("attn_norm"):
+                h = _rms_norm(x, p["attn_norm"], s.norm_eps, s.rms_norm)
+            with mark("qkv_proj"):
+                qkv = h @ p["qkv"].t()
+            q, k, v = qkv.split([H * d, Hkv * d, Hkv * d], dim=-1)
+            q = q.view(b, T, H, d).transpose(1, 2)
+            k = k.view(b, T, Hkv, d).transpose(1, 2)
+            v = v.view(b, T, Hkv, d).transpose(1, 2)
+            with mark("rope"):
+                cos = self.cos[start : start + T]
+                sin = self.sin[start : start + T]
+                q = q * cos + _rotate_half(q) * sin
+                k = k * cos + _rotate_half(k) * sin
+            end = start + T
+            with mark("kv_cache_write"):
+                p["k_cache"][:, :, start:end] = k
+                p["v_cache"][:, :, start:end] = v
+            with mark("attention"):
+                o = F.scaled_dot_product_attention(
+                    q,
+                    p["k_cache"][:, :, :end],
+                    p["v_cache"][:, :, :end],
+                    is_causal=causal,
+                    enable_gqa=H != Hkv,
+                )
+            o = o.transpose(1, 2).reshape(b, T, H * d)
+            with mark("o_proj"):
+                a = o @ p["o"].t()
+            with mark("attn_residual"):
+                x = x + a
+            with mark("mlp_norm"):
+                h = _rms_norm(x, p["mlp_norm"], s.norm_eps, s.rms_norm)
+            m = self._mlp(p, h, mark)
+            with mark("mlp_residual"):
+                x = x + m
+        return x
+
+    def step(
+        self, ids: torch.Tensor, start: int, run: int, mark: Marker, out_ids: torch.Tensor
+    ) -> None:
+        """Embedding → layers → final norm → LM head (last token) → greedy next token into ``out_ids``."""
+        with mark("embedding"):
+            x = F.embedding(ids, self.embed)
+        causal = ids.shape[1] > 1
+        for i in range(self.layers):
+            x = self.layer(i, x, start, causal, run, mark)
+        with mark("final_norm"):
+            x = _rms_norm(x, self.final_norm, self.s.norm_eps, self.s.rms_norm)
+        with mark("lm_head"):
+            logits = x[:, -1, :] @ self.lm_head.t()
+        with mark("sample"):
+            out_ids.copy_(torch.argmax(logits, dim=-1, keepdim=True))
+
+
+def _capture_decode_graphs(
+    model: Decoder, input_len: int, output_len: int, ids_buf: torch.Tensor, mark: Marker
+) -> list[torch.cuda.CUDAGraph]:
+    """One CUDA graph per decode step (each attends a different context length)."""
+    graphs: list[torch.cuda.CUDAGraph] = []
+    mark.enabled = False  # NVTX pushed during capture is not replayed; replays get their own ranges
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        model.step(ids_buf, input_len, 0, mark, ids_buf)  # warm-up outside capture
+    torch.cuda.current_stream().wait_stream(side)
+    for k in range(1, output_len):
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            model.step(ids_buf, input_len + k - 1, 0, mark, ids_buf)
+        graphs.append(g)
+    mark.enabled = True
+    return graphs
+
+
+def run_workload(
+    shape: DecoderShape,
+    *,
+    batch: int,
+    input_len: int,
+    output_len: int,
+    layers: int,
+    runs: int,
+    dtype: str,
+    cuda_graph: bool = False,
+    torch_profile: str | None = None,
+) -> dict[str, Any]:
+    """Run the workload ``runs`` times; returns a summary (wall time per run, attention backend)."""
+    if not torch.cuda.is_available():
+        raise SystemExit("rooflens workload: no CUDA GPU is visible to torch")
+    torch.manual_seed(0)
+    mark = Marker(torch_ranges=torch_profile is not None)
+    model = Decoder(shape, layers, batch, input_len + output_len, _DTYPES[dtype])
+    prompt = torch.randint(0, shape.vocab_size, (batch, input_len), device="cuda")
+    ids_buf = torch.zeros(batch, 1, dtype=torch.long, device="cuda")
+    graphs = _capture_decode_graphs(model, input_len, output_len, ids_buf, mark) if cuda_graph else []
+    torch.cuda.synchronize()
+
+    prof: Any = None
+    if torch_profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        prof = profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA])
+        prof.__enter__()
+    wall: list[float] = []
+    with torch.inference_mode():
+        for j in range(runs):
+            t0 = time.perf_counter()
+            with mark(f"Run[{j}]"):
+                with mark("prefill"):
+                    model.step(prompt, 0, j, mark, ids_buf)
+                for k in range(1, output_len):
+                    with mark(f"decode[{k}]"):
+                        if cuda_graph:
+                            with mark(f"Layer[0]#Run[{j}]"):
+                                graphs[k - 1].replay()
+                        else:
+                            model.step(ids_buf, input_len + k - 1, j, mark, ids_buf)
+            torch.cuda.synchronize()
+            wall.append(time.perf_counter() - t0)
+    if prof is not None:
+        prof.__exit__(None, None, None)
+        prof.export_chrome_trace(torch_profile)
+    return {
+        "gpu_name": torch.cuda.get_device_name(),
+        "torch_version": torch.__version__,
+        "cuda_version": torch.version.cuda,
+        "run_wall_s": wall,
+        "shape": shape.to_dict(),
+        "layers": layers,
+        "batch": batch,
+        "input_len": input_len,
+        "output_len": output_len,
+        "dtype": dtype,
+        "cuda_graph": cuda_graph,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m rooflens.capture.workload", description=__doc__)
+    ap.add_argument("--shape", required=True, help="JSON file with a DecoderShape")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--input-len", type=int, default=128)
+    ap.add_argument("--output-len", type=int, default=1)
+    ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dtype", choices=sorted(_DTYPES), default="fp16")
+    ap.add_argument("--cuda-graph", action="store_true")
+    ap.add_argument("--torch-profile", default=None, help="write a Kineto JSON trace here")
+    ap.add_argument("--summary", default=None, help="write a JSON summary here")
+    a = ap.parse_args(argv)
+    with open(a.shape, encoding="utf-8") as f:
+        shape = DecoderShape.from_dict(json.load(f))
+    summary = run_workload(
+        shape,
+        batch=a.batch,
+        input_len=a.input_len,
+        output_len=a.output_len,
+        layers=a.layers,
+        runs=a.runs,
+        dtype=a.dtype,
+        cuda_graph=a.cuda_graph,
+        torch_profile=a.torch_profile,
+    )
+    text = json.dumps(summary, indent=2)
+    if a.summary:
+        with open(a.summary, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        print(text, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
