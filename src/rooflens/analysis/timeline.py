@@ -1,0 +1,367 @@
+"""Timeline analysis (REPORT_SPEC section 二): runs, GPU busy time, bubbles, kernels of the chosen run.
+
+Kernels join NVTX ranges by nsys projection (:mod:`rooflens.traces.projection`).  Runs are the
+ranges named ``Run[j]`` of the built-in workload, else ``Layer[i]#Run[j]`` (seed / SGLang);
+ranges of one name form one run and a run with several instances (prefill + decode steps)
+sums them.  Per instance: range duration; GPU busy = length of the union of its kernels'
+intervals; window = [min(range start, first kernel start), max(range end, last kernel end)];
+bubble ratio = 1 − busy / window; inter-kernel bubble over [first kernel start, last kernel
+end]; each idle gap between kernels is *host-bound* when the launch call of the kernel after
+it started only after every earlier kernel had finished, else *other*.  All in seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rooflens.errors import RooflensError
+from rooflens.traces.model import Trace
+from rooflens.traces.projection import Projection, ancestor_in, project, stack_names
+
+RUN_RE = re.compile(r"^Run\[(\d+)\]$")
+LAYER_RUN_RE = re.compile(r"^Layer\[(\d+)\]#Run\[(\d+)\]$")
+LAYER_RE = re.compile(r"Layer\[(\d+)\]")
+PHASE_RE = re.compile(r"^(prefill|decode(?:\[\d+\])?)$")
+WHOLE_TRACE = "<whole trace>"
+
+#: Operator range names of the built-in workload (docs/architecture.md).
+OPERATOR_NAMES = frozenset(
+    "embedding attn_norm qkv_proj rope kv_cache_write attention o_proj attn_residual mlp_norm "
+    "gate_up_proj act down_proj mlp_residual router experts shared_experts final_norm lm_head".split()
+)
+
+
+@dataclass
+class SegmentGaps:
+    """Per segment (sorted ``seg_ids``): first start, last end, busy time, idle gaps split by cause."""
+
+    seg_ids: np.ndarray
+    first_start: np.ndarray
+    last_end: np.ndarray
+    busy: np.ndarray
+    host_gap: np.ndarray
+    other_gap: np.ndarray
+    host_count: np.ndarray
+    other_count: np.ndarray
+
+
+def segment_gaps(
+    seg: np.ndarray, start: np.ndarray, end: np.ndarray, launch: np.ndarray
+) -> SegmentGaps:
+    """Interval union and idle gaps of kernels grouped by ``seg``, vectorised over all segments.
+
+    Sorted by start within a segment, a gap opens before kernel i when it starts after the
+    running maximum end of the kernels before it.  The running maximum must restart at each
+    segment: times become integer nanoseconds (nsys and Kineto are ns-exact) and each segment
+    is shifted past the previous one, so one ``maximum.accumulate`` serves all segments exactly.
+    """
+    n = seg.shape[0]
+    if n == 0:
+        z = np.zeros(0)
+        return SegmentGaps(
+            np.zeros(0, np.int64), z, z, z, z, z, np.zeros(0, np.int64), np.zeros(0, np.int64)
+        )
+    order = np.lexsort((start, seg))
+    sg, s, e, ls = seg[order], start[order], end[order], launch[order]
+    ids, rank = np.unique(sg, return_inverse=True)
+    t0 = float(min(s.min(), e.min()))
+    s_ns = np.rint((s - t0) * 1e9).astype(np.int64)
+    e_ns = np.rint((e - t0) * 1e9).astype(np.int64)
+    shift = rank.astype(np.int64) * (int(e_ns.max()) + 1)
+    run_max = np.maximum.accumulate(e_ns + shift) - shift
+    first = np.r_[True, rank[1:] != rank[:-1]]
+    prev_max = np.r_[np.int64(0), run_max[:-1]]
+    gap = np.where(first, 0, np.maximum(s_ns - prev_max, 0))
+    ls_ns = np.where(
+        np.isnan(ls), -(2**62), np.rint((np.nan_to_num(ls, nan=t0) - t0) * 1e9)
+    ).astype(np.int64)
+    host = (gap > 0) & (ls_ns >= prev_max)
+    other = (gap > 0) & ~host
+    m = ids.size
+    host_gap = np.bincount(rank, weights=np.where(host, gap, 0), minlength=m) * 1e-9
+    other_gap = np.bincount(rank, weights=np.where(other, gap, 0), minlength=m) * 1e-9
+    starts_at = np.flatnonzero(first)
+    ends_at = np.r_[starts_at[1:] - 1, n - 1]
+    first_start = s[starts_at]
+    last_end = np.maximum.reduceat(e, starts_at)
+    span_ns = run_max[ends_at] - s_ns[starts_at]
+    busy = span_ns * 1e-9 - host_gap - other_gap
+    return SegmentGaps(
+        ids, first_start, last_end, busy, host_gap, other_gap,
+        np.bincount(rank, weights=host, minlength=m).astype(np.int64),
+        np.bincount(rank, weights=other, minlength=m).astype(np.int64),
+    )  # fmt: skip
+
+
+@dataclass
+class RunSummary:
+    """One run (all instances of one range name, or the whole trace), durations in seconds."""
+
+    name: str
+    instances: int
+    range_duration_s: float
+    kernel_count: int
+    kernel_time_s: float
+    gpu_busy_s: float
+    window_s: float
+    inter_kernel_window_s: float
+    host_bound_gap_s: float
+    other_gap_s: float
+    host_bound_gaps: int
+    other_gaps: int
+    first_start_s: float = 0.0
+
+    @property
+    def bubble_ratio(self) -> float | None:
+        """1 − busy / window (None when the window is empty)."""
+        return 1.0 - self.gpu_busy_s / self.window_s if self.window_s > 0 else None
+
+    @property
+    def inter_kernel_bubble_ratio(self) -> float | None:
+        """Idle share of [first kernel start, last kernel end]."""
+        w = self.inter_kernel_window_s
+        return 1.0 - self.gpu_busy_s / w if w > 0 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``timeline.runs[]`` entry of docs/report-json.md."""
+        return {
+            "name": self.name, "instances": self.instances,
+            "range_duration_s": self.range_duration_s, "kernel_count": self.kernel_count,
+            "kernel_time_s": self.kernel_time_s, "gpu_busy_s": self.gpu_busy_s,
+            "window_s": self.window_s, "bubble_ratio": self.bubble_ratio,
+            "inter_kernel_window_s": self.inter_kernel_window_s,
+            "inter_kernel_bubble_ratio": self.inter_kernel_bubble_ratio,
+            "host_bound_gap_s": self.host_bound_gap_s, "other_gap_s": self.other_gap_s,
+            "host_bound_gaps": self.host_bound_gaps, "other_gaps": self.other_gaps,
+        }  # fmt: skip
+
+
+@dataclass
+class TimelineKernel:
+    """One kernel of the chosen run, in launch order."""
+
+    index: int
+    name: str
+    short_name: str
+    start_s: float
+    duration_s: float
+    share: float
+    grid: tuple[int, int, int]
+    block: tuple[int, int, int]
+    registers_per_thread: int
+    stream: int
+    operator: str | None
+    phase: str | None
+    layer: int | None
+    nvtx: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``timeline.kernels[]`` entry of docs/report-json.md."""
+        d = dict(self.__dict__)
+        d["grid"], d["block"] = list(self.grid), list(self.block)
+        return d
+
+
+@dataclass
+class TimelineAnalysis:
+    """Result of :func:`analyze_timeline`: runs side by side, the chosen run's kernels, GPUs."""
+
+    source: str
+    path: str
+    chosen_run: str
+    runs: list[RunSummary]
+    chosen: RunSummary
+    kernels: list[TimelineKernel]
+    overview: RunSummary
+    gpu_names: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``timeline`` section of docs/report-json.md."""
+        runs = [r.to_dict() for r in self.runs]
+        if self.chosen.name not in {r.name for r in self.runs}:
+            runs.append(self.chosen.to_dict())
+        return {
+            "source": self.source, "path": self.path, "chosen_run": self.chosen_run,
+            "gpu_names": self.gpu_names, "overview": self.overview.to_dict(), "runs": runs,
+            "kernels": [k.to_dict() for k in self.kernels], "warnings": self.warnings,
+        }  # fmt: skip
+
+    def self_check(self) -> None:
+        """Invariants: busy ≤ Σ kernel time and ≤ window; ratios within [0, 1]."""
+        for r in [*self.runs, self.chosen, self.overview]:
+            assert r.gpu_busy_s <= r.kernel_time_s * (1 + 1e-9) + 1e-12, r.name
+            assert r.gpu_busy_s <= r.window_s * (1 + 1e-9) + 1e-12, r.name
+            b = r.bubble_ratio
+            assert b is None or -1e-9 <= b <= 1 + 1e-9, r.name
+
+
+def summarize(
+    trace: Trace, proj: Projection, name: str, instance_of: np.ndarray, range_rows: np.ndarray
+) -> RunSummary:
+    """Sum the per-instance figures of the kernels with ``instance_of >= 0`` (see module docstring).
+
+    ``instance_of[k]`` is the range row (an instance of run ``name``) holding kernel ``k``, or -1;
+    ``range_rows`` lists every instance (instances without kernels still count their duration).
+    """
+    k, r = trace.kernels, trace.ranges
+    sel = np.flatnonzero(instance_of >= 0)
+    seg = instance_of[sel]
+    g = segment_gaps(seg, k.start_s[sel], k.end_s[sel], proj.launch_start_s[sel])
+    rs, re_ = r.start_s[range_rows], r.end_s[range_rows]
+    lo = np.minimum(rs, _lookup(g.seg_ids, g.first_start, range_rows, rs))
+    hi = np.maximum(re_, _lookup(g.seg_ids, g.last_end, range_rows, re_))
+    dur = k.end_s[sel] - k.start_s[sel]
+    return RunSummary(
+        name=name, instances=int(range_rows.size), range_duration_s=float(np.sum(re_ - rs)),
+        kernel_count=int(sel.size), kernel_time_s=float(dur.sum()), gpu_busy_s=float(g.busy.sum()),
+        window_s=float(np.sum(hi - lo)), inter_kernel_window_s=float(np.sum(g.last_end - g.first_start)),
+        host_bound_gap_s=float(g.host_gap.sum()), other_gap_s=float(g.other_gap.sum()),
+        host_bound_gaps=int(g.host_count.sum()), other_gaps=int(g.other_count.sum()),
+        first_start_s=float(rs.min()) if rs.size else 0.0,
+    )  # fmt: skip
+
+
+def _lookup(
+    ids: np.ndarray, values: np.ndarray, keys: np.ndarray, default: np.ndarray
+) -> np.ndarray:
+    """``values`` of segment ``keys`` (``ids`` sorted), ``default`` where a key has no segment."""
+    if not ids.size:
+        return default
+    pos = np.clip(np.searchsorted(ids, keys), 0, ids.size - 1)
+    return np.where(ids[pos] == keys, values[pos], default)
+
+
+def whole_trace(trace: Trace, proj: Projection) -> RunSummary:
+    """All kernels as one run over [first kernel start, last kernel end] (no ranges needed)."""
+    k = trace.kernels
+    inst = np.zeros(len(k), dtype=np.int64)
+    g = segment_gaps(inst, k.start_s, k.end_s, proj.launch_start_s)
+    span = float(np.sum(g.last_end - g.first_start))
+    return RunSummary(
+        name=WHOLE_TRACE, instances=1, range_duration_s=span, kernel_count=len(k),
+        kernel_time_s=float(np.sum(k.end_s - k.start_s)), gpu_busy_s=float(g.busy.sum()),
+        window_s=span, inter_kernel_window_s=span, host_bound_gap_s=float(g.host_gap.sum()),
+        other_gap_s=float(g.other_gap.sum()), host_bound_gaps=int(g.host_count.sum()),
+        other_gaps=int(g.other_count.sum()), first_start_s=float(g.first_start.min(initial=0.0)),
+    )  # fmt: skip
+
+
+def run_groups(trace: Trace, selector: str | None = None) -> dict[str, np.ndarray]:
+    """Range rows per run name: ``Run[j]`` ranges, else ``Layer[i]#Run[j]``; or those ``selector`` picks.
+
+    ``selector`` is a range name, or else a regular expression matched against range names
+    (every matching name becomes one run named after the selector when several match).
+    """
+    names = np.array(trace.strings.values, dtype=object)
+    if not len(trace.ranges):
+        return {}
+    rnames = names[trace.ranges.name_id]
+    if selector is not None:
+        exact = np.flatnonzero(rnames == selector)
+        if exact.size:
+            return {selector: exact}
+        try:
+            rx = re.compile(selector)
+        except re.error as exc:
+            raise RooflensError(
+                f"--run {selector!r}: not a range name and not a valid regex ({exc})"
+            ) from exc
+        hit = np.flatnonzero([bool(rx.search(str(n))) for n in rnames])
+        return {selector: hit} if hit.size else {}
+    for rx in (RUN_RE, LAYER_RUN_RE):
+        uniq = [str(n) for n in np.unique(rnames) if rx.match(str(n))]
+        if uniq:
+            return {n: np.flatnonzero(rnames == n) for n in uniq}
+    return {}
+
+
+def _labels(trace: Trace, stack: list[str]) -> tuple[str | None, str | None, int | None]:
+    """(operator, phase, layer) from a kernel's range stack, outermost first."""
+    operator = phase = None
+    layer = None
+    for name in stack:
+        leaf = re.split(r"[./]", name)[-1]
+        if leaf in OPERATOR_NAMES:
+            operator = leaf
+        if PHASE_RE.match(name):
+            phase = name
+        m = LAYER_RE.search(name)
+        if m:
+            layer = int(m.group(1))
+    return operator, phase, layer
+
+
+def run_kernels(trace: Trace, proj: Projection, members: np.ndarray) -> list[TimelineKernel]:
+    """The kernels ``members`` (rows) as report rows, in launch order (launch call start, then GPU start)."""
+    k = trace.kernels
+    launch = np.where(
+        np.isnan(proj.launch_start_s[members]), k.start_s[members], proj.launch_start_s[members]
+    )
+    order = members[np.lexsort((k.start_s[members], launch))]
+    total = float(np.sum(k.end_s[order] - k.start_s[order]))
+    out: list[TimelineKernel] = []
+    for i, row in enumerate(order):
+        stack = stack_names(trace, int(proj.innermost[row]))
+        operator, phase, layer = _labels(trace, stack)
+        dur = float(k.end_s[row] - k.start_s[row])
+        out.append(
+            TimelineKernel(
+                index=i, name=trace.strings[k.name_id[row]], short_name=trace.strings[k.short_id[row]],
+                start_s=float(k.start_s[row]), duration_s=dur, share=dur / total if total > 0 else 0.0,
+                grid=tuple(int(x) for x in k.grid[row]), block=tuple(int(x) for x in k.block[row]),  # type: ignore[arg-type]
+                registers_per_thread=int(k.registers_per_thread[row]), stream=int(k.stream[row]),
+                operator=operator, phase=phase, layer=layer, nvtx=stack,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _members(trace: Trace, proj: Projection, rows: np.ndarray) -> np.ndarray:
+    """instance_of per kernel for the range ``rows`` (nearest such range on each kernel's stack)."""
+    wanted = np.zeros(len(trace.ranges), dtype=bool)
+    wanted[rows] = True
+    return ancestor_in(trace, proj.innermost, wanted)
+
+
+def analyze_timeline(trace: Trace, run: str | None = None) -> TimelineAnalysis:
+    """Runs side by side, the chosen run (``run`` or the last detected one) and its kernels."""
+    proj = project(trace)
+    warnings = list(trace.warnings)
+    unmatched = int(np.sum(proj.launch_row < 0))
+    if unmatched and len(trace.launches):
+        warnings.append(
+            f"{unmatched} kernels have no launch call (correlation + process): not projected"
+        )
+    overview = whole_trace(trace, proj)
+    groups = run_groups(trace)
+    runs = [
+        summarize(trace, proj, n, _members(trace, proj, rows), rows) for n, rows in groups.items()
+    ]
+    runs.sort(key=lambda s: s.first_start_s)
+    if run is not None:
+        picked = run_groups(trace, run)
+        if not picked:
+            raise RooflensError(
+                f"--run {run!r}: no NVTX range of that name or matching that regex in {trace.path}"
+            )
+        name, rows = next(iter(picked.items()))
+        chosen = summarize(trace, proj, name, _members(trace, proj, rows), rows)
+        members = np.flatnonzero(_members(trace, proj, rows) >= 0)
+    elif runs:
+        chosen = runs[-1]
+        members = np.flatnonzero(_members(trace, proj, groups[chosen.name]) >= 0)
+    else:
+        chosen = overview
+        members = np.arange(len(trace.kernels))
+        if len(trace.kernels):
+            warnings.append("no Run[j] / Layer[i]#Run[j] ranges: whole-trace overview")
+    return TimelineAnalysis(
+        source=trace.source, path=trace.path, chosen_run=chosen.name, runs=runs, chosen=chosen,
+        kernels=run_kernels(trace, proj, members), overview=overview,
+        gpu_names=[g.name for g in trace.gpus], warnings=warnings,
+    )  # fmt: skip

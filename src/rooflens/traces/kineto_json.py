@@ -1,0 +1,214 @@
+"""PyTorch profiler (Kineto) JSON trace → :class:`~rooflens.traces.model.Trace`.
+
+Kineto writes complete events (``ph: "X"``) with ``ts``/``dur`` in microseconds: ``kernel``
+events on the GPU (``pid`` = device, ``tid`` = stream, launch ``correlation`` in ``args``),
+``cuda_runtime``/``cuda_driver`` launch calls on host threads, ``user_annotation`` ranges from
+``record_function`` (they nest like NVTX push/pop ranges on one thread), ``gpu_memcpy`` /
+``gpu_memset``, and ``deviceProperties`` at the top level.  Microseconds become seconds here.
+A Kineto file holds one process, so a kernel's process is that of its launch call.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from rooflens.errors import InputError
+from rooflens.traces.files import check_input_file
+from rooflens.traces.model import (
+    RANGE_PUSH_POP,
+    Copies,
+    GpuInfo,
+    Kernels,
+    Launches,
+    NvtxRanges,
+    StringTable,
+    Trace,
+)
+from rooflens.traces.names import short_kernel_name
+from rooflens.traces.nesting import assign_nesting
+
+US = 1e-6  # Kineto timestamps and durations are microseconds
+_LAUNCH_CATS = {"cuda_runtime", "cuda_driver"}
+_COPY_CATS = {"gpu_memcpy": False, "gpu_memset": True}
+
+
+class _Columns:
+    """Column lists filled event by event, turned into numpy arrays at the end."""
+
+    def __init__(self) -> None:
+        self.kernel: list[tuple[Any, ...]] = []
+        self.launch: list[tuple[Any, ...]] = []
+        self.range: list[tuple[Any, ...]] = []
+        self.copy: list[tuple[Any, ...]] = []
+
+
+def _int(value: Any, default: int = -1) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _dim3(value: Any) -> tuple[int, int, int]:
+    if isinstance(value, list | tuple) and len(value) == 3:
+        return (_int(value[0], 0), _int(value[1], 0), _int(value[2], 0))
+    return (0, 0, 0)
+
+
+def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> None:
+    """Sort the events of interest into ``cols`` (names interned into ``strings``)."""
+    intern = strings.intern
+    for ev in events:
+        if not isinstance(ev, dict) or ev.get("ph") != "X":
+            continue
+        cat = ev.get("cat")
+        try:
+            ts = float(ev["ts"])
+            end = ts + float(ev.get("dur", 0.0))
+        except (KeyError, TypeError, ValueError):
+            continue
+        args = ev.get("args") or {}
+        if cat == "kernel":
+            name = str(ev.get("name", ""))
+            cols.kernel.append(
+                (intern(name), intern(short_kernel_name(name)), ts, end,
+                 _int(args.get("device", ev.get("pid"))), _int(args.get("stream", ev.get("tid"))),
+                 _int(args.get("correlation")), *_dim3(args.get("grid")), *_dim3(args.get("block")),
+                 _int(args.get("registers per thread"), 0), _int(args.get("shared memory"), 0))
+            )  # fmt: skip
+        elif cat in _LAUNCH_CATS:
+            cols.launch.append(
+                (_int(args.get("correlation")), _int(ev.get("pid")), _int(ev.get("tid")), ts, end)
+            )
+        elif cat == "user_annotation":
+            cols.range.append(
+                (intern(str(ev.get("name", ""))), ts, end, _int(ev.get("pid")), _int(ev.get("tid")))
+            )
+        elif cat in _COPY_CATS:
+            cols.copy.append(
+                (ts, end, _int(args.get("device", ev.get("pid"))), _int(args.get("stream", ev.get("tid"))),
+                 _int(args.get("correlation")), _int(args.get("bytes"), 0), _COPY_CATS[cat])
+            )  # fmt: skip
+
+
+def _array(rows: list[tuple[Any, ...]], ncols: int, dtype: type) -> np.ndarray:
+    return np.array(rows, dtype=dtype).reshape(len(rows), ncols)
+
+
+def _build_kernels(rows: list[tuple[Any, ...]], launches: Launches) -> Kernels:
+    rows.sort(key=lambda r: r[2])
+    ints = _array([r[:2] + r[4:] for r in rows], 13, np.int64)
+    times = _array([r[2:4] for r in rows], 2, np.float64)
+    corr = ints[:, 4]
+    # The kernel's process is its launch call's (matched by correlation id).
+    pid = np.full(len(rows), -1, dtype=np.int64)
+    if len(launches):
+        order = np.argsort(launches.correlation, kind="stable")
+        sc = launches.correlation[order]
+        pos = np.clip(np.searchsorted(sc, corr), 0, max(sc.size - 1, 0))
+        hit = sc[pos] == corr
+        pid[hit] = launches.pid[order][pos[hit]]
+    return Kernels(
+        name_id=ints[:, 0].copy(), short_id=ints[:, 1].copy(),
+        start_s=times[:, 0] * US, end_s=times[:, 1] * US,
+        device=ints[:, 2].copy(), stream=ints[:, 3].copy(), correlation=corr.copy(), pid=pid,
+        grid=ints[:, 5:8].copy(), block=ints[:, 8:11].copy(),
+        registers_per_thread=ints[:, 11].copy(), shared_mem_bytes=ints[:, 12].copy(),
+    )  # fmt: skip
+
+
+def _build_trace(
+    path: Path, doc_rest: dict[str, Any], cols: _Columns, strings: StringTable
+) -> Trace:
+    la = _array([r[:3] for r in cols.launch], 3, np.int64)
+    lt = _array([r[3:] for r in cols.launch], 2, np.float64)
+    launches = Launches(
+        la[:, 0].copy(), la[:, 1].copy(), la[:, 2].copy(), lt[:, 0] * US, lt[:, 1] * US
+    )
+    ri = _array([(r[0], r[3], r[4]) for r in cols.range], 3, np.int64)
+    rt = _array([r[1:3] for r in cols.range], 2, np.float64)
+    ranges = NvtxRanges(
+        name_id=ri[:, 0].copy(), start_s=rt[:, 0] * US, end_s=rt[:, 1] * US,
+        pid=ri[:, 1].copy(), tid=ri[:, 2].copy(), kind=np.full(len(cols.range), RANGE_PUSH_POP),
+    )  # fmt: skip
+    assign_nesting(ranges)
+    cp = _array([r[2:] for r in cols.copy], 5, np.int64)
+    ct = _array([r[:2] for r in cols.copy], 2, np.float64)
+    copies = Copies(
+        start_s=ct[:, 0] * US, end_s=ct[:, 1] * US, device=cp[:, 0].copy(), stream=cp[:, 1].copy(),
+        correlation=cp[:, 2].copy(), pid=np.full(len(cols.copy), -1, dtype=np.int64),
+        size_bytes=cp[:, 3].copy(), is_memset=cp[:, 4].astype(bool),
+    )  # fmt: skip
+    trace = Trace(
+        source="kineto", path=str(path), strings=strings,
+        kernels=_build_kernels(cols.kernel, launches), launches=launches, ranges=ranges,
+        copies=copies, gpus=_gpus(doc_rest.get("deviceProperties")),
+    )  # fmt: skip
+    if not len(trace.kernels):
+        trace.warnings.append("no GPU kernel events (was the profiler run with CUDA activity?)")
+    return trace
+
+
+def _gpus(props: Any) -> list[GpuInfo]:
+    """``deviceProperties`` → GPU info (Kineto gives no bandwidth or clock)."""
+    out: list[GpuInfo] = []
+    for p in props if isinstance(props, list) else []:
+        if not isinstance(p, dict) or "name" not in p:
+            continue
+        cc = None
+        if "computeMajor" in p and "computeMinor" in p:
+            cc = f"{p['computeMajor']}.{p['computeMinor']}"
+        out.append(
+            GpuInfo(name=str(p["name"]), device=_int(p.get("id"), 0), sm_count=p.get("numSms"),
+                    memory_bytes=p.get("totalGlobalMem"), l2_cache_bytes=p.get("l2CacheSize"),
+                    compute_capability=cc)
+        )  # fmt: skip
+    return out
+
+
+def _load_document(path: Path) -> dict[str, Any]:
+    raw = path.read_bytes()
+    if raw.startswith(b"\x1f\x8b"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise InputError(path, f"corrupt gzip data ({exc})") from exc
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(path, f"not valid JSON ({exc.msg} at byte {exc.pos})") from exc
+    except MemoryError as exc:
+        raise InputError(path, "too large to load into memory") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("traceEvents"), list):
+        raise InputError(
+            path, "JSON without a traceEvents list: not a PyTorch profiler (Kineto) trace"
+        )
+    return doc
+
+
+class KinetoJsonReader:
+    """Reads one Kineto JSON trace; :meth:`read` returns the :class:`Trace`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = check_input_file(path)
+
+    def read(self) -> Trace:
+        """Parse kernels, launches, ``record_function`` ranges, copies and device properties."""
+        doc = _load_document(self.path)
+        events = doc.pop("traceEvents")
+        cols = _Columns()
+        strings = StringTable()
+        _collect(events, cols, strings)
+        del events
+        return _build_trace(self.path, doc, cols, strings)
+
+
+def read_kineto_json(path: str | Path) -> Trace:
+    """Read a PyTorch profiler (Kineto) JSON trace into a :class:`Trace` (seconds, bytes)."""
+    return KinetoJsonReader(path).read()

@@ -1,0 +1,128 @@
+"""Nsight Compute report (``.ncu-rep``) → :class:`~rooflens.traces.model.NcuKernels`.
+
+Read through NVIDIA's ``ncu_report`` module (PyPI ``ncu-report``; no GPU needed), imported
+lazily so rooflens runs without it.  Each metric carries its own unit (``nsecond``, ``byte``,
+``byte/second``, ``%``…) and is converted once, here.  The NVTX state of each kernel and NCU's
+rule results (message, type, estimated speedup) come along.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from rooflens.errors import InputError, ToolMissingError
+from rooflens.traces.files import check_input_file
+from rooflens.traces.model import NcuKernel, NcuKernels, RuleResult
+from rooflens.units import UnitError, scale_to_si
+
+INSTALL_HINT = "pip install 'rooflens[ncu]'"
+
+
+def _module() -> Any:
+    try:
+        import ncu_report
+    except ImportError as exc:
+        raise ToolMissingError(
+            f"reading .ncu-rep files needs NVIDIA's ncu_report module: {INSTALL_HINT} "
+            "(or export a CSV: `ncu --csv --page raw -i X.ncu-rep > X.csv`)"
+        ) from exc
+    return ncu_report
+
+
+def _metric_value(metric: Any) -> float | str | None:
+    """A metric's value in SI base units, its text for string metrics, ``None`` when absent."""
+    if not metric.has_value():
+        return None
+    kind = metric.kind()
+    if kind == metric.ValueKind_STRING:
+        return str(metric.as_string())
+    if kind in (metric.ValueKind_UINT32, metric.ValueKind_UINT64):
+        value = float(metric.as_uint64())
+    else:
+        value = float(metric.as_double())
+    try:
+        return value * scale_to_si(metric.unit() or "")
+    except UnitError:
+        return None
+
+
+def _nvtx(action: Any) -> list[str]:
+    state = action.nvtx_state()
+    if state is None:
+        return []
+    out: list[str] = []
+    for dom in state.domains():
+        info = state.domain_by_id(dom)
+        out.extend(str(r) for r in info.push_pop_ranges())
+        out.extend(str(r) for r in info.start_end_ranges())
+    return out
+
+
+def _rules(action: Any) -> list[RuleResult]:
+    out: list[RuleResult] = []
+    for rr in action.rule_results():
+        if not rr.has_rule_message():
+            continue
+        msg = rr.rule_message()
+        speedup = None
+        if rr.has_speedup_estimation():
+            s = float(rr.speedup_estimation().speedup)
+            speedup = s if math.isfinite(s) else None
+        out.append(
+            RuleResult(
+                rule=str(rr.rule_identifier()),
+                name=str(rr.name()),
+                kind=_MSG_TYPES.get(int(msg.type), str(msg.type)),
+                message=" ".join(str(msg.message).split()),
+                estimated_speedup_pct=speedup,
+            )
+        )
+    return out
+
+
+_MSG_TYPES = {0: "none", 1: "ok", 2: "warning", 3: "error", 4: "optimization"}
+
+
+def _kernel(action: Any, index: int, demangled_base: int) -> NcuKernel:
+    metrics: dict[str, float] = {}
+    device_name = None
+    for name in action.metric_names():
+        v = _metric_value(action.metric_by_name(name))
+        if isinstance(v, float):
+            metrics[str(name)] = v
+        elif name == "device__attribute_display_name" and v:
+            device_name = v
+    return NcuKernel(
+        id=index,
+        name=str(action.name()),
+        demangled_name=str(action.name(demangled_base)),
+        nvtx=_nvtx(action),
+        metrics=metrics,
+        rules=_rules(action),
+        device_name=device_name,
+    )
+
+
+def read_ncu_report(path: str | Path) -> NcuKernels:
+    """Read a ``.ncu-rep`` file: every profiled kernel, its metrics (SI), NVTX state and rule results."""
+    p = check_input_file(path)
+    mod = _module()
+    try:
+        ctx = mod.load_report(str(p))
+    except Exception as exc:  # the module raises plain Exceptions for unreadable files
+        raise InputError(p, f"not a readable Nsight Compute report ({exc})") from exc
+    kernels: list[NcuKernel] = []
+    for r in range(ctx.num_ranges()):
+        rng = ctx.range_by_idx(r)
+        for a in range(rng.num_actions()):
+            kernels.append(
+                _kernel(rng.action_by_idx(a), len(kernels), mod.IAction.NameBase_DEMANGLED)
+            )
+    if not kernels:
+        raise InputError(p, "the Nsight Compute report holds no kernels")
+    names = sorted({k.device_name for k in kernels if k.device_name})
+    return NcuKernels(
+        source="ncu-rep", path=str(p), kernels=kernels, device_name=names[0] if names else None
+    )
