@@ -1,0 +1,219 @@
+"""``predict(arch, gpu, workload) -> Prediction``: every operator of every phase on the roofline.
+
+Phases: ``prefill`` (s tokens per sequence), ``decode_first_token`` (decode step 1: the cache
+holds the s prompt tokens and the new token attends s + 1 keys), ``decode_total`` (the exact sum
+over the n − 1 decode steps, step i attending s + i keys; empty when n = 1) and ``overall``
+(prefill + decode_total).  Figures are per GPU (tensor parallelism splits the work).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rooflens.errors import RooflensError
+from rooflens.hardware import GPU
+from rooflens.model.architecture import Architecture
+from rooflens.predict import ops as g
+from rooflens.predict.roofline import OpResult, PhaseFigures, evaluate, phase_figures
+from rooflens.predict.workload import Workload
+
+PHASES = ("prefill", "decode_first_token", "decode_total", "overall")
+LayerGroup = tuple[int, int, bool]  # (first layer index, number of layers, routed experts?)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The roofline prediction: phase figures and operator rows (totals over layers)."""
+
+    arch: Architecture
+    gpu: GPU
+    workload: Workload
+    layers: int
+    phases: dict[str, PhaseFigures]
+    operators: list[OpResult]
+    weight_bytes: float
+    kv_cache_bytes: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def peak_flops(self) -> float:
+        """The tensor peak used for the workload's compute dtype, FLOP/s."""
+        return self.gpu.peak(self.workload.precision.compute_dtype)
+
+    def self_check(self) -> None:
+        """Invariants: phase time = Σ its operator times; no phase beats the peak; bytes ≥ 0."""
+        for name in ("prefill", "decode_first_token", "decode_total"):
+            ph = self.phases[name]
+            rows = [r.time_s for r in self.operators if r.phase == name]
+            assert abs(sum(rows) - ph.time_s) <= 1e-9 * max(ph.time_s, 1e-30), name
+            assert ph.bytes >= 0 and ph.flops >= 0, name
+            assert ph.performance_flops <= self.gpu.bandwidth_bps * ph.intensity * (1 + 1e-9) or (
+                ph.performance_flops <= max(self.gpu.peak_flops.values()) * (1 + 1e-9)
+            ), name
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``prediction`` section of report.json (docs/report-json.md), SI units."""
+        return {
+            "phases": {name: self.phases[name].to_dict() for name in PHASES},
+            "operators": [r.to_dict() for r in self.operators],
+            "layers": self.layers,
+            "compute_dtype": self.workload.precision.compute_dtype,
+            "peak_flops": self.peak_flops,
+            "bandwidth_bps": self.gpu.bandwidth_bps,
+            "interconnect_bps": self.gpu.interconnect_bps,
+            "weight_bytes": self.weight_bytes,
+            "kv_cache_bytes": self.kv_cache_bytes,
+            "memory_bytes": self.gpu.memory_bytes,
+            "notes": list(self.notes),
+        }
+
+
+def layer_groups(arch: Architecture, layers: int) -> list[LayerGroup]:
+    """Consecutive runs of identical layers among the first ``layers`` (dense vs MoE)."""
+    groups: list[LayerGroup] = []
+    for i in range(layers):
+        moe = arch.is_moe_layer(i)
+        if groups and groups[-1][2] == moe:
+            first, count, _ = groups[-1]
+            groups[-1] = (first, count + 1, moe)
+        else:
+            groups.append((i, 1, moe))
+    return groups
+
+
+def _same(a: g.Op, b: g.Op) -> bool:
+    return bool(np.array_equal(a.flops, b.flops) and np.array_equal(a.bytes, b.bytes)) and (
+        a.comm_bytes == b.comm_bytes
+    )
+
+
+def _merged_layer_ops(
+    arch: Architecture, dm: g.Dims, st: g.Step, groups: list[LayerGroup]
+) -> list[tuple[g.Op, int, int]]:
+    """(op, first layer, count): identical operators of different layer groups merged."""
+    merged: list[tuple[g.Op, int, int]] = []
+    for first, count, moe in groups:
+        for op in g.layer_ops(arch, dm, st, moe):
+            for idx, (seen, layer, n) in enumerate(merged):
+                if seen.name == op.name and _same(seen, op):
+                    merged[idx] = (seen, layer, n + count)
+                    break
+            else:
+                merged.append((op, first, count))
+    return merged
+
+
+def _phase_rows(
+    arch: Architecture,
+    dm: g.Dims,
+    gpu: GPU,
+    dtype: str,
+    st: g.Step,
+    groups: list[LayerGroup],
+    phase: str,
+    steps: int,
+) -> list[OpResult]:
+    before, after = g.model_ops(arch, dm, st)
+    rows = [evaluate(op, gpu, dtype, phase, None, 1, steps) for op in before]
+    for op, layer, count in _merged_layer_ops(arch, dm, st, groups):
+        rows.append(evaluate(op, gpu, dtype, phase, layer, count, steps))
+    rows.extend(evaluate(op, gpu, dtype, phase, None, 1, steps) for op in after)
+    return rows
+
+
+def model_weight_bytes(arch: Architecture, dm: g.Dims, layers: int) -> float:
+    """Weights resident on one GPU (tied embeddings counted once), bytes."""
+    hq, r, h = dm.heads, arch.kv_lora_rank, dm.h
+    if arch.is_mla:
+        rope, nope, dv, qr = (
+            arch.qk_rope_head_dim,
+            arch.qk_nope_head_dim,
+            arch.v_head_dim,
+            arch.q_lora_rank,
+        )
+        q = (
+            g.weight_bytes(dm, h, qr) + g.weight_bytes(dm, qr, hq * (nope + rope))
+            if qr
+            else g.weight_bytes(dm, h, hq * (nope + rope))
+        )
+        attn = q + g.weight_bytes(dm, h, r + rope) + g.weight_bytes(dm, r, hq * (nope + dv))
+        attn += g.weight_bytes(dm, hq * dv, h)
+    else:
+        attn = g.weight_bytes(dm, h, (hq + 2 * dm.kv_heads) * dm.d) + g.weight_bytes(
+            dm, hq * dm.dv, h
+        )
+    dense = (3 if arch.mlp == "gated" else 2) * g.weight_bytes(dm, h, dm.inter)
+    moe = arch.num_experts * 3 * g.weight_bytes(dm, h, dm.moe_inter) + 3 * g.weight_bytes(
+        dm, h, dm.shared_inter
+    )
+    moe += h * arch.num_experts * dm.head_w
+    total = sum(attn + (moe if arch.is_moe_layer(i) else dense) for i in range(layers))
+    embed = dm.vocab * h * dm.head_w
+    pos = arch.max_position * h * dm.head_w if arch.position == "learned" else 0.0
+    return total + embed * (1 if arch.tie_word_embeddings else 2) + pos
+
+
+def kv_cache_bytes(arch: Architecture, dm: g.Dims, wl: Workload, layers: int) -> float:
+    """KV cache at the end of generation (s + n − 1 positions, capped by a sliding window)."""
+    positions = wl.input_len + wl.output_len - 1
+    if arch.sliding_window:
+        positions = min(positions, arch.sliding_window)
+    if arch.is_mla:
+        row = (arch.kv_lora_rank + arch.qk_rope_head_dim) * dm.kv
+    else:
+        row = dm.kv_heads * (dm.d + dm.dv) * dm.kv
+    return float(layers * wl.batch * positions * row)
+
+
+def _notes(
+    arch: Architecture, gpu: GPU, wl: Workload, layers: int, weights: float, kv: float
+) -> list[str]:
+    notes = []
+    if layers != arch.num_layers:
+        notes.append(
+            f"--layers {layers}: the model is restricted to {layers} of {arch.num_layers} layers"
+        )
+    if wl.tp > 1:
+        notes.append(f"--tp {wl.tp}: figures are per GPU; all_reduce is timed on the interconnect")
+    if arch.is_mla:
+        notes.append(
+            "MLA: prefill decompresses K/V (kv_b_proj); decode attends over the latent cache with kv_b_proj absorbed"
+        )
+    if weights + kv > gpu.memory_bytes:
+        notes.append(
+            f"weights + KV cache ({(weights + kv) / 1e9:.3g} GB) exceed the GPU memory ({gpu.memory_bytes / 1e9:.3g} GB)"
+        )
+    return notes
+
+
+def predict(arch: Architecture, gpu: GPU, workload: Workload) -> Prediction:
+    """Roofline prediction of ``workload`` for model ``arch`` on one ``gpu`` (per GPU under TP)."""
+    layers = workload.layers or arch.num_layers
+    if layers > arch.num_layers:
+        raise RooflensError(f"--layers {layers} exceeds the model's {arch.num_layers} layers")
+    dtype = workload.precision.compute_dtype
+    gpu.peak(dtype)
+    dm = g.make_dims(arch, workload)
+    groups = layer_groups(arch, layers)
+    s, steps = workload.input_len, workload.decode_steps
+    pre = _phase_rows(arch, dm, gpu, dtype, g.prefill_step(arch, workload), groups, "prefill", 1)
+    first_step = g.decode_step(arch, workload, float(s + 1))
+    first = _phase_rows(arch, dm, gpu, dtype, first_step, groups, "decode_first_token", 1)
+    total: list[OpResult] = []
+    if steps:
+        keys = np.arange(s + 1, s + steps + 1, dtype=float)
+        total = _phase_rows(
+            arch, dm, gpu, dtype, g.decode_step(arch, workload, keys), groups, "decode_total", steps
+        )
+    phases = {
+        "prefill": phase_figures(pre),
+        "decode_first_token": phase_figures(first),
+        "decode_total": phase_figures(total, steps=steps),
+        "overall": phase_figures(pre + total),
+    }
+    weights = model_weight_bytes(arch, dm, layers)
+    kv = kv_cache_bytes(arch, dm, workload, layers)
+    notes = _notes(arch, gpu, workload, layers, weights, kv)
+    return Prediction(arch, gpu, workload, layers, phases, pre + first + total, weights, kv, notes)
