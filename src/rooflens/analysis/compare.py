@@ -1,0 +1,306 @@
+"""Prediction vs measurement, per operator: the ``comparison`` section of report.json.
+
+Inputs are the plain dicts of report.json (docs/report-json.md), all in SI units.  The
+prediction covers the whole model (per-layer operators × layers, plus embedding, final norm
+and LM head, for prefill and decode); a capture usually covers less (the seed profiled one
+layer of the prefill).  So the comparison first works out the *scope* the measurement covers
+— which phases, how many layers, which per-model operators — and compares only that part of
+the prediction, saying so in ``scope.note``.
+
+Measured time per operator is the Σ of its kernels' nsys (or Kineto) durations; measured
+FLOPs and bytes come from NCU counters when present (joined by kernel index).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from rooflens.analysis.operators import assign_operators
+
+# Predictor operators that a fused kernel may implement together: the measurement names the
+# fused operator, the prediction may list the parts (same totals, REPORT_SPEC).
+OPERATOR_ALIASES: dict[str, str] = {
+    "q_proj": "qkv_proj",
+    "k_proj": "qkv_proj",
+    "v_proj": "qkv_proj",
+    "gate_proj": "gate_up_proj",
+    "up_proj": "gate_up_proj",
+    "softmax": "attention",
+}
+
+_DECODE = re.compile(r"^decode(\[\d+\])?$|^decode_")
+
+
+def canonical_operator(name: str) -> str:
+    """The operator name used for joining (``q_proj`` → ``qkv_proj``)."""
+    return OPERATOR_ALIASES.get(name, name)
+
+
+def canonical_phase(phase: str | None) -> str:
+    """``decode[3]``, ``decode_first_token`` → ``decode``; anything else as given (default prefill)."""
+    if phase is None:
+        return "prefill"
+    return "decode" if _DECODE.match(phase) else phase
+
+
+def measured_kernels(
+    timeline: dict[str, Any] | None, kernels: list[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """The chosen run's kernels with operator, phase, layer, duration and NCU FLOPs/bytes.
+
+    Durations come from the timeline (nsys / Kineto) when there is one, else from NCU.
+    Kernels without an ``operator`` (no NVTX join) are classified by name and order.
+    """
+    base = (timeline or {}).get("kernels") or kernels or []
+    ncu_by_index = {k.get("index"): k for k in (kernels or [])} if timeline else {}
+    rows: list[dict[str, Any]] = []
+    for k in base:
+        ncu = ncu_by_index.get(k.get("index"), k)
+        rows.append(
+            {
+                "index": k.get("index"),
+                "name": k.get("name", ""),
+                "short_name": k.get("short_name") or k.get("name", ""),
+                "duration_s": k.get("duration_s") or 0.0,
+                "operator": k.get("operator") or ncu.get("operator"),
+                "phase": k.get("phase"),
+                "layer": k.get("layer"),
+                "flops": ncu.get("flops"),
+                "dram_bytes": ncu.get("dram_bytes"),
+            }
+        )
+    if rows and any(r["operator"] is None for r in rows):
+        guessed = assign_operators([r["name"] for r in rows], [r["layer"] for r in rows])
+        for r, op in zip(rows, guessed, strict=True):
+            if r["operator"] is None:
+                r["operator"], r["operator_source"] = op, "name"
+    return rows
+
+
+def measurement_scope(rows: list[dict[str, Any]], prediction: dict[str, Any]) -> dict[str, Any]:
+    """Which phases and how many layers the measurement covers, and the note that says so."""
+    phases = sorted({canonical_phase(r["phase"]) for r in rows}) or ["prefill"]
+    layer_ids = {r["layer"] for r in rows if r["layer"] is not None}
+    # Without layer indices, count decoder layers by their attention kernels (≥ 1).
+    n_layers = len(layer_ids) if layer_ids else max(1, _count_layers_by_attention(rows))
+    ops_present = {canonical_operator(r["operator"]) for r in rows if r["operator"]}
+    predicted_layers = _predicted_layer_count(prediction)
+    note = (
+        f"compared: phase(s) {', '.join(phases)}, {n_layers} of {predicted_layers} layer(s)"
+        " measured; per-model operators only where their kernels were captured"
+    )
+    return {
+        "phases": phases,
+        "layers": sorted(layer_ids) if layer_ids else None,
+        "layer_count": n_layers,
+        "predicted_layer_count": predicted_layers,
+        "operators_present": sorted(ops_present),
+        "note": note,
+    }
+
+
+def _count_layers_by_attention(rows: list[dict[str, Any]]) -> int:
+    """Number of runs of consecutive attention kernels (one per layer: prepare + main kernel)."""
+    count, inside = 0, False
+    for r in rows:
+        is_attn = r["operator"] == "attention"
+        if is_attn and not inside:
+            count += 1
+        inside = is_attn
+    return count
+
+
+def _predicted_layer_count(prediction: dict[str, Any]) -> int:
+    """Layers in the prediction: distinct per-layer indices, or the largest per-layer ``count``."""
+    ops = prediction.get("operators") or []
+    ids = {o.get("layer") for o in ops if o.get("layer") is not None}
+    if ids:
+        return len(ids)
+    counts = [int(o.get("count") or 1) for o in ops]
+    return max(counts, default=1)
+
+
+def _scale_for(op: dict[str, Any], scope: dict[str, Any]) -> float:
+    """Share of a predicted operator row inside the measured scope (0 = outside)."""
+    layer = op.get("layer")
+    count = int(op.get("count") or 1)
+    if layer is not None:
+        layers = scope["layers"]
+        if layers is not None:
+            return 1.0 if layer in layers else 0.0
+        return 1.0 if layer < scope["layer_count"] else 0.0
+    if count > 1:  # one row standing for `count` identical layers
+        return min(scope["layer_count"], count) / count
+    return 1.0 if canonical_operator(op["name"]) in scope["operators_present"] else 0.0
+
+
+def _predicted_in_scope(
+    prediction: dict[str, Any], scope: dict[str, Any]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Σ predicted FLOPs / bytes / time per (operator, phase) inside the scope, in prediction order."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for op in prediction.get("operators") or []:
+        phase = canonical_phase(op.get("phase"))
+        if phase not in scope["phases"]:
+            continue
+        share = _scale_for(op, scope)
+        if share == 0.0:
+            continue
+        key = (canonical_operator(op["name"]), phase)
+        acc = out.setdefault(
+            key, {"flops": 0.0, "bytes": 0.0, "time_s": 0.0, "bound_time": defaultdict(float)}
+        )
+        acc["flops"] += share * float(op.get("flops") or 0.0)
+        acc["bytes"] += share * float(op.get("bytes") or 0.0)
+        t = share * float(op.get("time_s") or 0.0)
+        acc["time_s"] += t
+        acc["bound_time"][op.get("bound") or "memory"] += t
+    return out
+
+
+def _roof_time(flops: float | None, nbytes: float | None, gpu: dict[str, Any]) -> float | None:
+    """Minimum time the GPU needs for ``flops`` and ``nbytes`` (max of compute and memory time)."""
+    peak, bw = gpu.get("peak_flops"), gpu.get("bandwidth_bps")
+    if flops is None or nbytes is None or not peak or not bw:
+        return None
+    return max(flops / peak, nbytes / bw)
+
+
+def _sum_or_none(values: list[float | None]) -> float | None:
+    """Σ of values, or None when any is missing (a partial sum would mislead)."""
+    if not values or any(v is None for v in values):
+        return None
+    return float(sum(v for v in values if v is not None))
+
+
+def _operator_rows(
+    predicted: dict[tuple[str, str], dict[str, Any]],
+    rows: list[dict[str, Any]],
+    gpu: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """One comparison row per predicted (operator, phase) in scope."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r["operator"]:
+            groups[(canonical_operator(r["operator"]), canonical_phase(r["phase"]))].append(r)
+    out = []
+    for (name, phase), p in predicted.items():
+        ks = groups.get((name, phase), [])
+        measured_t = float(sum(k["duration_s"] for k in ks)) if ks else None
+        m_flops = _sum_or_none([k["flops"] for k in ks])
+        m_bytes = _sum_or_none([k["dram_bytes"] for k in ks])
+        roof_t = _roof_time(m_flops, m_bytes, gpu)
+        bound_time = p["bound_time"]
+        out.append(
+            {
+                "name": name,
+                "phase": phase,
+                "predicted_time_s": p["time_s"],
+                "predicted_flops": p["flops"],
+                "predicted_bytes": p["bytes"],
+                "predicted_bound": max(bound_time, key=bound_time.get) if bound_time else None,
+                "measured_time_s": measured_t,
+                "measured_flops": m_flops,
+                "measured_bytes": m_bytes,
+                "kernel_count": len(ks),
+                "roof_fraction": roof_t / measured_t if roof_t is not None and measured_t else None,
+                "ratio": measured_t / p["time_s"]
+                if measured_t is not None and p["time_s"]
+                else None,
+            }
+        )
+    return out
+
+
+def _totals(
+    ops: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    timeline: dict[str, Any] | None,
+    measured: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Performance gap (predicted/measured time − 1, as the seed's 性能差), intensity gap, bound agreement."""
+    matched = [o for o in ops if o["measured_time_s"] is not None]
+    pred_t = float(sum(o["predicted_time_s"] for o in ops))
+    meas_t = float(sum(k["duration_s"] for k in rows))
+    pred_f = float(sum(o["predicted_flops"] for o in ops))
+    pred_b = float(sum(o["predicted_bytes"] for o in ops))
+    pred_intensity = pred_f / pred_b if pred_b else None
+    meas_intensity = (measured or {}).get("intensity")
+    bound_time: dict[str, float] = defaultdict(float)
+    for o in ops:
+        bound_time[o["predicted_bound"] or "memory"] += o["predicted_time_s"]
+    pred_bound = max(bound_time, key=lambda b: bound_time[b]) if bound_time else None
+    meas_bound = (measured or {}).get("bound")
+    run_t = _chosen_run_duration(timeline)
+    return {
+        "predicted_time_s": pred_t,
+        "measured_time_s": meas_t if rows else None,
+        "matched_measured_time_s": float(sum(o["measured_time_s"] for o in matched)),
+        "performance_gap": pred_t / meas_t - 1.0 if rows and meas_t else None,
+        "run_time_s": run_t,
+        "run_performance_gap": pred_t / run_t - 1.0 if run_t else None,
+        "predicted_intensity": pred_intensity,
+        "measured_intensity": meas_intensity,
+        "intensity_gap": meas_intensity / pred_intensity - 1.0
+        if meas_intensity is not None and pred_intensity
+        else None,
+        "predicted_bound": pred_bound,
+        "measured_bound": meas_bound,
+        "bound_agrees": pred_bound == meas_bound if meas_bound and pred_bound else None,
+    }
+
+
+def _chosen_run_duration(timeline: dict[str, Any] | None) -> float | None:
+    """Range duration of the chosen run (what a user waits for), or None without a timeline."""
+    if not timeline:
+        return None
+    for run in timeline.get("runs") or []:
+        if run.get("name") == timeline.get("chosen_run"):
+            return run.get("range_duration_s")
+    return None
+
+
+def compare(
+    prediction: dict[str, Any],
+    timeline: dict[str, Any] | None,
+    kernels: list[dict[str, Any]] | None,
+    measured: dict[str, Any] | None,
+    gpu: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``comparison`` section: per-operator rows, totals, unmatched kernels and scope.
+
+    Findings are added by :func:`rooflens.analysis.findings.rank_findings` (kept separate so
+    each stays a small pure function).
+    """
+    rows = measured_kernels(timeline, kernels)
+    scope = measurement_scope(rows, prediction)
+    predicted = _predicted_in_scope(prediction, scope)
+    ops = _operator_rows(predicted, rows, gpu)
+    names = {name for name, _ in predicted}
+    unmatched = [
+        {
+            "index": r["index"],
+            "short_name": r["short_name"],
+            "operator": r["operator"],
+            "duration_s": r["duration_s"],
+        }
+        for r in rows
+        if canonical_operator(r["operator"] or "") not in names
+    ]
+    return {
+        "scope": scope,
+        "operators": ops,
+        "kernel_operators": [
+            {
+                "index": r["index"],
+                "operator": r["operator"],
+                "source": r.get("operator_source", "nvtx"),
+            }
+            for r in rows
+        ],
+        "total": _totals(ops, rows, timeline, measured),
+        "unmatched_kernels": unmatched,
+        "findings": [],
+    }

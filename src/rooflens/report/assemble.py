@@ -1,0 +1,105 @@
+"""Build the report document: the analysed parts + comparison + findings + metadata, self-checked.
+
+This is the last analysis step before rendering; it only combines plain dicts that earlier
+stages produced (prediction, timeline, NCU kernels, run-level measurement) and adds what needs
+all of them: the per-operator comparison and the ranked findings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rooflens import __version__
+from rooflens.analysis.compare import compare
+from rooflens.analysis.findings import kernel_findings, rank_findings
+from rooflens.report.document import SCHEMA_VERSION, self_check
+
+
+def _kernel_rows_for_findings(
+    timeline: dict[str, Any] | None,
+    kernels: list[dict[str, Any]] | None,
+    comparison: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Per-kernel dicts for the rules: NCU fields where present, nsys duration, final operator."""
+    ops = {o["index"]: o["operator"] for o in comparison.get("kernel_operators") or []}
+    ncu = {k.get("index"): k for k in kernels or []}
+    base = (timeline or {}).get("kernels") or kernels or []
+    rows = []
+    for k in base:
+        row = dict(ncu.get(k.get("index"), {}))
+        row.update(
+            {key: k[key] for key in ("index", "name", "short_name", "duration_s") if key in k}
+        )
+        row["operator"] = ops.get(k.get("index")) or row.get("operator") or k.get("operator")
+        rows.append(row)
+    return rows
+
+
+def _attach_kernel_findings(
+    kernels: list[dict[str, Any]] | None, rows: list[dict[str, Any]]
+) -> None:
+    """Add rooflens rule results to each NCU kernel's own findings list (section 三), once."""
+    if not kernels:
+        return
+    total_s = float(sum(float(r.get("duration_s") or 0.0) for r in rows))
+    by_index = {r.get("index"): r for r in rows}
+    for k in kernels:
+        have = {(f.get("source"), f.get("rule")) for f in k.get("findings") or []}
+        extra = [
+            f
+            for f in kernel_findings(by_index.get(k.get("index"), k), total_s)
+            if ("rooflens", f["rule"]) not in have
+        ]
+        k["findings"] = list(k.get("findings") or []) + extra
+        if k.get("operator") is None and by_index.get(k.get("index")):
+            k["operator"] = by_index[k.get("index")].get("operator")
+
+
+def build_report(
+    header: dict[str, Any],
+    gpu: dict[str, Any],
+    prediction: dict[str, Any] | None,
+    timeline: dict[str, Any] | None,
+    kernels: list[dict[str, Any]] | None,
+    measured: dict[str, Any] | None,
+    generated_at: str | None = None,
+) -> dict[str, Any]:
+    """The complete report.json document (docs/report-json.md), after :func:`self_check`.
+
+    ``kernels`` (NCU blocks) get the rooflens rule results added to their ``findings``;
+    timeline kernels without an NVTX operator get the name-classified one.
+    """
+    # Work on copies: the caller's dicts stay as they were (pure function).
+    kernels = [dict(k) for k in kernels] if kernels is not None else None
+    if timeline is not None:
+        timeline = {**timeline, "kernels": [dict(k) for k in timeline.get("kernels") or []]}
+    comparison: dict[str, Any] | None = None
+    if prediction is not None and (timeline or kernels):
+        comparison = compare(prediction, timeline, kernels, measured, gpu)
+    elif timeline or kernels:
+        comparison = compare({"operators": []}, timeline, kernels, measured, gpu)
+    if comparison is not None:
+        rows = _kernel_rows_for_findings(timeline, kernels, comparison)
+        _attach_kernel_findings(kernels, rows)
+        ops = {o["index"]: o["operator"] for o in comparison["kernel_operators"]}
+        for k in (timeline or {}).get("kernels") or []:
+            if k.get("operator") is None:
+                k["operator"] = ops.get(k.get("index"))
+        comparison["findings"] = rank_findings(
+            timeline, _kernel_rows_for_findings(timeline, kernels, comparison)
+        )
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "rooflens", "version": __version__},
+        "generated_at": generated_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        "header": header,
+        "gpu": gpu,
+        "prediction": prediction,
+        "timeline": timeline,
+        "kernels": kernels,
+        "measured": measured,
+        "comparison": comparison,
+    }
+    self_check(doc)
+    return doc

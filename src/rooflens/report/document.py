@@ -1,0 +1,141 @@
+"""report.json on disk: save, load (tolerant of older files) and self-check.
+
+The saved document is the one result every renderer reads (docs/report-json.md).  Loading
+fills missing sections with their defaults (``.get`` style), so a report written by an older
+rooflens still renders.  :func:`self_check` asserts the physical invariants a correct report
+must satisfy; :func:`rooflens.report.assemble.build_report` calls it before anything is written.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rooflens.errors import InputError, RooflensError
+
+SCHEMA_VERSION = "1.0"
+
+# Top-level sections and the value an older or partial report gets when it lacks one.
+_DEFAULTS: dict[str, Any] = {
+    "schema_version": SCHEMA_VERSION,
+    "tool": {"name": "rooflens", "version": None},
+    "generated_at": None,
+    "header": {},
+    "gpu": {},
+    "prediction": None,
+    "timeline": None,
+    "kernels": None,
+    "measured": None,
+    "comparison": None,
+}
+
+# Slack for float sums (Σ of per-kernel values vs a window computed elsewhere).
+_REL_TOL = 1e-6
+
+
+def with_defaults(doc: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``doc`` with every top-level section present (missing ones at their default)."""
+    out = {key: doc.get(key, default) for key, default in _DEFAULTS.items()}
+    for key, value in doc.items():
+        out.setdefault(key, value)
+    return out
+
+
+def save_report(doc: dict[str, Any], path: str | Path) -> None:
+    """Write ``doc`` as indented JSON (UTF-8; NaN is not JSON, so it must already be ``null``)."""
+    Path(path).write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    """Read a report.json; a missing, unreadable or foreign file raises :class:`InputError`."""
+    p = Path(path)
+    try:
+        raw = orjson.loads(p.read_bytes())
+    except FileNotFoundError:
+        raise InputError(p, "no such file") from None
+    except orjson.JSONDecodeError as exc:
+        raise InputError(p, f"not valid JSON ({exc})") from None
+    if not isinstance(raw, dict) or "schema_version" not in raw:
+        raise InputError(p, "not a rooflens report.json (no schema_version)")
+    major = str(raw["schema_version"]).split(".")[0]
+    if major != SCHEMA_VERSION.split(".")[0]:
+        raise InputError(
+            p,
+            f"schema_version {raw['schema_version']} is not readable by this rooflens ({SCHEMA_VERSION})",
+        )
+    return with_defaults(raw)
+
+
+def _problems_measured(doc: dict[str, Any]) -> list[str]:
+    gpu, measured = doc.get("gpu") or {}, doc.get("measured") or {}
+    out = []
+    peak, bw = gpu.get("peak_flops"), gpu.get("bandwidth_bps")
+    achieved = measured.get("achieved_flops_per_s")
+    if peak and achieved is not None and achieved > peak * (1 + _REL_TOL):
+        out.append(f"measured.achieved_flops_per_s {achieved:.4g} exceeds the GPU peak {peak:.4g}")
+    abw = measured.get("achieved_bandwidth_bps")
+    if bw and abw is not None and abw > bw * (1 + _REL_TOL):
+        out.append(f"measured.achieved_bandwidth_bps {abw:.4g} exceeds the GPU bandwidth {bw:.4g}")
+    return out
+
+
+def _problems_timeline(doc: dict[str, Any]) -> list[str]:
+    out = []
+    for run in (doc.get("timeline") or {}).get("runs") or []:
+        name = run.get("name")
+        window, busy, ktime = run.get("window_s"), run.get("gpu_busy_s"), run.get("kernel_time_s")
+        if window is not None and busy is not None and busy > window * (1 + _REL_TOL):
+            out.append(
+                f"timeline run {name}: GPU busy {busy:.4g} s exceeds its window {window:.4g} s"
+            )
+        if busy is not None and ktime is not None and busy > ktime * (1 + _REL_TOL):
+            out.append(
+                f"timeline run {name}: GPU busy {busy:.4g} s exceeds Σ kernel time {ktime:.4g} s"
+            )
+        ratio = run.get("bubble_ratio")
+        if ratio is not None and not 0.0 <= ratio <= 1.0:
+            out.append(f"timeline run {name}: bubble_ratio {ratio} outside [0, 1]")
+    return out
+
+
+def _problems_values(node: Any, where: str) -> list[str]:
+    """Negative bytes/FLOPs/durations and NaN/inf anywhere in the document."""
+    out: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{where}.{key}" if where else str(key)
+            if isinstance(value, float) and not math.isfinite(value):
+                out.append(f"{here} is {value}")
+            elif isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+                if (
+                    key.endswith(("bytes", "_s", "flops", "_bps", "flops_per_s"))
+                    and "gap" not in key
+                ):
+                    out.append(f"{here} is negative ({value})")
+            else:
+                out.extend(_problems_values(value, here))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            out.extend(_problems_values(item, f"{where}[{i}]"))
+    return out
+
+
+def problems(doc: dict[str, Any]) -> list[str]:
+    """Every broken invariant of a report, as one readable line each (empty when sound)."""
+    return _problems_measured(doc) + _problems_timeline(doc) + _problems_values(doc, "")
+
+
+def self_check(doc: dict[str, Any]) -> None:
+    """Raise :class:`RooflensError` naming the first broken invariants of ``doc``.
+
+    Invariants: achieved FLOP/s ≤ peak and bandwidth ≤ peak bandwidth; per run GPU busy ≤
+    window and ≤ Σ kernel time; bubble ratios in [0, 1]; no negative bytes, FLOPs, durations
+    or rates; no NaN/inf (JSON has none, a missing value is ``null``).
+    """
+    found = problems(doc)
+    if found:
+        more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+        raise RooflensError("report self-check failed: " + "; ".join(found[:3]) + more)

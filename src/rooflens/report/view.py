@@ -1,0 +1,362 @@
+"""report.json → the formatted figures every renderer shows (one place, so all agree).
+
+The Markdown and HTML renderers never format a number themselves: they read the strings this
+module builds from the SI values of report.json, through :mod:`rooflens.units` (3 significant
+figures, a unit chosen per magnitude).  That is what makes the zh and en Markdown and the HTML
+carry the same figures, and keeps raw floats out of every report.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from rooflens.units import (
+    fmt_bandwidth,
+    fmt_bytes,
+    fmt_duration,
+    fmt_flops_rate,
+    fmt_pct,
+    fmt_scaled,
+    sig3,
+)
+
+NA = "n/a"
+
+
+@cache
+def strings(lang: str) -> dict[str, Any]:
+    """Labels and line formats for ``lang`` (zh | en) from templates/strings.toml."""
+    text = resources.files("rooflens.report").joinpath("templates/strings.toml").read_text("utf-8")
+    table = tomllib.loads(text)
+    if lang not in table:
+        raise ValueError(f"unknown report language {lang!r} (known: {', '.join(sorted(table))})")
+    return dict(table[lang])
+
+
+def f_time(x: float | None) -> str:
+    return NA if x is None else fmt_duration(x)
+
+
+def f_bytes(x: float | None) -> str:
+    return NA if x is None else fmt_bytes(x)
+
+
+def f_bw(x: float | None) -> str:
+    return NA if x is None else fmt_bandwidth(x)
+
+
+def f_rate(x: float | None) -> str:
+    return NA if x is None else fmt_flops_rate(x)
+
+
+def f_flops(x: float | None) -> str:
+    return NA if x is None else fmt_scaled(x, "FLOP")
+
+
+def f_intensity(x: float | None) -> str:
+    return NA if x is None else f"{sig3(x)} FLOP/B"
+
+
+def f_frac(x: float | None) -> str:
+    """A fraction (0.69) as a percentage (``69.0%``)."""
+    return NA if x is None else fmt_pct(x)
+
+
+def f_pct(x: float | None) -> str:
+    """A value already in percent (NCU's ``*_pct``) with a % sign."""
+    return NA if x is None else f"{sig3(x)}%"
+
+
+def f_gap(x: float | None) -> str:
+    """A signed relative difference: −0.187 → ``-18.7%``, 7.1 → ``+710%``."""
+    if x is None:
+        return NA
+    return ("+" if x > 0 else "") + fmt_pct(x)
+
+
+def f_ratio(x: float | None) -> str:
+    """A measured/predicted ratio: ``3.21×``."""
+    return NA if x is None else f"{sig3(x)}×"
+
+
+def f_dims(d: list[int] | None) -> str:
+    return NA if not d else "(" + ", ".join(str(int(v)) for v in d) + ")"
+
+
+def f_metric_value(metric: str | None, value: Any) -> str:
+    """A finding's metric value in the unit its name implies."""
+    if value is None:
+        return NA
+    if isinstance(value, str):
+        return value
+    if metric and metric.endswith("_pct"):
+        return f_pct(value)
+    if metric and metric.endswith("_s"):
+        return f_time(value)
+    if metric and metric.endswith("_bps"):
+        return f_bw(value)
+    return (
+        f_frac(value)
+        if metric in ("bubble_ratio", "roof_fraction", "estimated_speedup")
+        else sig3(value)
+    )
+
+
+def header_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
+    h, gpu = doc.get("header") or {}, doc.get("gpu") or {}
+    layers = h.get("layers")
+    return {
+        "generated_at": doc.get("generated_at") or NA,
+        "gpu": gpu.get("detected_name") or gpu.get("spec_key") or NA,
+        "detected_gpu": gpu.get("detected_name") or NA,
+        "spec_key": gpu.get("spec_key") or NA,
+        "mismatch": gpu.get("mismatch_warning"),
+        "model": h.get("model") or NA,
+        "batch_size": h.get("batch_size", NA),
+        "input_len": h.get("input_len", NA),
+        "output_len": h.get("output_len", NA),
+        "precision": h.get("precision") or NA,
+        "layers": s["all_layers"] if layers is None else layers,
+        "attention": h.get("attention") or NA,
+        "tool_version": f"{(doc.get('tool') or {}).get('name', 'rooflens')} {(doc.get('tool') or {}).get('version') or ''}".strip(),
+        "capture_command": h.get("capture_command") or s["none"],
+        "notes": list(h.get("notes") or []),
+        "peak_flops": f_rate(gpu.get("peak_flops")),
+        "bandwidth": f_bw(gpu.get("bandwidth_bps")),
+        "ridge": f_intensity(gpu["peak_flops"] / gpu["bandwidth_bps"])
+        if gpu.get("peak_flops") and gpu.get("bandwidth_bps")
+        else NA,
+    }
+
+
+def _phase(p: dict[str, Any] | None) -> dict[str, str]:
+    p = p or {}
+    return {
+        "intensity": f_intensity(p.get("intensity")),
+        "bound": p.get("bound") or NA,
+        "performance": f_rate(p.get("performance_flops")),
+        "time": f_time(p.get("time_s")),
+        "bytes": f_bytes(p.get("bytes")),
+        "flops": f_flops(p.get("flops")),
+    }
+
+
+def prediction_view(doc: dict[str, Any]) -> dict[str, Any] | None:
+    pred = doc.get("prediction")
+    if not pred:
+        return None
+    phases = pred.get("phases") or {}
+    total = phases.get("decode_total") or {}
+    decode = _phase(phases.get("decode_first_token"))
+    decode.update(
+        total_time=f_time(total.get("time_s")),
+        total_bytes=f_bytes(total.get("bytes")),
+        steps=str(total.get("steps", NA)),
+        output_len=str((doc.get("header") or {}).get("output_len", NA)),
+    )
+    return {
+        "prefill": _phase(phases.get("prefill")),
+        "decode": decode,
+        "overall": _phase(phases.get("overall")),
+    }
+
+
+def scope_text(doc: dict[str, Any], s: dict[str, Any]) -> str:
+    """The comparison scope in the report's language (report.json keeps an English note)."""
+    scope = (doc.get("comparison") or {}).get("scope")
+    if not scope:
+        return NA
+    return str(s["scope_note"]).format(
+        phases=", ".join(scope.get("phases") or []),
+        layers=scope.get("layer_count", NA),
+        total=scope.get("predicted_layer_count", NA),
+    )
+
+
+def measured_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
+    m = doc.get("measured")
+    comp = doc.get("comparison") or {}
+    tot = comp.get("total") or {}
+    if not m and not tot:
+        return None
+    m = m or {}
+    agrees = tot.get("bound_agrees")
+    return {
+        "has_ncu": bool(doc.get("measured")),
+        "sm_efficiency": f_pct(m.get("sm_efficiency_pct")),
+        "bandwidth": f_bw(m.get("achieved_bandwidth_bps")),
+        "intensity": f_intensity(m.get("intensity")),
+        "compute": f_rate(m.get("achieved_flops_per_s")),
+        "bound": m.get("bound") or NA,
+        "compute_util": f_frac(m.get("compute_utilization")),
+        "memory_util": f_frac(m.get("memory_utilization")),
+        "performance_gap": f_gap(tot.get("performance_gap")),
+        "intensity_gap": f_gap(tot.get("intensity_gap")),
+        "bound_match": NA if agrees is None else (s["match"] if agrees else s["mismatch_word"]),
+        "scope": scope_text(doc, s),
+        "predicted_time": f_time(tot.get("predicted_time_s")),
+        "measured_time": f_time(tot.get("measured_time_s")),
+        "run_time": f_time(tot.get("run_time_s")),
+        "run_gap": f_gap(tot.get("run_performance_gap")),
+    }
+
+
+def _run_row(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": r.get("name") or NA,
+        "range_duration": f_time(r.get("range_duration_s")),
+        "kernel_count": str(r.get("kernel_count", NA)),
+        "kernel_time": f_time(r.get("kernel_time_s")),
+        "gpu_busy": f_time(r.get("gpu_busy_s")),
+        "window": f_time(r.get("window_s")),
+        "bubble": f_frac(r.get("bubble_ratio")),
+        "inter_bubble": f_frac(r.get("inter_kernel_bubble_ratio")),
+        "host_gaps": f_time(r.get("host_bound_gap_s")),
+        "other_gaps": f_time(r.get("other_gap_s")),
+    }
+
+
+def timeline_view(doc: dict[str, Any]) -> dict[str, Any] | None:
+    tl = doc.get("timeline")
+    if not tl:
+        return None
+    runs = tl.get("runs") or []
+    chosen = next(
+        (r for r in runs if r.get("name") == tl.get("chosen_run")), runs[-1] if runs else {}
+    )
+    kernels = [
+        {
+            "index": k.get("index", i),
+            "name": k.get("name") or "",
+            "short_name": k.get("short_name") or k.get("name") or "",
+            "duration": f_time(k.get("duration_s")),
+            "share": f_frac(k.get("share")),
+            "grid_block": f"{f_dims(k.get('grid'))} / {f_dims(k.get('block'))}",
+            "operator": k.get("operator") or NA,
+        }
+        for i, k in enumerate(tl.get("kernels") or [])
+    ]
+    return {
+        "source": tl.get("source") or NA,
+        "chosen": _run_row(chosen),
+        "runs": [_run_row(r) for r in runs],
+        "kernels": kernels,
+    }
+
+
+def finding_view(f: dict[str, Any], s: dict[str, Any]) -> dict[str, str]:
+    """One finding as text in ``lang``: rooflens rules from the strings table, NCU's as NCU wrote them."""
+    metric = f.get("metric")
+    fields = {
+        "subject": f.get("subject") or "",
+        "value": f_metric_value(metric, f.get("value")),
+        "threshold": f_metric_value(metric, f.get("threshold")),
+    }
+    rooflens = f.get("source", "rooflens") == "rooflens"
+    template = s["rules"].get(f.get("rule", "")) if rooflens else None
+    message = template.format(**fields) if template else (f.get("message") or "")
+    suggestion = s["suggestions"].get(f.get("rule", "")) if rooflens else None
+    return {
+        "rule": f.get("rule") or NA,
+        "source": f.get("source") or "rooflens",
+        "severity": f.get("severity") or NA,
+        "time_at_stake": f_time(f.get("time_at_stake_s")),
+        "metric": metric or NA,
+        "value": fields["value"],
+        "threshold": fields["threshold"],
+        "subject": fields["subject"],
+        "message": message,
+        "suggestion": suggestion or f.get("suggestion") or s["suggestions"]["ncu"],
+        "speedup": f_frac(f.get("estimated_speedup"))
+        if f.get("estimated_speedup") is not None
+        else "",
+    }
+
+
+def kernel_block_view(k: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
+    findings = [finding_view(f, s) for f in k.get("findings") or []]
+    return {
+        "index": k.get("index"),
+        "name": k.get("name") or "",
+        "short_name": k.get("short_name") or k.get("name") or "",
+        "duration": f_time(k.get("duration_s")),
+        "ncu_duration": f_time(k.get("ncu_duration_s")),
+        "sm_throughput": f_pct(k.get("sm_throughput_pct")),
+        "memory_throughput": f_pct(k.get("memory_throughput_pct")),
+        "dram_throughput": f_pct(k.get("dram_throughput_pct")),
+        "bandwidth": f_bw(k.get("dram_bandwidth_bps")),
+        "compute": f_rate(k.get("achieved_flops_per_s")),
+        "intensity": f_intensity(k.get("intensity")),
+        "l1_hit": f_pct(k.get("l1_hit_pct")),
+        "l2_hit": f_pct(k.get("l2_hit_pct")),
+        "occupancy": f"{f_pct(k.get('achieved_occupancy_pct'))} / {f_pct(k.get('theoretical_occupancy_pct'))}",
+        "registers": NA
+        if k.get("registers_per_thread") is None
+        else str(int(k["registers_per_thread"])),
+        "bound": k.get("bound") or NA,
+        "roof_fraction": f_frac(k.get("roof_fraction")),
+        "operator": k.get("operator") or NA,
+        "findings": findings,
+    }
+
+
+def comparison_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
+    comp = doc.get("comparison")
+    if not comp:
+        return None
+    rows = [
+        {
+            "name": o.get("name") or NA,
+            "phase": o.get("phase") or NA,
+            "pred_flops": f_flops(o.get("predicted_flops")),
+            "pred_bytes": f_bytes(o.get("predicted_bytes")),
+            "pred_time": f_time(o.get("predicted_time_s")),
+            "pred_bound": o.get("predicted_bound") or NA,
+            "meas_time": f_time(o.get("measured_time_s")),
+            "meas_flops": f_flops(o.get("measured_flops")),
+            "meas_bytes": f_bytes(o.get("measured_bytes")),
+            "kernel_count": str(o.get("kernel_count", 0)),
+            "roof_fraction": f_frac(o.get("roof_fraction")),
+            "ratio": f_ratio(o.get("ratio")),
+        }
+        for o in comp.get("operators") or []
+    ]
+    tot = comp.get("total") or {}
+    unmatched = [
+        {
+            "index": u.get("index"),
+            "short_name": u.get("short_name") or "",
+            "operator": u.get("operator") or NA,
+            "duration": f_time(u.get("duration_s")),
+        }
+        for u in comp.get("unmatched_kernels") or []
+    ]
+    return {
+        "scope": scope_text(doc, s),
+        "rows": rows,
+        "total_pred_time": f_time(tot.get("predicted_time_s")),
+        "total_meas_time": f_time(tot.get("measured_time_s")),
+        "total_matched_time": f_time(tot.get("matched_measured_time_s")),
+        "performance_gap": f_gap(tot.get("performance_gap")),
+        "unmatched": unmatched,
+        "findings": [finding_view(f, s) for f in comp.get("findings") or []],
+    }
+
+
+def build_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Everything a renderer shows, formatted, plus the language's strings under ``s``."""
+    s = strings(lang)
+    kernels = doc.get("kernels")
+    return {
+        "lang": lang,
+        "s": s,
+        "header": header_view(doc, s),
+        "prediction": prediction_view(doc),
+        "measured": measured_view(doc, s),
+        "timeline": timeline_view(doc),
+        "ncu": None if kernels is None else [kernel_block_view(k, s) for k in kernels],
+        "comparison": comparison_view(doc, s),
+    }
