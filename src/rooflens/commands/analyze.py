@@ -1,9 +1,186 @@
-"""`rooflens analyze` (not yet implemented)."""
+"""`rooflens analyze FILE...`: read one timeline and/or one NCU source, print the overview.
+
+Parses arguments, calls the readers and analyses, and prints Rich tables (or, with
+``--json``, the report.json subset it knows: ``gpu``, ``timeline``, ``kernels``, ``measured``).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from rooflens import __version__
+from rooflens.errors import RooflensError
+from rooflens.units import fmt_bandwidth, fmt_bytes, fmt_duration, fmt_flops_rate, fmt_pct, sig3
+
+SCHEMA_VERSION = "1.0"
+_TIMELINE_KINDS = {"nsys-sqlite", "nsys-rep", "kineto"}
+
+
+def split_sources(files: list[Path]) -> tuple[Path | None, Path | None]:
+    """(timeline source, NCU source) among ``files``; at most one of each."""
+    from rooflens.traces import sniff
+
+    timeline: Path | None = None
+    ncu: Path | None = None
+    for f in files:
+        if sniff(f) in _TIMELINE_KINDS:
+            if timeline is not None:
+                raise RooflensError(
+                    f"{f}: a second timeline source (already have {timeline}); pass one"
+                )
+            timeline = f
+        else:
+            if ncu is not None:
+                raise RooflensError(
+                    f"{f}: a second Nsight Compute source (already have {ncu}); pass one"
+                )
+            ncu = f
+    return timeline, ncu
+
+
+def build(files: list[Path], run: str | None, hardware: str | None) -> dict[str, Any]:
+    """Read and analyse ``files``; the report.json subset as a dict."""
+    from rooflens.analysis.kernels import analyze_kernels, match_gpu, tensor_dtype
+    from rooflens.analysis.timeline import analyze_timeline
+    from rooflens.traces import load_ncu, load_timeline
+
+    tl_path, ncu_path = split_sources(files)
+    trace = load_timeline(tl_path) if tl_path else None
+    ncu = load_ncu(ncu_path) if ncu_path else None
+    timeline = analyze_timeline(trace, run) if trace is not None else None
+    detected = (trace.gpus[0].name if trace and trace.gpus else None) or (
+        ncu.device_name if ncu else None
+    )
+    gpu = match_gpu(detected, hardware, tensor_dtype(ncu))
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "rooflens", "version": __version__},
+        "gpu": gpu.to_dict(),
+        "timeline": timeline.to_dict() if timeline else None,
+        "kernels": None,
+        "measured": None,
+    }
+    if ncu is not None:
+        ka = analyze_kernels(ncu, timeline, gpu.roof)
+        doc["kernels"], doc["measured"] = ka.to_dict()["kernels"], ka.measured
+        if timeline is not None and ka.unmatched:
+            gpu.warnings.append(
+                f"{ka.unmatched} NCU kernels not found in {timeline.chosen_run}: NCU durations used"
+            )
+            doc["gpu"] = gpu.to_dict()
+    return doc
+
+
+def _n(x: float | None, fmt: Any = sig3) -> str:
+    return "n/a" if x is None else str(fmt(x))
+
+
+def _runs_table(tl: dict[str, Any]) -> Table:
+    t = Table(title=f"Runs ({tl['source']}: {tl['path']}); chosen: {tl['chosen_run']}")
+    for col in (
+        "run",
+        "inst.",
+        "range",
+        "kernels",
+        "Σ kernel",
+        "GPU busy",
+        "bubble",
+        "inter-kernel",
+        "host-bound gaps",
+        "other gaps",
+    ):
+        t.add_column(col, justify="left" if col == "run" else "right")
+    for r in [tl["overview"], *tl["runs"]]:
+        t.add_row(r["name"], str(r["instances"]), fmt_duration(r["range_duration_s"]), str(r["kernel_count"]),
+                  fmt_duration(r["kernel_time_s"]), fmt_duration(r["gpu_busy_s"]), _n(r["bubble_ratio"], fmt_pct),
+                  _n(r["inter_kernel_bubble_ratio"], fmt_pct), fmt_duration(r["host_bound_gap_s"]),
+                  fmt_duration(r["other_gap_s"]))  # fmt: skip
+    return t
+
+
+def _kernels_table(tl: dict[str, Any]) -> Table:
+    t = Table(title=f"Kernels of {tl['chosen_run']} (launch order)")
+    for col in ("#", "kernel", "duration", "share", "grid", "block", "operator", "phase"):
+        t.add_column(col, justify="right" if col in ("#", "duration", "share") else "left")
+    for k in tl["kernels"]:
+        t.add_row(str(k["index"]), k["short_name"], fmt_duration(k["duration_s"]), fmt_pct(k["share"]),
+                  "×".join(map(str, k["grid"])), "×".join(map(str, k["block"])), k["operator"] or "",
+                  k["phase"] or "")  # fmt: skip
+    return t
+
+
+def _ncu_table(kernels: list[dict[str, Any]]) -> Table:
+    t = Table(title="NCU per kernel")
+    cols = ("#", "kernel", "duration", "FLOP/s", "DRAM", "intensity", "SM %", "mem %", "L1 %", "L2 %", "occ. %", "regs", "bound", "roof", "findings")  # fmt: skip
+    for col in cols:
+        t.add_column(col, justify="left" if col in ("kernel", "bound", "findings") else "right")
+    for k in kernels:
+        found = "; ".join(f"{f['rule']} ({f['severity']})" for f in k["findings"])
+        occ = f"{_n(k['achieved_occupancy_pct'])}/{_n(k['theoretical_occupancy_pct'])}"
+        t.add_row(str(k["index"]), k["short_name"], fmt_duration(k["duration_s"]), _n(k["achieved_flops_per_s"], fmt_flops_rate),
+                  _n(k["dram_bandwidth_bps"], fmt_bandwidth), _n(k["intensity"]), _n(k["sm_throughput_pct"]),
+                  _n(k["memory_throughput_pct"]), _n(k["l1_hit_pct"]), _n(k["l2_hit_pct"]), occ,
+                  _n(k["registers_per_thread"]), k["bound"] or "n/a", _n(k["roof_fraction"], fmt_pct), found)  # fmt: skip
+    return t
+
+
+def _measured_line(m: dict[str, Any]) -> str:
+    return (
+        f"Measured: SM efficiency {_n(m['sm_efficiency_pct'])}%, bandwidth {_n(m['achieved_bandwidth_bps'], fmt_bandwidth)}, "
+        f"intensity {_n(m['intensity'])} FLOP/B, compute {_n(m['achieved_flops_per_s'], fmt_flops_rate)}, "
+        f"bound {m['bound'] or 'n/a'}; utilisation: compute {_n(m['compute_utilization'], fmt_pct)}, "
+        f"memory {_n(m['memory_utilization'], fmt_pct)}; Σ {fmt_duration(m['kernel_time_s'])}, "
+        f"{_n(m['flops'])} FLOP, {_n(m['dram_bytes'], fmt_bytes)}"
+    )
+
+
+def render(doc: dict[str, Any], console: Console) -> None:
+    """Print the analysis as Rich tables."""
+    g = doc["gpu"]
+    console.print(f"GPU: {g['detected_name'] or 'unknown'} → {g['spec_key'] or 'no spec'}")
+    for w in [g["mismatch_warning"], *((doc["timeline"] or {}).get("warnings") or [])]:
+        if w:
+            console.print(f"[yellow]warning:[/] {w}")
+    if doc["timeline"]:
+        console.print(_runs_table(doc["timeline"]))
+        console.print(_kernels_table(doc["timeline"]))
+    if doc["kernels"] is not None:
+        console.print(_ncu_table(doc["kernels"]))
+        console.print(_measured_line(doc["measured"]))
+
+
+_FILES_HELP = "One timeline (nsys .sqlite/.nsys-rep, PyTorch profiler .json) and/or one NCU source (.ncu-rep, raw CSV)."
+_RUN_HELP = (
+    "NVTX range name or regex of the run to analyse (default: the last Run[j] / Layer[i]#Run[j])."
+)
 
 
 def register(app: typer.Typer) -> None:
     """Attach the `analyze` verb to the CLI app."""
+
+    @app.command("analyze")
+    def analyze(
+        files: Annotated[list[Path], typer.Argument(help=_FILES_HELP)],
+        run: Annotated[str | None, typer.Option("--run", help=_RUN_HELP)] = None,
+        hardware: Annotated[
+            str | None,
+            typer.Option("--hardware", help="GPU spec key (default: detected from the trace)."),
+        ] = None,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print the report.json subset instead of tables.")
+        ] = False,
+    ) -> None:
+        """Timeline overview (runs, bubbles, kernels) and, with NCU data, per-kernel roofline figures."""
+        doc = build(files, run, hardware)
+        if as_json:
+            typer.echo(
+                orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode()
+            )
+        else:
+            render(doc, Console(width=200))
