@@ -1,9 +1,183 @@
-"""`rooflens predict` (not yet implemented)."""
+"""`rooflens predict`: roofline prediction of a model on a GPU (table, JSON, Markdown, CSV sweep).
+
+Only parsing and dispatch live here; the numbers come from :mod:`rooflens.predict`.  Numeric
+options are read as text so that bad values become one-line errors (exit 2), and ``--batch``,
+``--input-len``, ``--output-len`` take comma lists under ``--sweep``.
+"""
 
 from __future__ import annotations
 
+import csv
+import sys
+from pathlib import Path
+
 import typer
+
+from rooflens.errors import InputError, RooflensError
+
+
+def parse_int_list(option: str, text: str) -> list[int]:
+    """``"1,8,32"`` → ``[1, 8, 32]``; anything but integers ≥ 1 is a RooflensError naming the option."""
+    values: list[int] = []
+    for part in text.split(","):
+        try:
+            value = int(part.strip())
+        except ValueError:
+            raise RooflensError(
+                f"{option} must be an integer or a comma list of them, got '{text}'"
+            ) from None
+        if value < 1:
+            raise RooflensError(f"{option} must be ≥ 1, got {value}")
+        values.append(value)
+    return values
+
+
+def _single(option: str, text: str) -> int:
+    values = parse_int_list(option, text)
+    if len(values) != 1:
+        raise RooflensError(f"{option} has several values ('{text}'); pass --sweep to sweep them")
+    return values[0]
+
+
+def _write_sweep(rows: object, csv_path: Path | None, force: bool) -> None:
+    from rooflens.predict.sweep import COLUMNS
+
+    if csv_path is not None and csv_path.exists() and not force:
+        raise InputError(csv_path, "already exists; pass --force to overwrite it")
+    handle = open(csv_path, "w", newline="", encoding="utf-8") if csv_path else sys.stdout  # noqa: SIM115
+    try:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        count = 0
+        for row in rows:  # type: ignore[attr-defined]
+            writer.writerow(row)
+            count += 1
+    finally:
+        if csv_path:
+            handle.close()
+    if csv_path:
+        print(f"wrote {count} rows to {csv_path}", file=sys.stderr)
+
+
+def _print_tables(pred: object, show_ops: bool) -> None:
+    from rooflens.commands._predict_tables import print_prediction
+
+    print_prediction(pred, show_ops)  # type: ignore[arg-type]
+
+
+def run_predict(
+    model: str,
+    hardware: str,
+    precision: str,
+    batch: str,
+    input_len: str,
+    output_len: str,
+    layers: str | None,
+    attention: str,
+    tp: str,
+    as_json: bool,
+    fmt: str,
+    lang: str,
+    ops: bool,
+    do_sweep: bool,
+    csv_path: Path | None,
+    force: bool,
+) -> None:
+    """The `predict` verb without Typer: parse, predict, print."""
+    from rooflens.hardware import lookup
+    from rooflens.model import load_architecture
+    from rooflens.predict import Precision, Workload, predict
+
+    if fmt not in ("table", "md"):
+        raise RooflensError(f"--format must be 'table' or 'md', got '{fmt}'")
+    if lang not in ("zh", "en"):
+        raise RooflensError(f"--lang must be 'zh' or 'en', got '{lang}'")
+    if attention not in ("flash", "eager"):
+        raise RooflensError(f"--attention must be 'flash' or 'eager', got '{attention}'")
+    arch = load_architecture(model)
+    gpu = lookup(hardware)
+    prec = Precision.parse(precision)
+    n_layers = _single("--layers", layers) if layers is not None else None
+    n_tp = _single("--tp", tp)
+    if do_sweep:
+        from rooflens.predict.sweep import sweep
+
+        batches = parse_int_list("--batch", batch)
+        ins, outs = (
+            parse_int_list("--input-len", input_len),
+            parse_int_list("--output-len", output_len),
+        )
+        rows = sweep(arch, gpu, prec, batches, ins, outs, n_layers, attention, n_tp)  # type: ignore[arg-type]
+        _write_sweep(rows, csv_path, force)
+        return
+    if csv_path is not None:
+        raise RooflensError("--csv needs --sweep")
+    wl = Workload(
+        _single("--batch", batch), _single("--input-len", input_len), _single("--output-len", output_len),
+        prec, n_layers, attention, n_tp,  # type: ignore[arg-type]
+    )  # fmt: skip
+    pred = predict(arch, gpu, wl)
+    if as_json:
+        import orjson
+
+        from rooflens.predict.document import prediction_document
+
+        sys.stdout.write(
+            orjson.dumps(prediction_document(pred, model), option=orjson.OPT_INDENT_2).decode()
+        )
+        sys.stdout.write("\n")
+    elif fmt == "md":
+        from rooflens.predict.text import operator_table, prediction_block
+
+        sys.stdout.write(prediction_block(pred, lang))
+        if ops:
+            sys.stdout.write("\n" + operator_table(pred, lang))
+    else:
+        _print_tables(pred, ops)
 
 
 def register(app: typer.Typer) -> None:
     """Attach the `predict` verb to the CLI app."""
+
+    @app.command("predict")
+    def predict_command(
+        model: str = typer.Option(
+            ..., "--model", "-m", help="Preset name, config.json or model folder."
+        ),
+        hardware: str = typer.Option(
+            "H100", "--hardware", "--gpu", help="GPU key or name (`rooflens hardware`)."
+        ),
+        precision: str = typer.Option(
+            "W16A16KV16", "--precision", "-p", help="W16A16KV16, W8A8, W8A8KV8, W4A16, fp8, int8…"
+        ),
+        batch: str = typer.Option(
+            "1", "--batch", "-b", help="Batch size (comma list with --sweep)."
+        ),
+        input_len: str = typer.Option(
+            "128", "--input-len", "-s", help="Input tokens per sequence."
+        ),
+        output_len: str = typer.Option(
+            "1", "--output-len", "-n", help="Output tokens (prefill yields the first)."
+        ),
+        layers: str | None = typer.Option(
+            None, "--layers", help="Restrict the model to its first N layers."
+        ),
+        attention: str = typer.Option("flash", "--attention", help="flash | eager."),
+        tp: str = typer.Option("1", "--tp", help="Tensor-parallel GPUs (figures are per GPU)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the report.json subset."),
+        fmt: str = typer.Option("table", "--format", help="table | md."),
+        lang: str = typer.Option("zh", "--lang", help="zh | en (for --format md)."),
+        ops: bool = typer.Option(False, "--ops", help="Also print the per-operator table."),
+        do_sweep: bool = typer.Option(
+            False, "--sweep", help="One CSV row per batch × input × output."
+        ),
+        csv_file: str | None = typer.Option(
+            None, "--csv", help="Sweep CSV file (default: stdout)."
+        ),
+        force: bool = typer.Option(False, "--force", help="Overwrite an existing --csv file."),
+    ) -> None:
+        """Predict per-operator roofline figures for a model on a GPU."""
+        run_predict(
+            model, hardware, precision, batch, input_len, output_len, layers, attention, tp,
+            as_json, fmt, lang, ops, do_sweep, Path(csv_file) if csv_file else None, force,
+        )  # fmt: skip
