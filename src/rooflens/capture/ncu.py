@@ -52,8 +52,15 @@ METRICS = [
     "sm__inst_executed_pipe_tensor_op_gmma.sum",
 ]
 
-# Tensor FLOP counters: every `sm__ops_path_tensor_*` metric the GPU has is collected.
-TENSOR_OPS_PATTERN = re.compile(r"^sm__ops_path_tensor_[a-z0-9_]+$")
+# Tensor FLOP counters: the top-level `sm__ops_path_tensor_src_<dtype>[_dst_<dtype>]` metrics.
+# Their `_op_hgmma_…`/`_op_hmma_…` and `_sparsity_on/off` variants are breakdowns of the same
+# operations (on an H200 a 4096³ FP16 GEMM read 2·M·N·K in `src_fp16`, `op_hgmma_src_fp16` and
+# `op_hgmma_src_fp16_sparsity_off` alike): collecting them too would invite double counting.
+TENSOR_OPS_PATTERN = re.compile(r"^sm__ops_path_tensor_src_[a-z0-9]+(_dst_[a-z0-9]+)?$")
+
+# Metrics that sections compute (launch statistics, occupancy limits): `--query-metrics` does not
+# list them, yet ncu reports them.
+_SECTION_PROVIDED = ("launch__", "sm__maximum_warps_per_active_cycle_pct")
 
 
 def nvtx_run_filter(run_regex: str) -> str:
@@ -91,7 +98,7 @@ def select_metrics(available: set[str]) -> tuple[list[str], list[str]]:
     keep, dropped = [], []
     for m in METRICS:
         base = m.split(".", 1)[0]
-        (keep if base in available else dropped).append(m)
+        (keep if base in available or base.startswith(_SECTION_PROVIDED) else dropped).append(m)
     keep += sorted(f"{n}.sum" for n in available if TENSOR_OPS_PATTERN.match(n))
     return keep, dropped
 
