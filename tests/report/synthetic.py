@@ -16,7 +16,7 @@ T, HID, INTER, NH, NKV, HD = 128, 4096, 14336, 32, 8, 128
 A = 2  # bytes per fp16 element
 
 SCRIPT_NAME = "<script>alert(1)</script>"
-PIPE_NAME = "void at::native::reduce_kernel<a|b>(int)"
+PIPE_NAME = "void at::native::reduce|kernel<512, 1>(int)"
 
 # (name, operator, duration in us, flops, dram bytes, grid, block)
 _GEMM = "nvjet_hsh_128x256_64x4_2x1_v_bz_coopA_TNN"

@@ -20,17 +20,21 @@ import re
 from collections.abc import Sequence
 
 # Ordered (class, pattern) table: the first pattern that matches a kernel name wins.  Order
-# matters: flash-attention kernels are templated on cutlass types, so attention is tested
-# before the GEMM libraries; "prepare_varlen" belongs to flash attention's launch.
+# matters: flashinfer's norm/rope/activation kernels contain "flash", so those classes come
+# before attention; flash-attention kernels are templated on cutlass types, so attention is
+# tested before the GEMM libraries; "prepare_varlen" belongs to flash attention's launch.
 KERNEL_CLASSES: tuple[tuple[str, str], ...] = (
     ("all_reduce", r"nccl|all_?reduce|cross_device_reduce|custom_?ar"),
-    ("attention", r"flash|fmha|sdpa|attention|attn|prepare_varlen|mha_|paged_?kv|decode_?kernel"),
-    ("rope", r"rotary|rope\b|rope_|_rope|posids"),
     ("norm", r"rms_?norm|layer_?norm|norm_?kernel|normalization"),
+    ("rope", r"rotary|rope\b|rope_|_rope|posids"),
     ("act", r"act_and_mul|silu|gelu|swiglu|swish|geglu"),
-    ("kv_cache_write", r"index_put|scatter|reshape_and_cache|store_kv|kv_?cache|set_kv"),
+    ("kv_cache_write", r"index_put|scatter|reshape_and_cache|store_kv|set_kv|append_paged_kv"),
+    (
+        "attention",
+        r"flash|fmha|sdpa|attention|attn|prepare_varlen|mha_|batchprefill|batchdecode|singleprefill|singledecode",
+    ),
     ("embedding", r"embedding|index_select|indexselect"),
-    ("gemm", r"nvjet|cublas|cutlass|xmma|gemm|sm\d+_xmma|ampere_|hopper_|wgmma|matmul"),
+    ("gemm", r"nvjet|cublas|cutlass|xmma|gemm|ampere_|hopper_|wgmma|matmul"),
     ("copy", r"direct_copy|copy_kernel|memcpy|cast|convert|to_copy|_copy_|contiguous"),
     ("residual", r"add_kernel|addfunctor|functor_add|cudafunctor_add|\badd\b"),
 )
@@ -118,10 +122,11 @@ def _walk(classes: Sequence[str], layers: Sequence[int | None]) -> list[str]:
     return out
 
 
-def _relabel_lm_head(classes: Sequence[str], ops: list[str]) -> None:
-    """A last ``qkv_proj`` GEMM with no attention after it is the LM head (and its norm the final one)."""
+def _relabel_lm_head(classes: Sequence[str], ops: list[str], layers: Sequence[int | None]) -> None:
+    """A last ``qkv_proj`` GEMM outside any known layer with no attention after it is the LM head
+    (and the norm before it the final norm)."""
     gemms = [i for i, c in enumerate(classes) if c == "gemm"]
-    if not gemms or ops[gemms[-1]] != "qkv_proj":
+    if not gemms or ops[gemms[-1]] != "qkv_proj" or layers[gemms[-1]] is not None:
         return
     last = gemms[-1]
     if "attention" in classes[last + 1 :]:
@@ -144,5 +149,5 @@ def assign_operators(names: Sequence[str], layers: Sequence[int | None] | None =
     classes = [classify_kernel(n) for n in names]
     layer_list: Sequence[int | None] = layers if layers is not None else [None] * len(names)
     ops = _walk(classes, layer_list)
-    _relabel_lm_head(classes, ops)
+    _relabel_lm_head(classes, ops, layer_list)
     return ops
