@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# GPU machine, one call: capture-cost benchmark, a small .ncu-rep fixture, a foreign-command
+# capture, and the GPU tests.  Usage: OUT=/some/dir bash scripts/gpu_bench.sh
+set -u
+OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
+export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+[ -d .deps/root/usr/lib/x86_64-linux-gnu ] && export ROOFLENS_EXTRA_LIBS=$PWD/.deps/root/usr/lib/x86_64-linux-gnu
+if ! python3 -c "import orjson" 2>/dev/null && ls .whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=$PYTHONPATH:/tmp/site
+fi
+W=/tmp/rooflens-work2; rm -rf $W; mkdir -p $W
+echo "== small .ncu-rep (first 4 kernels of Run[2])"
+python3 -m rooflens profile --model llama-3-8b --layers 1 --skip-nsys --ncu-launch-count 4 --out $W/small_ncu
+ls -la $W/small_ncu
+echo "== foreign command: flopcheck as a plain program, NVTX run ^flopcheck_fp16$"
+python3 -m rooflens profile --nvtx-run '^flopcheck_fp16$' --out $W/foreign -- python3 -m rooflens.capture.flopcheck --m 2048 --n 2048 --k 2048
+ls -la $W/foreign
+echo "== failure path: a command that exits 3"
+python3 -m rooflens profile --skip-ncu --out $W/failing -- python3 -c "import sys; print('boom'); sys.exit(3)"; echo "rc=$?"
+echo "== capture cost benchmark"
+python3 benchmarks/bench_capture.py --work $W/bench 2>&1 | grep -v "^\[" | tee $OUT/bench_capture.txt
+echo "== GPU tests"
+python3 -m pytest -q -m gpu tests/capture/test_gpu_capture.py -p no:cacheprovider 2>&1 | tail -15
+( cd $W && tar czf "$OUT/capture2.tar.gz" small_ncu foreign failing )
