@@ -18,7 +18,8 @@ def phase_table(pred: Prediction) -> Table:
     )
     table = Table(title=title)
     for col in ("phase", "time", "FLOPs", "bytes", "FLOP/byte", "performance", "bound"):
-        table.add_column(col, justify="left" if col in ("phase", "bound") else "right")
+        left = col in ("phase", "bound")
+        table.add_column(col, justify="left" if left else "right", no_wrap=col == "phase")
     for name in PHASES:
         ph = pred.phases[name]
         label = f"{name} ({ph.steps} steps)" if name == "decode_total" else name
@@ -29,18 +30,18 @@ def phase_table(pred: Prediction) -> Table:
     return table
 
 
-def operator_table(pred: Prediction) -> Table:
-    """Operator rows of prefill and the first decode step (totals over their layers)."""
-    table = Table(title="operators (totals over the layers counted)")
-    for col in ("phase", "operator", "layers", "FLOPs", "bytes", "FLOP/byte", "time", "bound"):
-        table.add_column(col, justify="left" if col in ("phase", "operator", "bound") else "right")
+def operator_table(pred: Prediction, phase: str) -> Table:
+    """Operator rows of one phase (totals over the layers each stands for)."""
+    table = Table(title=f"{phase} operators (totals over the layers counted)")
+    for col in ("operator", "layers", "FLOPs", "bytes", "FLOP/byte", "time", "bound"):
+        left = col in ("operator", "bound")
+        table.add_column(col, justify="left" if left else "right", no_wrap=col == "operator")
     for r in pred.operators:
-        if r.phase == "decode_total":
-            continue
-        table.add_row(
-            r.phase, r.name, str(r.count), fmt_scaled(r.flops, "FLOP"), fmt_bytes(r.bytes), sig3(r.intensity),
-            fmt_duration(r.time_s), r.bound,
-        )  # fmt: skip
+        if r.phase == phase:
+            table.add_row(
+                r.name, str(r.count), fmt_scaled(r.flops, "FLOP"), fmt_bytes(r.bytes),
+                sig3(r.intensity), fmt_duration(r.time_s), r.bound,
+            )  # fmt: skip
     return table
 
 
@@ -49,7 +50,8 @@ def print_prediction(pred: Prediction, show_ops: bool) -> None:
     console = Console()
     console.print(phase_table(pred))
     if show_ops:
-        console.print(operator_table(pred))
+        for phase in ("prefill", "decode_first_token"):
+            console.print(operator_table(pred, phase))
     gpu = pred.gpu
     console.print(
         f"peak {fmt_flops_rate(pred.peak_flops)} ({pred.workload.precision.compute_dtype}), "
