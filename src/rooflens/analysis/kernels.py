@@ -181,11 +181,15 @@ def _operator_from_nvtx(stack: list[str]) -> str | None:
 
 
 def select_run(ncu: NcuKernels, run: str | None) -> list[NcuKernel]:
-    """NCU kernels whose NVTX stack names ``run`` (all of them when none carries NVTX data for it)."""
+    """NCU kernels whose NVTX stack names ``run``, plus those without NVTX data (all when none names it)."""
     if not run:
         return list(ncu.kernels)
-    picked = [k for k in ncu.kernels if any(run in e.split("/") or e == run for e in k.nvtx)]
-    return picked or list(ncu.kernels)
+    def names_run(k: NcuKernel) -> bool:
+        return any(run in e.split("/") for e in k.nvtx)
+
+    if not any(names_run(k) for k in ncu.kernels):
+        return list(ncu.kernels)
+    return [k for k in ncu.kernels if not k.nvtx or names_run(k)]
 
 
 def join_timeline(kernels: list[NcuKernel], timeline: TimelineAnalysis | None) -> list[int | None]:

@@ -19,8 +19,14 @@ from typing import Any
 import numpy as np
 
 from rooflens.errors import RooflensError
-from rooflens.traces.model import Trace
-from rooflens.traces.projection import Projection, ancestor_in, project, stack_names
+from rooflens.traces.model import RANGE_START_END, Trace
+from rooflens.traces.projection import (
+    Projection,
+    ancestor_in,
+    project,
+    stack_names,
+    start_end_members,
+)
 
 RUN_RE = re.compile(r"^Run\[(\d+)\]$")
 LAYER_RUN_RE = re.compile(r"^Layer\[(\d+)\]#Run\[(\d+)\]$")
@@ -325,7 +331,12 @@ def _members(trace: Trace, proj: Projection, rows: np.ndarray) -> np.ndarray:
     """instance_of per kernel for the range ``rows`` (nearest such range on each kernel's stack)."""
     wanted = np.zeros(len(trace.ranges), dtype=bool)
     wanted[rows] = True
-    return ancestor_in(trace, proj.innermost, wanted)
+    out = ancestor_in(trace, proj.innermost, wanted)
+    # Start/end ranges are on no thread's stack: their kernels are launched inside them in-process.
+    for row in rows[trace.ranges.kind[rows] == RANGE_START_END]:
+        hit = start_end_members(trace, proj, int(row))
+        out[hit] = np.where(out[hit] < 0, row, out[hit])
+    return out
 
 
 def analyze_timeline(trace: Trace, run: str | None = None) -> TimelineAnalysis:

@@ -77,6 +77,11 @@ def build(files: list[Path], run: str | None, hardware: str | None) -> dict[str,
     return doc
 
 
+def _clip(name: str, width: int = 80) -> str:
+    """A name shortened for a table cell (the JSON keeps it whole)."""
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
 def _n(x: float | None, fmt: Any = sig3) -> str:
     return "n/a" if x is None else str(fmt(x))
 
@@ -109,7 +114,7 @@ def _kernels_table(tl: dict[str, Any]) -> Table:
     for col in ("#", "kernel", "duration", "share", "grid", "block", "operator", "phase"):
         t.add_column(col, justify="right" if col in ("#", "duration", "share") else "left")
     for k in tl["kernels"]:
-        t.add_row(str(k["index"]), k["short_name"], fmt_duration(k["duration_s"]), fmt_pct(k["share"]),
+        t.add_row(str(k["index"]), _clip(k["short_name"]), fmt_duration(k["duration_s"]), fmt_pct(k["share"]),
                   "×".join(map(str, k["grid"])), "×".join(map(str, k["block"])), k["operator"] or "",
                   k["phase"] or "")  # fmt: skip
     return t
@@ -123,7 +128,7 @@ def _ncu_table(kernels: list[dict[str, Any]]) -> Table:
     for k in kernels:
         found = "; ".join(f"{f['rule']} ({f['severity']})" for f in k["findings"])
         occ = f"{_n(k['achieved_occupancy_pct'])}/{_n(k['theoretical_occupancy_pct'])}"
-        t.add_row(str(k["index"]), k["short_name"], fmt_duration(k["duration_s"]), _n(k["achieved_flops_per_s"], fmt_flops_rate),
+        t.add_row(str(k["index"]), _clip(k["short_name"]), fmt_duration(k["duration_s"]), _n(k["achieved_flops_per_s"], fmt_flops_rate),
                   _n(k["dram_bandwidth_bps"], fmt_bandwidth), _n(k["intensity"]), _n(k["sm_throughput_pct"]),
                   _n(k["memory_throughput_pct"]), _n(k["l1_hit_pct"]), _n(k["l2_hit_pct"]), occ,
                   _n(k["registers_per_thread"]), k["bound"] or "n/a", _n(k["roof_fraction"], fmt_pct), found)  # fmt: skip
@@ -146,7 +151,7 @@ def render(doc: dict[str, Any], console: Console) -> None:
     console.print(f"GPU: {g['detected_name'] or 'unknown'} → {g['spec_key'] or 'no spec'}")
     for w in [g["mismatch_warning"], *((doc["timeline"] or {}).get("warnings") or [])]:
         if w:
-            console.print(f"[yellow]warning:[/] {w}")
+            console.print(f"warning: {w}")
     if doc["timeline"]:
         console.print(_runs_table(doc["timeline"]))
         console.print(_kernels_table(doc["timeline"]))
@@ -183,4 +188,4 @@ def register(app: typer.Typer) -> None:
                 orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode()
             )
         else:
-            render(doc, Console(width=200))
+            render(doc, Console(width=200, markup=False, highlight=False))

@@ -67,6 +67,8 @@ class NsysSqliteReader:
             con = sqlite3.connect(uri, uri=True)
         except sqlite3.Error as exc:
             raise InputError(self.path, f"cannot open SQLite database ({exc})") from exc
+        # Names are C++ signatures from arbitrary programs: never fail on a stray non-UTF-8 byte.
+        con.text_factory = lambda b: b.decode("utf-8", "replace")
         try:
             return self._read(con)
         except sqlite3.OperationalError as exc:
