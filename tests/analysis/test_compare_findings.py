@@ -87,3 +87,20 @@ def test_ncu_rules_use_estimated_speedup_times_duration() -> None:
 def test_ranking_puts_the_launch_gap_first() -> None:
     found = rank_findings(_run(0.7), [_k(0, 30e-6, operator="copy")])
     assert [f["rule"] for f in found] == ["launch_bound", "copy_cast"]
+
+
+def test_rules_already_on_the_kernel_are_ranked_not_repeated() -> None:
+    # rooflens.analysis.kernels already put far_from_roof (threshold 0.2) on this kernel.
+    k = _k(0, 50e-6, operator="attention", roof_fraction=0.1,
+           findings=[{"rule": "far_from_roof", "source": "rooflens", "severity": "high", "message": "m",
+                      "metric": "roof_fraction", "value": 0.1, "threshold": 0.2}])  # fmt: skip
+    found = rank_findings(None, [k])
+    assert [f["rule"] for f in found] == ["far_from_roof"]  # our below_roof is covered
+    assert found[0]["time_at_stake_s"] == pytest.approx(45e-6)  # 50 us × (1 − 0.1)
+    assert found[0]["subject"] == "k0" and "fused" in found[0]["suggestion"]
+
+
+def test_low_occupancy_needs_headroom() -> None:
+    at_limit = _k(0, 10e-6, achieved_occupancy_pct=12.0, theoretical_occupancy_pct=12.5)
+    headroom = _k(1, 10e-6, achieved_occupancy_pct=12.0, theoretical_occupancy_pct=50.0)
+    assert [f["kernel_index"] for f in rank_findings(None, [at_limit, headroom])] == [1]

@@ -176,7 +176,7 @@ def _kernel_block(
         "l1_hit_pct": 0.0 if gemm else 30.0,
         "l2_hit_pct": 40.0 if op == "attention" else 70.0,
         "achieved_occupancy_pct": 12.0 if gemm or op == "attention" else 60.0,
-        "theoretical_occupancy_pct": 12.5 if gemm or op == "attention" else 100.0,
+        "theoretical_occupancy_pct": 12.5 if gemm else 50.0 if op == "attention" else 100.0,
         "registers_per_thread": 168 if gemm else 32,
         "bound": "compute" if gemm else "latency",
         "roof_fraction": max(flops / PEAK, dram / BW) / dur,

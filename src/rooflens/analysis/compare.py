@@ -45,6 +45,14 @@ def canonical_phase(phase: str | None) -> str:
     return "decode" if _DECODE.match(phase) else phase
 
 
+def timeline_key(ncu_kernel: dict[str, Any]) -> Any:
+    """Index of the timeline kernel an NCU kernel was joined to (``timeline_index`` when the
+    NCU analysis recorded one, else its own ``index``: the same launch order)."""
+    if "timeline_index" in ncu_kernel:
+        return ncu_kernel["timeline_index"]
+    return ncu_kernel.get("index")
+
+
 def measured_kernels(
     timeline: dict[str, Any] | None, kernels: list[dict[str, Any]] | None
 ) -> list[dict[str, Any]]:
@@ -54,7 +62,7 @@ def measured_kernels(
     Kernels without an ``operator`` (no NVTX join) are classified by name and order.
     """
     base = (timeline or {}).get("kernels") or kernels or []
-    ncu_by_index = {k.get("index"): k for k in (kernels or [])} if timeline else {}
+    ncu_by_index = {timeline_key(k): k for k in (kernels or [])} if timeline else {}
     rows: list[dict[str, Any]] = []
     for k in base:
         ncu = ncu_by_index.get(k.get("index"), k)

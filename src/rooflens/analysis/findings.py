@@ -53,6 +53,8 @@ SUGGESTIONS: dict[str, str] = {
     "low_l2_hit": "Improve reuse: tile order that keeps operands in L2 (swizzle / rasterisation), "
     "or a fused kernel that reads the data once.",
     "ncu": "Follow Nsight Compute's rule guidance for this kernel.",
+    "latency_bound": "Give each kernel more work (larger batch, fuse small kernels) or cut launch "
+    "overhead with CUDA graphs.",
 }
 
 
@@ -110,105 +112,125 @@ def launch_bound_finding(timeline: dict[str, Any] | None, total_s: float) -> dic
     )
 
 
-def _kernel_rules(k: dict[str, Any], total_s: float) -> list[dict[str, Any]]:
-    """rooflens rules for one kernel (dict from report.json ``kernels`` or the timeline)."""
+# Rules of rooflens.analysis.kernels that cover one of ours (same figure): ours is then skipped.
+_COVERED_BY: dict[str, set[str]] = {
+    "below_roof": {"below_roof", "far_from_roof"},
+    "low_occupancy": {"low_occupancy"},
+    "low_l2_hit": {"low_l2_hit"},
+    "copy_cast": {"copy_cast"},
+}
+
+
+def kernel_findings(k: dict[str, Any], total_s: float) -> list[dict[str, Any]]:
+    """rooflens rules for one kernel that its own ``findings`` do not already hold.
+
+    The NCU block of a kernel may already carry rule results from
+    :mod:`rooflens.analysis.kernels` (same figures, possibly other thresholds); a rule of ours
+    that one of those covers is not repeated.
+    """
     dur = float(k.get("duration_s") or 0.0)
     if total_s <= 0 or dur / total_s < THRESHOLDS["min_kernel_share"]:
         return []
-    op = k.get("operator")
-    roof = k.get("roof_fraction")
-    above_roof = dur * (1.0 - roof) if roof is not None else dur
+    have = {f.get("rule") for f in k.get("findings") or []}
+    op, roof = k.get("operator"), k.get("roof_fraction")
     common = {"subject": k.get("short_name") or k.get("name"), "kernel_index": k.get("index")}
-    out: list[dict[str, Any]] = []
+    candidates: list[tuple[str, str, Any, float | None, str]] = []
     if op == "copy":
-        out.append(
-            _finding(
-                "copy_cast",
-                dur,
-                total_s,
-                message="copy/cast kernel",
-                metric="operator",
-                value=op,
-                threshold=None,
-                **common,
-            )
-        )
+        candidates.append(("copy_cast", "operator", op, None, "copy/cast kernel"))
     if roof is not None and roof < THRESHOLDS["roof_fraction"]:
-        out.append(
-            _finding(
+        candidates.append(
+            (
                 "below_roof",
-                above_roof,
-                total_s,
-                message="kernel far below its roofline",
-                metric="roof_fraction",
-                value=roof,
-                threshold=THRESHOLDS["roof_fraction"],
-                **common,
+                "roof_fraction",
+                roof,
+                THRESHOLDS["roof_fraction"],
+                "kernel far below its roofline",
             )
         )
-    occ = k.get("achieved_occupancy_pct")
-    if occ is not None and occ < THRESHOLDS["achieved_occupancy_pct"]:
-        out.append(
-            _finding(
+    occ, theo = k.get("achieved_occupancy_pct"), k.get("theoretical_occupancy_pct")
+    # Low only if the launch could do better: achieved well under what its configuration allows.
+    headroom = theo is None or (theo > 0 and occ is not None and occ / theo < 0.5)
+    if occ is not None and occ < THRESHOLDS["achieved_occupancy_pct"] and headroom:
+        candidates.append(
+            (
                 "low_occupancy",
-                above_roof,
-                total_s,
-                message="low achieved occupancy",
-                metric="achieved_occupancy_pct",
-                value=occ,
-                threshold=THRESHOLDS["achieved_occupancy_pct"],
-                **common,
+                "achieved_occupancy_pct",
+                occ,
+                THRESHOLDS["achieved_occupancy_pct"],
+                "low achieved occupancy",
             )
         )
     l2 = k.get("l2_hit_pct")
     if l2 is not None and op in _REREAD_OPERATORS and l2 < THRESHOLDS["l2_hit_pct"]:
-        out.append(
-            _finding(
+        candidates.append(
+            (
                 "low_l2_hit",
-                above_roof,
-                total_s,
-                message="low L2 hit rate on re-read data",
-                metric="l2_hit_pct",
-                value=l2,
-                threshold=THRESHOLDS["l2_hit_pct"],
-                **common,
+                "l2_hit_pct",
+                l2,
+                THRESHOLDS["l2_hit_pct"],
+                "low L2 hit rate on re-read data",
             )
         )
-    return out
-
-
-def kernel_findings(kernel: dict[str, Any], total_s: float) -> list[dict[str, Any]]:
-    """rooflens rules for one kernel, for its NCU block in section 三."""
-    return _kernel_rules(kernel, total_s)
-
-
-def _ncu_findings(k: dict[str, Any], total_s: float) -> list[dict[str, Any]]:
-    """NCU's own rule results of a kernel, with time at stake = estimated speedup × duration."""
-    dur = float(k.get("duration_s") or 0.0)
     out = []
-    for f in k.get("findings") or []:
-        if f.get("source") != "ncu":
+    for rule, metric, value, threshold, message in candidates:
+        if have & _COVERED_BY[rule]:
             continue
-        speedup = f.get("estimated_speedup")
-        stake = dur * float(speedup) if speedup is not None else 0.0
-        out.append(
-            _finding(
-                f.get("rule") or "ncu",
-                stake,
-                total_s,
-                source="ncu",
-                subject=k.get("short_name") or k.get("name"),
-                kernel_index=k.get("index"),
-                message=f.get("message") or "",
-                suggestion=f.get("suggestion") or SUGGESTIONS["ncu"],
-                metric=f.get("metric") or "estimated_speedup",
-                value=f.get("value") if f.get("value") is not None else speedup,
-                threshold=f.get("threshold"),
-                estimated_speedup=speedup,
-                severity=f.get("severity") or _severity(stake / total_s if total_s else 0.0),
-            )
+        f = _finding(
+            rule,
+            0.0,
+            total_s,
+            message=message,
+            metric=metric,
+            value=value,
+            threshold=threshold,
+            **common,
         )
+        f["time_at_stake_s"] = time_at_stake(f, k)
+        f["severity"] = _severity(f["time_at_stake_s"] / total_s)
+        out.append(f)
     return out
+
+
+def time_at_stake(f: dict[str, Any], k: dict[str, Any]) -> float:
+    """Seconds a finding on kernel ``k`` could win at most (see the module docstring)."""
+    dur = float(k.get("duration_s") or 0.0)
+    if f.get("source") == "ncu":
+        speedup = f.get("estimated_speedup")
+        return dur * float(speedup) if speedup is not None else 0.0
+    if f.get("rule") == "copy_cast":
+        return dur
+    roof = k.get("roof_fraction")
+    return dur * max(0.0, 1.0 - float(roof)) if roof is not None else dur
+
+
+def _ranked(f: dict[str, Any], k: dict[str, Any], total_s: float) -> dict[str, Any]:
+    """A kernel's finding (any source) as a ranked entry with subject, stake and suggestion."""
+    stake = time_at_stake(f, k)
+    rule = f.get("rule") or "ncu"
+    source = f.get("source") or "rooflens"
+    suggestion = (
+        f.get("suggestion") or SUGGESTIONS.get(_SUGGESTION_OF.get(rule, rule)) or SUGGESTIONS["ncu"]
+    )
+    return {
+        "rule": rule,
+        "source": source,
+        "severity": f.get("severity") or _severity(stake / total_s if total_s else 0.0),
+        "time_at_stake_s": stake,
+        "subject": k.get("short_name") or k.get("name"),
+        "kernel_index": k.get("index"),
+        "message": f.get("message") or "",
+        "suggestion": suggestion
+        if source == "rooflens"
+        else (f.get("suggestion") or SUGGESTIONS["ncu"]),
+        "metric": f.get("metric") or ("estimated_speedup" if source == "ncu" else None),
+        "value": f.get("value") if f.get("value") is not None else f.get("estimated_speedup"),
+        "threshold": f.get("threshold"),
+        "estimated_speedup": f.get("estimated_speedup"),
+    }
+
+
+# Rules of rooflens.analysis.kernels that share a suggestion with one of ours.
+_SUGGESTION_OF = {"far_from_roof": "below_roof"}
 
 
 def rank_findings(
@@ -217,8 +239,9 @@ def rank_findings(
 ) -> list[dict[str, Any]]:
     """All findings of the chosen run, highest time at stake first.
 
-    ``kernels`` are the per-kernel dicts (NCU block merged with timeline fields: duration,
-    operator, roof fraction, occupancy, L2 hit, NCU findings).
+    ``kernels`` are per-kernel dicts (NCU block merged with the timeline's duration and
+    operator); their own ``findings`` (NCU rules, rooflens.analysis.kernels rules) are ranked
+    together with :func:`kernel_findings` and the run-level launch-bound rule.
     """
     total_s = float(sum(float(k.get("duration_s") or 0.0) for k in kernels))
     found: list[dict[str, Any]] = []
@@ -226,7 +249,7 @@ def rank_findings(
     if lb:
         found.append(lb)
     for k in kernels:
-        found.extend(_kernel_rules(k, total_s))
-        found.extend(_ncu_findings(k, total_s))
+        found.extend(_ranked(f, k, total_s) for f in k.get("findings") or [])
+        found.extend(kernel_findings(k, total_s))
     found.sort(key=lambda f: (-f["time_at_stake_s"], f["rule"], f["kernel_index"] or -1))
     return found

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rooflens import __version__
-from rooflens.analysis.compare import compare
+from rooflens.analysis.compare import compare, timeline_key
 from rooflens.analysis.findings import kernel_findings, rank_findings
 from rooflens.report.document import SCHEMA_VERSION, self_check
 
@@ -23,11 +23,11 @@ def _kernel_rows_for_findings(
 ) -> list[dict[str, Any]]:
     """Per-kernel dicts for the rules: NCU fields where present, nsys duration, final operator."""
     ops = {o["index"]: o["operator"] for o in comparison.get("kernel_operators") or []}
-    ncu = {k.get("index"): k for k in kernels or []}
+    ncu = {timeline_key(k): k for k in kernels or []} if timeline else {}
     base = (timeline or {}).get("kernels") or kernels or []
     rows = []
     for k in base:
-        row = dict(ncu.get(k.get("index"), {}))
+        row = dict(ncu.get(k.get("index"), {})) if timeline else dict(k)
         row.update(
             {key: k[key] for key in ("index", "name", "short_name", "duration_s") if key in k}
         )
@@ -45,15 +45,11 @@ def _attach_kernel_findings(
     total_s = float(sum(float(r.get("duration_s") or 0.0) for r in rows))
     by_index = {r.get("index"): r for r in rows}
     for k in kernels:
-        have = {(f.get("source"), f.get("rule")) for f in k.get("findings") or []}
-        extra = [
-            f
-            for f in kernel_findings(by_index.get(k.get("index"), k), total_s)
-            if ("rooflens", f["rule"]) not in have
-        ]
-        k["findings"] = list(k.get("findings") or []) + extra
-        if k.get("operator") is None and by_index.get(k.get("index")):
-            k["operator"] = by_index[k.get("index")].get("operator")
+        row = by_index.get(timeline_key(k)) if timeline_key(k) is not None else None
+        if row is not None and k.get("operator") is None:
+            k["operator"] = row.get("operator")
+        merged = {**k, "duration_s": (row or k).get("duration_s"), "operator": k.get("operator")}
+        k["findings"] = list(k.get("findings") or []) + kernel_findings(merged, total_s)
 
 
 def build_report(

@@ -100,7 +100,7 @@ def f_metric_value(metric: str | None, value: Any) -> str:
         return f_bw(value)
     return (
         f_frac(value)
-        if metric in ("bubble_ratio", "roof_fraction", "estimated_speedup")
+        if metric in ("bubble_ratio", "roof_fraction", "estimated_speedup", "occupancy_ratio")
         else sig3(value)
     )
 
@@ -122,7 +122,7 @@ def header_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
         "layers": s["all_layers"] if layers is None else layers,
         "attention": h.get("attention") or NA,
         "tool_version": f"{(doc.get('tool') or {}).get('name', 'rooflens')} {(doc.get('tool') or {}).get('version') or ''}".strip(),
-        "capture_command": h.get("capture_command") or s["none"],
+        "capture_command": h.get("capture_command"),
         "notes": list(h.get("notes") or []),
         "peak_flops": f_rate(gpu.get("peak_flops")),
         "bandwidth": f_bw(gpu.get("bandwidth_bps")),
@@ -247,8 +247,11 @@ def timeline_view(doc: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def finding_view(f: dict[str, Any], s: dict[str, Any]) -> dict[str, str]:
-    """One finding as text in ``lang``: rooflens rules from the strings table, NCU's as NCU wrote them."""
+def finding_view(f: dict[str, Any], s: dict[str, Any], in_block: bool = False) -> dict[str, str]:
+    """One finding as text in ``lang``: rooflens rules from the strings table, NCU's as NCU wrote them.
+
+    ``in_block``: shown inside its kernel's NCU block, so the message does not repeat the kernel.
+    """
     metric = f.get("metric")
     fields = {
         "subject": f.get("subject") or "",
@@ -256,7 +259,10 @@ def finding_view(f: dict[str, Any], s: dict[str, Any]) -> dict[str, str]:
         "threshold": f_metric_value(metric, f.get("threshold")),
     }
     rooflens = f.get("source", "rooflens") == "rooflens"
-    template = s["rules"].get(f.get("rule", "")) if rooflens else None
+    rule = f.get("rule") or ""
+    template = (s["rules"].get(f"{rule}:{metric}") or s["rules"].get(rule)) if rooflens else None
+    if template and in_block:
+        template = template.removeprefix("{subject}: ")
     message = template.format(**fields) if template else (f.get("message") or "")
     suggestion = s["suggestions"].get(f.get("rule", "")) if rooflens else None
     return {
@@ -277,7 +283,7 @@ def finding_view(f: dict[str, Any], s: dict[str, Any]) -> dict[str, str]:
 
 
 def kernel_block_view(k: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
-    findings = [finding_view(f, s) for f in k.get("findings") or []]
+    findings = [finding_view(f, s, in_block=True) for f in k.get("findings") or []]
     return {
         "index": k.get("index"),
         "name": k.get("name") or "",
