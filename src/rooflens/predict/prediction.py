@@ -83,9 +83,19 @@ def layer_groups(arch: Architecture, layers: int) -> list[LayerGroup]:
     return groups
 
 
+def _equal(x: g.Num, y: g.Num) -> bool:
+    if isinstance(x, float) and isinstance(y, float):
+        return x == y
+    return bool(np.array_equal(x, y))
+
+
 def _same(a: g.Op, b: g.Op) -> bool:
-    return bool(np.array_equal(a.flops, b.flops) and np.array_equal(a.bytes, b.bytes)) and (
-        a.comm_bytes == b.comm_bytes
+    """Same work per instance (then two layer groups share one operator row)."""
+    return (
+        a.name == b.name
+        and _equal(a.flops, b.flops)
+        and _equal(a.bytes, b.bytes)
+        and (a.comm_bytes == b.comm_bytes)
     )
 
 
@@ -93,14 +103,20 @@ def _merged_layer_ops(
     arch: Architecture, dm: g.Dims, st: g.Step, groups: list[LayerGroup]
 ) -> list[tuple[g.Op, int, int]]:
     """(op, first layer, count): identical operators of different layer groups merged."""
+    if len(groups) == 1:
+        first, count, moe = groups[0]
+        return [(op, first, count) for op in g.layer_ops(arch, dm, st, moe)]
     merged: list[tuple[g.Op, int, int]] = []
+    by_name: dict[str, list[int]] = {}
     for first, count, moe in groups:
         for op in g.layer_ops(arch, dm, st, moe):
-            for idx, (seen, layer, n) in enumerate(merged):
-                if seen.name == op.name and _same(seen, op):
+            for idx in by_name.get(op.name, ()):
+                seen, layer, n = merged[idx]
+                if _same(seen, op):
                     merged[idx] = (seen, layer, n + count)
                     break
             else:
+                by_name.setdefault(op.name, []).append(len(merged))
                 merged.append((op, first, count))
     return merged
 
