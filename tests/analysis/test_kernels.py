@@ -27,7 +27,8 @@ def _gemm() -> NcuKernel:
         metrics={
             "gpu__time_duration.sum": 110e-6,
             "dram__bytes_read.sum": 60e6, "dram__bytes_write.sum": 20e6,
-            "sm__ops_path_tensor_src_fp16_dst_fp32.sum": 64e9,
+            "sm__ops_path_tensor_src_fp16.sum": 64e9,
+            "sm__ops_path_tensor_op_hgmma_src_fp16.sum": 64e9,  # repeats the count: not added
             "smsp__sass_thread_inst_executed_op_ffma_pred_on.sum": 1e6,
             "smsp__sass_thread_inst_executed_op_fadd_pred_on.sum": 3e6,
             "sm__throughput.avg.pct_of_peak_sustained_elapsed": 80.0,

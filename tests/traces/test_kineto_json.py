@@ -29,7 +29,8 @@ def test_kernels_launches_ranges_in_si(tmp_path: Path) -> None:
     t = read_kineto_json(write_kineto(tmp_path / "t.json", _synth()))
     t.self_check()
     k = t.kernels
-    np.testing.assert_allclose(k.start_s, [10e-6, 13e-6])
+    assert t.time_origin_s == pytest.approx(8e-6)  # the earliest event (Run[1]); times are relative to it
+    np.testing.assert_allclose(k.start_s + t.time_origin_s, [10e-6, 13e-6])
     np.testing.assert_allclose(k.end_s - k.start_s, [2.25e-6, 1e-6])
     assert t.strings[k.short_id[0]] == "vectorized_elementwise_kernel"
     assert t.strings[k.short_id[1]] == "nvjet_hsh_128x256"

@@ -9,13 +9,11 @@ All inputs and outputs are SI (seconds, bytes, FLOP, bytes/s, FLOP/s); ``*_pct``
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from rooflens.analysis.timeline import OPERATOR_NAMES, TimelineAnalysis
+from rooflens.traces.metrics import metric_map
 from rooflens.traces.model import NcuKernel, NcuKernels
 from rooflens.traces.names import short_kernel_name
 
@@ -31,13 +29,6 @@ RULES: tuple[tuple[str, str, str, float, str, str], ...] = (
 )  # fmt: skip
 
 
-@lru_cache(maxsize=1)
-def metric_map() -> dict[str, Any]:
-    """The parsed ``ncu_metrics.toml`` (figure → alternative metric names, FLOP counters)."""
-    text = resources.files("rooflens.traces").joinpath("ncu_metrics.toml").read_text("utf-8")
-    return tomllib.loads(text)
-
-
 def figure(metrics: dict[str, float], key: str) -> float | None:
     """The first present metric of figure ``key`` (SI), or ``None``."""
     for name in metric_map()["figures"][key]:
@@ -46,17 +37,36 @@ def figure(metrics: dict[str, float], key: str) -> float | None:
     return None
 
 
+def tensor_flops_by_dtype(metrics: dict[str, float]) -> dict[str, float]:
+    """Tensor-core FLOPs per dtype (only dtypes with a counter present)."""
+    out: dict[str, float] = {}
+    for dtype, alternatives in metric_map()["flops"]["tensor"].items():
+        for names in alternatives:
+            present = [metrics[n] for n in names if n in metrics]
+            if present:
+                out[dtype] = float(sum(present))
+                break
+    return out
+
+
+def cuda_core_flops(metrics: dict[str, float]) -> float | None:
+    """CUDA-core FLOPs: Σ factor × thread instructions (add/mul 1, fma 2); None when no counter was collected."""
+    total, seen = 0.0, False
+    for op in metric_map()["flops"]["cuda_core"].values():
+        name = next((n for n in op["names"] if n in metrics), None)
+        if name is not None:
+            total += float(op["factor"]) * metrics[name]
+            seen = True
+    return total if seen else None
+
+
 def kernel_flops(metrics: dict[str, float]) -> float | None:
-    """Tensor-core FLOPs (ops counters count 2 per FMA) + CUDA-core adds, muls and 2·FMAs; None if none collected."""
-    f = metric_map()["flops"]
-    tensor = [metrics[n] for n in f["tensor"] if n in metrics]
-    if not tensor:
-        tensor = [metrics[n] for n in f["tensor_aggregate"] if n in metrics]
-    x1 = [metrics[n] for n in f["cuda_core_x1"] if n in metrics]
-    x2 = [metrics[n] for n in f["cuda_core_x2"] if n in metrics]
-    if not (tensor or x1 or x2):
+    """Tensor-core FLOPs (ops counters count 2 per FMA) + CUDA-core FLOPs; None when neither was collected."""
+    tensor = tensor_flops_by_dtype(metrics)
+    cuda = cuda_core_flops(metrics)
+    if not tensor and cuda is None:
         return None
-    return float(sum(tensor) + sum(x1) + 2.0 * sum(x2))
+    return float(sum(tensor.values())) + (cuda or 0.0)
 
 
 def dram_bytes(metrics: dict[str, float]) -> float | None:
@@ -184,8 +194,9 @@ def select_run(ncu: NcuKernels, run: str | None) -> list[NcuKernel]:
     """NCU kernels whose NVTX stack names ``run``, plus those without NVTX data (all when none names it)."""
     if not run:
         return list(ncu.kernels)
+
     def names_run(k: NcuKernel) -> bool:
-        return any(run in e.split("/") for e in k.nvtx)
+        return any(e == run or run in e.split("/") for e in k.nvtx)
 
     if not any(names_run(k) for k in ncu.kernels):
         return list(ncu.kernels)
@@ -324,14 +335,12 @@ class GpuMatch:
 
 
 def tensor_dtype(ncu: NcuKernels | None) -> str:
-    """The tensor precision the kernels used most (from the per-dtype FLOP counters), default fp16."""
+    """The tensor precision that did the most FLOPs (per-dtype counters), default fp16."""
     totals: dict[str, float] = {}
     for k in ncu.kernels if ncu else []:
-        for name, v in k.metrics.items():
-            if name.startswith("sm__ops_path_tensor_src_") and v > 0:
-                dtype = name.removeprefix("sm__ops_path_tensor_src_").split("_")[0].split(".")[0]
-                totals[dtype] = totals.get(dtype, 0.0) + v
-    best = max(totals, key=lambda d: totals[d]) if totals else "fp16"
+        for dtype, v in tensor_flops_by_dtype(k.metrics).items():
+            totals[dtype] = totals.get(dtype, 0.0) + v
+    best = max(totals, key=lambda d: totals[d]) if any(totals.values()) else "fp16"
     return best if best in ("fp16", "bf16", "fp8", "int8", "tf32") else "fp16"
 
 

@@ -70,41 +70,62 @@ def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> Non
         cat = ev.get("cat")
         try:
             ts = float(ev["ts"])
-            end = ts + float(ev.get("dur", 0.0))
+            dur = float(ev.get("dur", 0.0))
         except (KeyError, TypeError, ValueError):
             continue
         args = ev.get("args") or {}
         if cat == "kernel":
             name = str(ev.get("name", ""))
             cols.kernel.append(
-                (intern(name), intern(short_kernel_name(name)), ts, end,
+                (intern(name), intern(short_kernel_name(name)), ts, dur,
                  _int(args.get("device", ev.get("pid"))), _int(args.get("stream", ev.get("tid"))),
                  _int(args.get("correlation")), *_dim3(args.get("grid")), *_dim3(args.get("block")),
                  _int(args.get("registers per thread"), 0), _int(args.get("shared memory"), 0))
             )  # fmt: skip
         elif cat in _LAUNCH_CATS:
             cols.launch.append(
-                (_int(args.get("correlation")), _int(ev.get("pid")), _int(ev.get("tid")), ts, end)
+                (_int(args.get("correlation")), _int(ev.get("pid")), _int(ev.get("tid")), ts, dur)
             )
         elif cat == "user_annotation":
             cols.range.append(
-                (intern(str(ev.get("name", ""))), ts, end, _int(ev.get("pid")), _int(ev.get("tid")))
+                (intern(str(ev.get("name", ""))), ts, dur, _int(ev.get("pid")), _int(ev.get("tid")))
             )
         elif cat in _COPY_CATS:
             cols.copy.append(
-                (ts, end, _int(args.get("device", ev.get("pid"))), _int(args.get("stream", ev.get("tid"))),
+                (ts, dur, _int(args.get("device", ev.get("pid"))), _int(args.get("stream", ev.get("tid"))),
                  _int(args.get("correlation")), _int(args.get("bytes"), 0), _COPY_CATS[cat])
             )  # fmt: skip
+
+
+def _origin(cols: _Columns) -> float:
+    """Earliest timestamp (us): times are kept relative to it.
+
+    Kineto timestamps are ~1e12 us; in float64 seconds that leaves ~1 ns resolution and
+    durations computed as end − start would carry that error.  Relative to the first event
+    they stay exact to the JSON's own decimals.
+    """
+    firsts = [
+        min(r[i] for r in rows)
+        for rows, i in ((cols.kernel, 2), (cols.launch, 3), (cols.range, 1), (cols.copy, 0))
+        if rows
+    ]
+    return min(firsts) if firsts else 0.0
+
+
+def _seconds(ts_dur: np.ndarray, t0: float) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) in seconds relative to ``t0`` from (ts, dur) columns in microseconds."""
+    start = (ts_dur[:, 0] - t0) * US
+    return start, start + ts_dur[:, 1] * US
 
 
 def _array(rows: list[tuple[Any, ...]], ncols: int, dtype: type) -> np.ndarray:
     return np.array(rows, dtype=dtype).reshape(len(rows), ncols)
 
 
-def _build_kernels(rows: list[tuple[Any, ...]], launches: Launches) -> Kernels:
+def _build_kernels(rows: list[tuple[Any, ...]], launches: Launches, t0: float) -> Kernels:
     rows.sort(key=lambda r: r[2])
     ints = _array([r[:2] + r[4:] for r in rows], 13, np.int64)
-    times = _array([r[2:4] for r in rows], 2, np.float64)
+    start, end = _seconds(_array([r[2:4] for r in rows], 2, np.float64), t0)
     corr = ints[:, 4]
     # The kernel's process is its launch call's (matched by correlation id).
     pid = np.full(len(rows), -1, dtype=np.int64)
@@ -116,7 +137,7 @@ def _build_kernels(rows: list[tuple[Any, ...]], launches: Launches) -> Kernels:
         pid[hit] = launches.pid[order][pos[hit]]
     return Kernels(
         name_id=ints[:, 0].copy(), short_id=ints[:, 1].copy(),
-        start_s=times[:, 0] * US, end_s=times[:, 1] * US,
+        start_s=start, end_s=end,
         device=ints[:, 2].copy(), stream=ints[:, 3].copy(), correlation=corr.copy(), pid=pid,
         grid=ints[:, 5:8].copy(), block=ints[:, 8:11].copy(),
         registers_per_thread=ints[:, 11].copy(), shared_mem_bytes=ints[:, 12].copy(),
@@ -127,28 +148,27 @@ def _build_trace(
     path: Path, doc_rest: dict[str, Any], cols: _Columns, strings: StringTable
 ) -> Trace:
     la = _array([r[:3] for r in cols.launch], 3, np.int64)
-    lt = _array([r[3:] for r in cols.launch], 2, np.float64)
-    launches = Launches(
-        la[:, 0].copy(), la[:, 1].copy(), la[:, 2].copy(), lt[:, 0] * US, lt[:, 1] * US
-    )
+    t0 = _origin(cols)
+    lt = _seconds(_array([r[3:] for r in cols.launch], 2, np.float64), t0)
+    launches = Launches(la[:, 0].copy(), la[:, 1].copy(), la[:, 2].copy(), lt[0], lt[1])
     ri = _array([(r[0], r[3], r[4]) for r in cols.range], 3, np.int64)
-    rt = _array([r[1:3] for r in cols.range], 2, np.float64)
+    rt = _seconds(_array([r[1:3] for r in cols.range], 2, np.float64), t0)
     ranges = NvtxRanges(
-        name_id=ri[:, 0].copy(), start_s=rt[:, 0] * US, end_s=rt[:, 1] * US,
+        name_id=ri[:, 0].copy(), start_s=rt[0], end_s=rt[1],
         pid=ri[:, 1].copy(), tid=ri[:, 2].copy(), kind=np.full(len(cols.range), RANGE_PUSH_POP),
     )  # fmt: skip
     assign_nesting(ranges)
     cp = _array([r[2:] for r in cols.copy], 5, np.int64)
-    ct = _array([r[:2] for r in cols.copy], 2, np.float64)
+    ct = _seconds(_array([r[:2] for r in cols.copy], 2, np.float64), t0)
     copies = Copies(
-        start_s=ct[:, 0] * US, end_s=ct[:, 1] * US, device=cp[:, 0].copy(), stream=cp[:, 1].copy(),
+        start_s=ct[0], end_s=ct[1], device=cp[:, 0].copy(), stream=cp[:, 1].copy(),
         correlation=cp[:, 2].copy(), pid=np.full(len(cols.copy), -1, dtype=np.int64),
         size_bytes=cp[:, 3].copy(), is_memset=cp[:, 4].astype(bool),
     )  # fmt: skip
     trace = Trace(
         source="kineto", path=str(path), strings=strings,
-        kernels=_build_kernels(cols.kernel, launches), launches=launches, ranges=ranges,
-        copies=copies, gpus=_gpus(doc_rest.get("deviceProperties")),
+        kernels=_build_kernels(cols.kernel, launches, t0), launches=launches, ranges=ranges,
+        copies=copies, gpus=_gpus(doc_rest.get("deviceProperties")), time_origin_s=t0 * US,
     )  # fmt: skip
     if not len(trace.kernels):
         trace.warnings.append("no GPU kernel events (was the profiler run with CUDA activity?)")

@@ -161,6 +161,8 @@ class Trace:
     copies: Copies
     gpus: list[GpuInfo] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Times are relative to this instant of the capture clock (absolute = origin + ``start_s``).
+    time_origin_s: float = 0.0
 
     def self_check(self) -> None:
         """Assert the invariants every reader must keep (tests call this after reading)."""
@@ -209,3 +211,4 @@ class NcuKernels:
     path: str
     kernels: list[NcuKernel]
     device_name: str | None = None
+    notes: list[str] = field(default_factory=list)

@@ -27,7 +27,7 @@ def _strip_brackets(text: str, open_ch: str, close_ch: str) -> str:
 @lru_cache(maxsize=65536)
 def short_kernel_name(name: str) -> str:
     """The short form of a demangled kernel name (the name itself when it has no C++ decoration)."""
-    text = name.strip()
+    text = name.strip().replace("(anonymous namespace)", "anonymous_namespace")
     if text.startswith("void "):
         text = text[5:]
     text = _strip_brackets(text, "<", ">")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rooflens.errors import InputError
 from rooflens.traces.files import check_input_file
+from rooflens.traces.metrics import used_metrics
 from rooflens.traces.model import NcuKernel, NcuKernels
 from rooflens.units import UnitError, parse_number, scale_to_si
 
@@ -31,6 +32,23 @@ _OTHER_PAGES = {"Section Name", "Metric Name", "Metric Value"}
 def _dim3(text: str) -> tuple[int, int, int] | None:
     m = _DIM3.search(text or "")
     return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+
+
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def parse_nvtx_cell(cell: str) -> list[str]:
+    """Range names of an NCU NVTX cell, outermost first.
+
+    The raw page prints a thread's push/pop stack as ``798  "<default domain>:Run[2]:none:…"
+    "<default domain>:prefill:…"``: a thread id, then one quoted
+    ``Domain:Name:PL_Type:PL_Value:CLR_Type:Color:Msg_Type:Msg`` record per range.
+    """
+    names = []
+    for rec in _QUOTED.findall(cell):
+        parts = rec.split(":")
+        names.append(":".join(parts[1:-6]) if len(parts) >= 8 else rec)
+    return names
 
 
 def _is_nvtx_column(name: str) -> bool:
@@ -53,7 +71,8 @@ def _read_rows(path: Path) -> list[list[str]]:
     if first is None:
         raise InputError(path, "no CSV header found: not an `ncu --csv --page raw` export")
     try:
-        return list(csv.reader(io.StringIO("".join(lines[first:]))))
+        body = "".join(ln for ln in lines[first:] if not ln.startswith("=="))
+        return list(csv.reader(io.StringIO(body)))
     except csv.Error as exc:
         raise InputError(path, f"malformed CSV ({exc})") from exc
 
@@ -70,8 +89,12 @@ def _check_header(path: Path, header: list[str]) -> None:
         )
 
 
-def _scales(path: Path, header: list[str], units: list[str]) -> dict[int, float]:
-    """Column index → factor to SI, for every metric column."""
+def _scales(path: Path, header: list[str], units: list[str], notes: list[str]) -> dict[int, float]:
+    """Column index → factor to SI, for every metric column.
+
+    A unit rooflens cannot convert is an error for a metric it uses (ncu_metrics.toml) and a
+    note for any other (NCU's derived ``%/register`` ratios): that column is left out.
+    """
     out: dict[int, float] = {}
     for i, name in enumerate(header):
         if name in _ID_COLUMNS or _is_nvtx_column(name):
@@ -80,7 +103,9 @@ def _scales(path: Path, header: list[str], units: list[str]) -> dict[int, float]
         try:
             out[i] = scale_to_si(unit)
         except UnitError as exc:
-            raise InputError(path, f"column {name!r}: unknown unit {unit!r}") from exc
+            if name in used_metrics():
+                raise InputError(path, f"column {name!r}: unknown unit {unit!r}") from exc
+            notes.append(f"{name}: unit {unit!r} not converted, column skipped")
     return out
 
 
@@ -105,7 +130,10 @@ def _kernel(row: list[str], header: list[str], scales: dict[int, float]) -> NcuK
         name=name,
         demangled_name=cell.get("Demangled Name") or name,
         nvtx=[
-            row[i] for i, h in enumerate(header) if _is_nvtx_column(h) and i < len(row) and row[i]
+            n
+            for i, h in enumerate(header)
+            if _is_nvtx_column(h) and i < len(row)
+            for n in parse_nvtx_cell(row[i])
         ],
         metrics=metrics,
         grid=_dim3(cell.get("Grid Size", "")),
@@ -127,7 +155,8 @@ def read_ncu_csv(path: str | Path) -> NcuKernels:
     body = rows[1:]
     if body and not body[0][id_col].strip().replace(",", "").isdigit():
         units, body = body[0], body[1:]
-    scales = _scales(p, header, units)
+    notes: list[str] = []
+    scales = _scales(p, header, units, notes)
     kernels: list[NcuKernel] = []
     for n, row in enumerate(body, start=3 if units else 2):
         try:
