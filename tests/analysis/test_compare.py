@@ -149,3 +149,20 @@ def test_phase_names() -> None:
     assert canonical_phase("decode[3]") == "decode"
     assert canonical_phase("decode_first_token") == "decode"
     assert canonical_phase(None) == "prefill" and canonical_phase("prefill") == "prefill"
+
+
+def test_decode_steps_use_the_total_scaled_to_the_measured_steps() -> None:
+    pred = {
+        "phases": {"decode_total": {"steps": 4}},
+        "operators": [
+            _op("qkv_proj", "decode_first_token", 0, 1e6, 2e6),  # 1 us: ignored when a total exists
+            _op("qkv_proj", "decode_total", 0, 4e6, 16e6),  # 8 us over 4 predicted steps
+        ],
+    }
+    ks = [_kernel(i, "g", 3e-6, "qkv_proj") for i in range(2)]
+    ks[0]["phase"], ks[1]["phase"] = "decode[1]", "decode[2]"  # 2 of the 4 steps captured
+    out = compare(pred, _timeline(ks), None, None, {"peak_flops": PEAK, "bandwidth_bps": BW})
+    (row,) = out["operators"]
+    assert out["scope"]["decode_steps"] == 2
+    assert row["phase"] == "decode" and row["predicted_time_s"] == pytest.approx(8e-6 * 2 / 4)
+    assert row["measured_time_s"] == pytest.approx(6e-6)

@@ -90,13 +90,17 @@ def measured_kernels(
 def measurement_scope(rows: list[dict[str, Any]], prediction: dict[str, Any]) -> dict[str, Any]:
     """Which phases and how many layers the measurement covers, and the note that says so."""
     phases = sorted({canonical_phase(r["phase"]) for r in rows}) or ["prefill"]
+    decode_labels = {
+        r["phase"] for r in rows if r["phase"] and canonical_phase(r["phase"]) == "decode"
+    }
     layer_ids = {r["layer"] for r in rows if r["layer"] is not None}
     # Without layer indices, count decoder layers by their attention kernels (≥ 1).
     n_layers = len(layer_ids) if layer_ids else max(1, _count_layers_by_attention(rows))
     ops_present = {canonical_operator(r["operator"]) for r in rows if r["operator"]}
     predicted_layers = _predicted_layer_count(prediction)
     note = (
-        f"compared: phase(s) {', '.join(phases)}, {n_layers} of {predicted_layers} layer(s)"
+        f"compared: phase(s) {', '.join(phases)} ({len(decode_labels)} decode steps),"
+        f" {n_layers} of {predicted_layers} layer(s)"
         " measured; per-model operators only where their kernels were captured"
     )
     return {
@@ -105,6 +109,7 @@ def measurement_scope(rows: list[dict[str, Any]], prediction: dict[str, Any]) ->
         "layer_count": n_layers,
         "predicted_layer_count": predicted_layers,
         "operators_present": sorted(ops_present),
+        "decode_steps": len(decode_labels),
         "note": note,
     }
 
@@ -144,6 +149,27 @@ def _scale_for(op: dict[str, Any], scope: dict[str, Any]) -> float:
     return 1.0 if canonical_operator(op["name"]) in scope["operators_present"] else 0.0
 
 
+def _decode_factor(
+    op_phase: str | None, prediction: dict[str, Any], scope: dict[str, Any]
+) -> float:
+    """Scale of a decode row to the measured decode steps (0 = skip the row).
+
+    The prediction lists decode twice: ``decode_first_token`` (one step at context s) and
+    ``decode_total`` (the n − 1 steps with the KV cache growing).  Measured ``decode[k]``
+    steps are compared with ``decode_total`` scaled by measured / predicted steps (exact when
+    the capture ran them all); ``decode_first_token`` is used only when there is no total.
+    """
+    rows = prediction.get("operators") or []
+    has_total = any(o.get("phase") == "decode_total" for o in rows)
+    measured = scope["decode_steps"]
+    if op_phase == "decode_total":
+        steps = ((prediction.get("phases") or {}).get("decode_total") or {}).get("steps")
+        return measured / steps if steps else 1.0
+    if op_phase == "decode_first_token" and has_total:
+        return 0.0
+    return float(max(measured, 1))
+
+
 def _predicted_in_scope(
     prediction: dict[str, Any], scope: dict[str, Any]
 ) -> dict[tuple[str, str], dict[str, Any]]:
@@ -154,6 +180,8 @@ def _predicted_in_scope(
         if phase not in scope["phases"]:
             continue
         share = _scale_for(op, scope)
+        if phase == "decode":
+            share *= _decode_factor(op.get("phase"), prediction, scope)
         if share == 0.0:
             continue
         key = (canonical_operator(op["name"]), phase)

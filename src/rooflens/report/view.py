@@ -170,7 +170,8 @@ def scope_text(doc: dict[str, Any], s: dict[str, Any]) -> str:
     if not scope:
         return NA
     return str(s["scope_note"]).format(
-        phases=", ".join(scope.get("phases") or []),
+        phases=", ".join(scope.get("phases") or [])
+        + (f" (decode × {scope['decode_steps']})" if scope.get("decode_steps") else ""),
         layers=scope.get("layer_count", NA),
         total=scope.get("predicted_layer_count", NA),
     )
