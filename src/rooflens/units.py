@@ -31,6 +31,9 @@ _PREFIX: dict[str, float] = {
     "p": 1e-12,
 }
 
+# Binary prefixes (IEC) for sizes that the hardware reports in powers of two (L2: 50 MiB).
+_BINARY_PREFIX: dict[str, float] = {"Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40}
+
 _TIME_BASE = {"s", "sec", "second", "seconds"}
 _BYTE_BASE = {"b", "byte", "bytes"}
 _RATE_SUFFIX = re.compile(r"^(?P<num>.+?)\s*(?:/|per\s*)\s*(?:s|sec|second|seconds)$", re.I)
@@ -98,6 +101,8 @@ def _scale_bytes(unit: str) -> float | None:
             prefix = u[: -len(name)]
             if prefix in _PREFIX:
                 return _PREFIX[prefix]
+            if prefix in _BINARY_PREFIX:
+                return _BINARY_PREFIX[prefix]
             if prefix.upper() in ("K", "M", "G", "T"):
                 return _PREFIX[prefix.upper()]
     return None

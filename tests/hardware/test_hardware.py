@@ -22,7 +22,7 @@ def test_required_gpus_present_with_sources() -> None:
             "peak_tflops",
             "bandwidth_gbps",
             "memory_gb",
-            "l2_mb",
+            "l2_mib",
             "sm_count",
             "interconnect_gbps",
         }
@@ -63,3 +63,11 @@ def test_unknown_gpu_lists_closest() -> None:
 def test_missing_dtype_is_an_error() -> None:
     with pytest.raises(RooflensError, match="FP8"):
         lookup("A100").peak("fp8")
+
+
+def test_units_binary_prefixes() -> None:
+    from rooflens.units import to_si
+
+    assert to_si(50, "MiB") == 50 * 1024 * 1024  # nsys l2CacheSize of an H100: 52428800
+    assert to_si(2, "GiB") == 2 * 1024**3
+    assert to_si(50, "MB") == 50_000_000  # decimal prefixes unchanged

@@ -17,9 +17,10 @@ from importlib import resources
 from typing import Any
 
 from rooflens.errors import RooflensError
+from rooflens.units import to_si
 
 DTYPES = ("fp16", "bf16", "fp8", "int8", "tf32", "fp32")
-_FIELDS = ("peak_tflops", "bandwidth_gbps", "memory_gb", "l2_mb", "sm_count", "interconnect_gbps")
+_FIELDS = ("peak_tflops", "bandwidth_gbps", "memory_gb", "l2_mib", "sm_count", "interconnect_gbps")
 
 
 @dataclass(frozen=True)
@@ -67,17 +68,17 @@ def _gpu_from_table(key: str, t: dict[str, Any]) -> GPU:
     missing = [f for f in (*_FIELDS, "name", "source") if f not in t]
     if missing:
         raise RooflensError(f"gpus.toml: entry {key} lacks {', '.join(missing)}")
-    peaks = {d: float(v) * 1e12 for d, v in t["peak_tflops"].items() if d in DTYPES}
+    peaks = {d: to_si(v, "TFLOP/s") for d, v in t["peak_tflops"].items() if d in DTYPES}
     extra = t.get("sources", {})
     return GPU(
         key=key,
         name=t["name"],
         peak_flops=peaks,
-        bandwidth_bps=float(t["bandwidth_gbps"]) * 1e9,
-        memory_bytes=float(t["memory_gb"]) * 1e9,
-        l2_bytes=float(t["l2_mb"]) * 2**20,
+        bandwidth_bps=to_si(t["bandwidth_gbps"], "GB/s"),
+        memory_bytes=to_si(t["memory_gb"], "GB"),
+        l2_bytes=to_si(t["l2_mib"], "MiB"),
         sm_count=int(t["sm_count"]),
-        interconnect_bps=float(t["interconnect_gbps"]) * 1e9,
+        interconnect_bps=to_si(t["interconnect_gbps"], "GB/s"),
         aliases=tuple(t.get("aliases", ())),
         sources={f: str(extra.get(f, t["source"])) for f in _FIELDS},
     )
