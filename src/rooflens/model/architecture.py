@@ -8,7 +8,7 @@ one from a config dict.  Field names are stable: other layers build on them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 MlpKind = Literal["gated", "plain"]
@@ -89,6 +89,4 @@ class Architecture:
 
     def with_layers(self, num_layers: int) -> Architecture:
         """The same model restricted to its first ``num_layers`` layers."""
-        from dataclasses import replace
-
         return replace(self, num_layers=num_layers)

@@ -43,15 +43,18 @@ class Prediction:
         return self.gpu.peak(self.workload.precision.compute_dtype)
 
     def self_check(self) -> None:
-        """Invariants: phase time = Σ its operator times; no phase beats the peak; bytes ≥ 0."""
+        """Invariants: phase time = Σ its operator times; bytes, FLOPs ≥ 0; no phase beats the
+        compute roof (peak) or the memory roof (bandwidth × intensity) — each operator's time is
+        at least its FLOPs / peak and its bytes / bandwidth, so their sums are too."""
+        top_peak = max(self.gpu.peak_flops.values())
         for name in ("prefill", "decode_first_token", "decode_total"):
             ph = self.phases[name]
             rows = [r.time_s for r in self.operators if r.phase == name]
             assert abs(sum(rows) - ph.time_s) <= 1e-9 * max(ph.time_s, 1e-30), name
             assert ph.bytes >= 0 and ph.flops >= 0, name
-            assert ph.performance_flops <= self.gpu.bandwidth_bps * ph.intensity * (1 + 1e-9) or (
-                ph.performance_flops <= max(self.gpu.peak_flops.values()) * (1 + 1e-9)
-            ), name
+            assert ph.performance_flops <= top_peak * (1 + 1e-9), name
+            roof = self.gpu.bandwidth_bps * ph.intensity
+            assert ph.performance_flops <= roof * (1 + 1e-9) or not ph.bytes, name
 
     def to_dict(self) -> dict[str, object]:
         """The ``prediction`` section of report.json (docs/report-json.md), SI units."""
