@@ -21,7 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 THRESHOLDS: dict[str, float] = {
-    "bubble_ratio": 0.30,  # launch-bound when > 30 % of the window is idle
+    # Launch-bound when > 20 % of the window is idle.  On the H200 fixtures the same 1-layer
+    # decode idles 28.6 % eager and 11.7 % replayed from CUDA graphs: 20 % separates them.
+    "bubble_ratio": 0.20,
     "roof_fraction": 0.30,  # a kernel below 30 % of its roof is "far below"
     "achieved_occupancy_pct": 25.0,  # low occupancy below 25 % of warps
     "l2_hit_pct": 50.0,  # low L2 hit rate below 50 % on operators that re-read data

@@ -60,7 +60,7 @@ def roofline_svg(doc: dict[str, Any], width: int = 760, height: int = 440) -> st
     ys = [k["achieved_flops_per_s"] for k in points] + [peak / 1e4]
     x_lo, x_hi = min(xs) / 2, max(xs) * 2
     y_lo, y_hi = min(ys) / 2, peak * 3
-    ml, mb, pw, ph = 70, 40, width - 90, height - 60
+    ml, mb, pw, ph = 100, 40, width - 120, height - 60
 
     def px(x: float) -> float:
         return ml + _log_pos(x, x_lo, x_hi, pw)
