@@ -65,3 +65,17 @@ def test_layers_beyond_the_model() -> None:
             lookup("H100"),
             Workload(1, 8, 1, Precision.parse("fp16"), layers=13),
         )
+
+
+def test_operator_rows_layer_fields() -> None:
+    arch, gpu, p = load_architecture("deepseek-v3"), lookup("H100"), Precision.parse("fp8")
+    ops = predict(arch, gpu, Workload(1, 8, 1, p)).to_dict()["operators"]
+    by_key = {(o["name"], o["phase"]): o for o in ops}  # type: ignore[index]
+    qkv = by_key[("q_a_proj", "prefill")]
+    assert (qkv["layer"], qkv["first_layer"], qkv["count"]) == (None, 0, 61)
+    experts = by_key[("experts", "prefill")]
+    assert (experts["layer"], experts["first_layer"], experts["count"]) == (None, 3, 58)
+    emb = by_key[("embedding", "prefill")]
+    assert (emb["layer"], emb["first_layer"], emb["count"]) == (None, None, 1)
+    one = predict(arch, gpu, Workload(1, 8, 1, p, layers=1)).to_dict()["operators"]
+    assert {o["layer"] for o in one if o["name"] == "attention"} == {0}  # type: ignore[index]

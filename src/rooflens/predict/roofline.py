@@ -43,11 +43,17 @@ class OpResult:
         return self.flops / self.bytes if self.bytes else 0.0
 
     def to_dict(self) -> dict[str, object]:
-        """The ``prediction.operators[]`` entry of report.json (SI units)."""
+        """The ``prediction.operators[]`` entry of report.json (SI units).
+
+        ``layer`` is the layer index only when the row stands for exactly one layer; a row for
+        ``count`` > 1 identical layers has ``layer`` null and ``first_layer`` set (and a
+        once-per-model operator has both null), as analysis.compare reads them.
+        """
         return {
             "name": self.name,
             "phase": self.phase,
-            "layer": self.layer,
+            "layer": self.layer if self.count == 1 else None,
+            "first_layer": self.layer,
             "count": self.count,
             "flops": self.flops,
             "bytes": self.bytes,
