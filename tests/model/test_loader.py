@@ -114,3 +114,25 @@ def test_not_a_decoder(tmp_path: Path) -> None:
 def test_unknown_preset_suggests_close_names() -> None:
     with pytest.raises(RooflensError, match="llama-3-8b"):
         load_architecture("llama3-8b")
+
+
+@pytest.mark.parametrize(
+    ("patch", "needle"),
+    [
+        ({"num_key_value_heads": 0}, "num_kv_heads"),
+        ({"num_key_value_heads": 3}, "not divisible by 3 KV heads"),
+        ({"num_attention_heads": 5}, "not divisible by 5 heads"),
+        ({"hidden_size": "64"}, "hidden_size"),
+        ({"num_local_experts": "eight", "num_experts_per_tok": 2}, "invalid value"),
+        ({"rms_norm_eps": "tiny"}, "invalid value"),
+    ],
+)
+def test_inconsistent_or_mistyped_fields(
+    tmp_path: Path, patch: dict[str, object], needle: str
+) -> None:
+    cfg = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4,
+           "num_hidden_layers": 2, "vocab_size": 100} | patch  # fmt: skip
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    with pytest.raises(InputError, match=needle):
+        load_architecture(path)

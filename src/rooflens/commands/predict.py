@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from rooflens.predict import Prediction
+    from rooflens.predict.workload import AttentionKind
 
 
 def parse_int_list(option: str, text: str) -> list[int]:
@@ -46,7 +48,8 @@ def _single(option: str, text: str) -> int:
     return values[0]
 
 
-def _write_sweep(rows: object, csv_path: Path | None, force: bool) -> None:
+def _write_sweep(rows: Iterable[dict[str, object]], csv_path: Path | None, force: bool) -> None:
+    """Write sweep rows as CSV to ``csv_path`` (never over an existing file unless ``force``)."""
     from rooflens.predict.sweep import COLUMNS
 
     if csv_path is not None and csv_path.exists() and not force:
@@ -56,7 +59,7 @@ def _write_sweep(rows: object, csv_path: Path | None, force: bool) -> None:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         count = 0
-        for row in rows:  # type: ignore[attr-defined]
+        for row in rows:
             writer.writerow(row)
             count += 1
     finally:
@@ -127,67 +130,26 @@ def operator_table(pred: Prediction, phase: str) -> Table:
     return table
 
 
-def run_predict(
-    model: str,
-    hardware: str,
-    precision: str,
-    batch: str,
-    input_len: str,
-    output_len: str,
-    layers: str | None,
-    attention: str,
-    tp: str,
-    as_json: bool,
-    fmt: str,
-    lang: str,
-    ops: bool,
-    do_sweep: bool,
-    csv_path: Path | None,
-    force: bool,
+def _check_choices(fmt: str, lang: str, attention: str) -> None:
+    for option, value, allowed in (
+        ("--format", fmt, ("table", "md")),
+        ("--lang", lang, ("zh", "en")),
+        ("--attention", attention, ("flash", "eager")),
+    ):
+        if value not in allowed:
+            raise RooflensError(f"{option} must be one of {', '.join(allowed)}, got '{value}'")
+
+
+def _print_single(
+    pred: Prediction, model: str, as_json: bool, fmt: str, lang: str, ops: bool
 ) -> None:
-    """The `predict` verb without Typer: parse, predict, print."""
-    from rooflens.hardware import lookup
-    from rooflens.model import load_architecture
-    from rooflens.predict import Precision, Workload, predict
-
-    if fmt not in ("table", "md"):
-        raise RooflensError(f"--format must be 'table' or 'md', got '{fmt}'")
-    if lang not in ("zh", "en"):
-        raise RooflensError(f"--lang must be 'zh' or 'en', got '{lang}'")
-    if attention not in ("flash", "eager"):
-        raise RooflensError(f"--attention must be 'flash' or 'eager', got '{attention}'")
-    arch = load_architecture(model)
-    gpu = lookup(hardware)
-    prec = Precision.parse(precision)
-    n_layers = _single("--layers", layers) if layers is not None else None
-    n_tp = _single("--tp", tp)
-    if do_sweep:
-        from rooflens.predict.sweep import sweep
-
-        batches = parse_int_list("--batch", batch)
-        ins, outs = (
-            parse_int_list("--input-len", input_len),
-            parse_int_list("--output-len", output_len),
-        )
-        rows = sweep(arch, gpu, prec, batches, ins, outs, n_layers, attention, n_tp)  # type: ignore[arg-type]
-        _write_sweep(rows, csv_path, force)
-        return
-    if csv_path is not None:
-        raise RooflensError("--csv needs --sweep")
-    wl = Workload(
-        _single("--batch", batch), _single("--input-len", input_len), _single("--output-len", output_len),
-        prec, n_layers, attention, n_tp,  # type: ignore[arg-type]
-    )  # fmt: skip
-    pred = predict(arch, gpu, wl)
     if as_json:
         import orjson
 
         from rooflens.predict.document import prediction_document
 
-        sys.stdout.write(
-            orjson.dumps(prediction_document(pred, model), option=orjson.OPT_INDENT_2).decode()
-        )
-        sys.stdout.write("\n")
+        doc = prediction_document(pred, model)
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif fmt == "md":
         from rooflens.predict.text import operator_table, prediction_block
 
@@ -196,6 +158,40 @@ def run_predict(
             sys.stdout.write("\n" + operator_table(pred, lang))
     else:
         _print_tables(pred, ops)
+
+
+def run_predict(
+    model: str, hardware: str, precision: str, batch: str, input_len: str, output_len: str,
+    layers: str | None, attention: str, tp: str, as_json: bool, fmt: str, lang: str, ops: bool,
+    do_sweep: bool, csv_path: Path | None, force: bool,
+) -> None:  # fmt: skip
+    """The `predict` verb without Typer: parse, predict, print (or write the sweep CSV)."""
+    from rooflens.hardware import lookup
+    from rooflens.model import load_architecture
+    from rooflens.predict import Precision, Workload, predict
+
+    _check_choices(fmt, lang, attention)
+    arch, gpu, prec = load_architecture(model), lookup(hardware), Precision.parse(precision)
+    n_layers = _single("--layers", layers) if layers is not None else None
+    n_tp = _single("--tp", tp)
+    kind: AttentionKind = "eager" if attention == "eager" else "flash"
+    if do_sweep:
+        from rooflens.predict.sweep import sweep
+
+        batches, ins = parse_int_list("--batch", batch), parse_int_list("--input-len", input_len)
+        outs = parse_int_list("--output-len", output_len)
+        _write_sweep(
+            sweep(arch, gpu, prec, batches, ins, outs, n_layers, kind, n_tp), csv_path, force
+        )
+        return
+    if csv_path is not None:
+        raise RooflensError("--csv needs --sweep")
+    b, s, n = (
+        _single(o, v)
+        for o, v in (("--batch", batch), ("--input-len", input_len), ("--output-len", output_len))
+    )
+    pred = predict(arch, gpu, Workload(b, s, n, prec, n_layers, kind, n_tp))
+    _print_single(pred, model, as_json, fmt, lang, ops)
 
 
 def register(app: typer.Typer) -> None:

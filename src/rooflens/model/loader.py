@@ -148,38 +148,60 @@ def _mla_fields(cfg: dict[str, Any], source: str) -> dict[str, Any]:
     return out
 
 
+def _heads(cfg: dict[str, Any], source: str, mla: dict[str, Any]) -> tuple[int, int, int, int]:
+    """(hidden_size, heads, kv_heads, head_dim), checked for consistency.
+
+    KV heads default to the query heads (MHA) or 1 with ``multi_query``; ``head_dim`` is the
+    config's explicit value, else hidden/heads; MLA uses nope + rope dims and full heads.
+    """
+    hidden = _require_int(cfg, "hidden_size", source)
+    heads = _require_int(cfg, "num_heads", source)
+    if _get(cfg, "num_kv_heads") is not None:
+        kv_heads = _require_int(cfg, "num_kv_heads", source)
+    else:
+        kv_heads = 1 if cfg.get("multi_query") else heads
+    explicit = cfg.get("head_dim")
+    if explicit is not None:
+        head_dim = _require_int(cfg, "head_dim", source)
+    elif hidden % heads:
+        raise InputError(source, f"hidden_size {hidden} is not divisible by {heads} heads")
+    else:
+        head_dim = hidden // heads
+    if mla:
+        head_dim, kv_heads = mla["qk_nope_head_dim"] + mla["qk_rope_head_dim"], heads
+    if heads % kv_heads:
+        raise InputError(source, f"{heads} attention heads not divisible by {kv_heads} KV heads")
+    return hidden, heads, kv_heads, head_dim
+
+
 def architecture_from_config(cfg: dict[str, Any], name: str, source: str) -> Architecture:
     """Build an :class:`Architecture` from a parsed ``config.json`` dict.
 
     ``name`` labels the model (preset name or path); ``source`` names the file in errors.
-    Multimodal configs with a ``text_config`` use that text model.
+    Multimodal configs with a ``text_config`` use that text model.  A value of the wrong type
+    anywhere (a string where a number belongs) is an :class:`InputError`, never a traceback.
     """
+    try:
+        return _build(cfg, name, source)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputError(source, f"invalid value in config: {exc}") from None
+
+
+def _build(cfg: dict[str, Any], name: str, source: str) -> Architecture:
     if not isinstance(cfg, dict):
         raise InputError(source, "config.json must hold a JSON object")
     if isinstance(cfg.get("text_config"), dict) and _get(cfg, "hidden_size") is None:
         cfg = {**cfg["text_config"], "architectures": cfg.get("architectures")}
     _check_decoder(cfg, source)
     model_type = str(cfg.get("model_type", "unknown"))
-    hidden = _require_int(cfg, "hidden_size", source)
-    heads = _require_int(cfg, "num_heads", source)
+    mla = _mla_fields(cfg, source)
+    hidden, heads, kv_heads, head_dim = _heads(cfg, source, mla)
     layers = _require_int(cfg, "num_layers", source)
     vocab = _require_int(cfg, "vocab_size", source)
-    kv_heads = _get(cfg, "num_kv_heads")
-    if kv_heads is None:
-        kv_heads = 1 if cfg.get("multi_query") else heads
     if model_type in ("gpt2", "gpt_bigcode") and cfg.get("n_inner") is None:
         inter = 4 * hidden
     else:
         inter = _require_int(cfg, "intermediate_size", source)
-    mla = _mla_fields(cfg, source)
-    head_dim = cfg.get("head_dim") or hidden // heads
-    if mla:
-        head_dim = mla["qk_nope_head_dim"] + mla["qk_rope_head_dim"]
-        kv_heads = heads
-    if hidden % heads and not cfg.get("head_dim"):
-        raise InputError(source, f"hidden_size {hidden} is not divisible by {heads} heads")
-    if heads % int(kv_heads):
-        raise InputError(source, f"{heads} attention heads not divisible by {kv_heads} KV heads")
     position: PositionKind = "learned" if model_type in _LEARNED_POSITIONS else "rope"
     act = str(_get(cfg, "hidden_act") or ("gelu_new" if model_type == "gpt2" else "silu"))
     return Architecture(
@@ -189,8 +211,8 @@ def architecture_from_config(cfg: dict[str, Any], name: str, source: str) -> Arc
         intermediate_size=inter,
         num_layers=layers,
         num_heads=heads,
-        num_kv_heads=int(kv_heads),
-        head_dim=int(head_dim),
+        num_kv_heads=kv_heads,
+        head_dim=head_dim,
         vocab_size=vocab,
         tie_word_embeddings=bool(cfg.get("tie_word_embeddings", model_type in _TIED_BY_DEFAULT)),
         mlp="plain" if model_type in _PLAIN_MLP else "gated",
