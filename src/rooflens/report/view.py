@@ -132,16 +132,78 @@ def header_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def f_text(x: Any) -> str:
+    """A label or name as is (``n/a`` when missing)."""
+    return NA if x is None or x == "" else str(x)
+
+
+def f_count(x: Any) -> str:
+    return NA if x is None else str(int(x))
+
+
+Spec = dict[str, tuple[str, Any]]
+
+
+def apply_spec(d: dict[str, Any], spec: Spec) -> dict[str, str]:
+    """``{shown name: formatter(d[json key])}`` for each entry of a field table."""
+    return {name: fmt(d.get(key)) for name, (key, fmt) in spec.items()}
+
+
+# Field tables: shown name → (report.json key, formatter).  One row per figure a renderer shows.
+PHASE_FIELDS: Spec = {
+    "intensity": ("intensity", f_intensity),
+    "bound": ("bound", f_text),
+    "performance": ("performance_flops", f_rate),
+    "time": ("time_s", f_time),
+    "bytes": ("bytes", f_bytes),
+    "flops": ("flops", f_flops),
+}
+RUN_FIELDS: Spec = {
+    "name": ("name", f_text),
+    "range_duration": ("range_duration_s", f_time),
+    "kernel_count": ("kernel_count", f_count),
+    "kernel_time": ("kernel_time_s", f_time),
+    "gpu_busy": ("gpu_busy_s", f_time),
+    "window": ("window_s", f_time),
+    "bubble": ("bubble_ratio", f_frac),
+    "inter_bubble": ("inter_kernel_bubble_ratio", f_frac),
+    "host_gaps": ("host_bound_gap_s", f_time),
+    "other_gaps": ("other_gap_s", f_time),
+}
+NCU_FIELDS: Spec = {
+    "duration": ("duration_s", f_time),
+    "ncu_duration": ("ncu_duration_s", f_time),
+    "sm_throughput": ("sm_throughput_pct", f_pct),
+    "memory_throughput": ("memory_throughput_pct", f_pct),
+    "dram_throughput": ("dram_throughput_pct", f_pct),
+    "bandwidth": ("dram_bandwidth_bps", f_bw),
+    "compute": ("achieved_flops_per_s", f_rate),
+    "intensity": ("intensity", f_intensity),
+    "l1_hit": ("l1_hit_pct", f_pct),
+    "l2_hit": ("l2_hit_pct", f_pct),
+    "registers": ("registers_per_thread", f_count),
+    "bound": ("bound", f_text),
+    "roof_fraction": ("roof_fraction", f_frac),
+    "operator": ("operator", f_text),
+}
+OPERATOR_FIELDS: Spec = {
+    "name": ("name", f_text),
+    "phase": ("phase", f_text),
+    "pred_flops": ("predicted_flops", f_flops),
+    "pred_bytes": ("predicted_bytes", f_bytes),
+    "pred_time": ("predicted_time_s", f_time),
+    "pred_bound": ("predicted_bound", f_text),
+    "meas_time": ("measured_time_s", f_time),
+    "meas_flops": ("measured_flops", f_flops),
+    "meas_bytes": ("measured_bytes", f_bytes),
+    "kernel_count": ("kernel_count", f_count),
+    "roof_fraction": ("roof_fraction", f_frac),
+    "ratio": ("ratio", f_ratio),
+}
+
+
 def _phase(p: dict[str, Any] | None) -> dict[str, str]:
-    p = p or {}
-    return {
-        "intensity": f_intensity(p.get("intensity")),
-        "bound": p.get("bound") or NA,
-        "performance": f_rate(p.get("performance_flops")),
-        "time": f_time(p.get("time_s")),
-        "bytes": f_bytes(p.get("bytes")),
-        "flops": f_flops(p.get("flops")),
-    }
+    return apply_spec(p or {}, PHASE_FIELDS)
 
 
 def prediction_view(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -206,18 +268,7 @@ def measured_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | No
 
 
 def _run_row(r: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": r.get("name") or NA,
-        "range_duration": f_time(r.get("range_duration_s")),
-        "kernel_count": str(r.get("kernel_count", NA)),
-        "kernel_time": f_time(r.get("kernel_time_s")),
-        "gpu_busy": f_time(r.get("gpu_busy_s")),
-        "window": f_time(r.get("window_s")),
-        "bubble": f_frac(r.get("bubble_ratio")),
-        "inter_bubble": f_frac(r.get("inter_kernel_bubble_ratio")),
-        "host_gaps": f_time(r.get("host_bound_gap_s")),
-        "other_gaps": f_time(r.get("other_gap_s")),
-    }
+    return apply_spec(r, RUN_FIELDS)
 
 
 def timeline_view(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -284,53 +335,22 @@ def finding_view(f: dict[str, Any], s: dict[str, Any], in_block: bool = False) -
 
 
 def kernel_block_view(k: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
-    findings = [finding_view(f, s, in_block=True) for f in k.get("findings") or []]
-    return {
-        "index": k.get("index"),
-        "name": k.get("name") or "",
-        "short_name": k.get("short_name") or k.get("name") or "",
-        "duration": f_time(k.get("duration_s")),
-        "ncu_duration": f_time(k.get("ncu_duration_s")),
-        "sm_throughput": f_pct(k.get("sm_throughput_pct")),
-        "memory_throughput": f_pct(k.get("memory_throughput_pct")),
-        "dram_throughput": f_pct(k.get("dram_throughput_pct")),
-        "bandwidth": f_bw(k.get("dram_bandwidth_bps")),
-        "compute": f_rate(k.get("achieved_flops_per_s")),
-        "intensity": f_intensity(k.get("intensity")),
-        "l1_hit": f_pct(k.get("l1_hit_pct")),
-        "l2_hit": f_pct(k.get("l2_hit_pct")),
-        "occupancy": f"{f_pct(k.get('achieved_occupancy_pct'))} / {f_pct(k.get('theoretical_occupancy_pct'))}",
-        "registers": NA
-        if k.get("registers_per_thread") is None
-        else str(int(k["registers_per_thread"])),
-        "bound": k.get("bound") or NA,
-        "roof_fraction": f_frac(k.get("roof_fraction")),
-        "operator": k.get("operator") or NA,
-        "findings": findings,
-    }
+    view: dict[str, Any] = apply_spec(k, NCU_FIELDS)
+    view.update(
+        index=k.get("index"),
+        name=k.get("name") or "",
+        short_name=k.get("short_name") or k.get("name") or "",
+        occupancy=f"{f_pct(k.get('achieved_occupancy_pct'))} / {f_pct(k.get('theoretical_occupancy_pct'))}",
+        findings=[finding_view(f, s, in_block=True) for f in k.get("findings") or []],
+    )
+    return view
 
 
 def comparison_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
     comp = doc.get("comparison")
     if not comp:
         return None
-    rows = [
-        {
-            "name": o.get("name") or NA,
-            "phase": o.get("phase") or NA,
-            "pred_flops": f_flops(o.get("predicted_flops")),
-            "pred_bytes": f_bytes(o.get("predicted_bytes")),
-            "pred_time": f_time(o.get("predicted_time_s")),
-            "pred_bound": o.get("predicted_bound") or NA,
-            "meas_time": f_time(o.get("measured_time_s")),
-            "meas_flops": f_flops(o.get("measured_flops")),
-            "meas_bytes": f_bytes(o.get("measured_bytes")),
-            "kernel_count": str(o.get("kernel_count", 0)),
-            "roof_fraction": f_frac(o.get("roof_fraction")),
-            "ratio": f_ratio(o.get("ratio")),
-        }
-        for o in comp.get("operators") or []
-    ]
+    rows = [apply_spec(o, OPERATOR_FIELDS) for o in comp.get("operators") or []]
     tot = comp.get("total") or {}
     unmatched = [
         {
