@@ -200,6 +200,11 @@ def _notes(
         notes.append(
             "MLA: prefill decompresses K/V (kv_b_proj); decode attends over the latent cache with kv_b_proj absorbed"
         )
+    positions = wl.input_len + wl.output_len - 1
+    if positions > arch.max_position:
+        notes.append(
+            f"{positions} positions exceed the model's max_position_embeddings ({arch.max_position})"
+        )
     if weights + kv > gpu.memory_bytes:
         notes.append(
             f"weights + KV cache ({(weights + kv) / 1e9:.3g} GB) exceed the GPU memory ({gpu.memory_bytes / 1e9:.3g} GB)"
