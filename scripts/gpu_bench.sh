@@ -9,8 +9,8 @@ if ! python3 -c "import orjson" 2>/dev/null && ls .whl/*.whl >/dev/null 2>&1; th
   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=$PYTHONPATH:/tmp/site
 fi
 W=/tmp/rooflens-work2; rm -rf $W; mkdir -p $W
-echo "== small .ncu-rep (first 4 kernels of Run[2])"
-python3 -m rooflens profile --model llama-3-8b --layers 1 --skip-nsys --ncu-launch-count 4 --out $W/small_ncu
+echo "== small .ncu-rep (GEMM and attention kernels of Run[2])"
+python3 -m rooflens profile --model llama-3-8b --layers 1 --skip-nsys --ncu-kernel "nvjet|sdpa|splitK" --out $W/small_ncu
 ls -la $W/small_ncu
 echo "== foreign command: flopcheck as a plain program, NVTX run ^flopcheck_fp16$"
 python3 -m rooflens profile --nvtx-run '^flopcheck_fp16$' --out $W/foreign -- python3 -m rooflens.capture.flopcheck --m 2048 --n 2048 --k 2048
@@ -18,7 +18,7 @@ ls -la $W/foreign
 echo "== failure path: a command that exits 3"
 python3 -m rooflens profile --skip-ncu --out $W/failing -- python3 -c "import sys; print('boom'); sys.exit(3)"; echo "rc=$?"
 echo "== capture cost benchmark"
-python3 benchmarks/bench_capture.py --work $W/bench 2>&1 | grep -v "^\[" | tee $OUT/bench_capture.txt
+python3 benchmarks/bench_capture.py --extra-sections --work $W/bench 2>&1 | grep -v "^\[" | tee $OUT/bench_capture.txt
 echo "== GPU tests"
 python3 -m pytest -q -m gpu tests/capture/test_gpu_capture.py -p no:cacheprovider 2>&1 | tail -15
 ( cd $W && tar czf "$OUT/capture2.tar.gz" small_ncu foreign failing )

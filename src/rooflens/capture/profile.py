@@ -7,6 +7,7 @@ and any user command (``rooflens profile -- CMD``) go through the same steps.
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import sys
@@ -33,6 +34,7 @@ class CaptureOptions:
     ncu: bool = True
     ncu_set: str | None = None
     ncu_launch_count: int | None = None  # cap for programs without an NVTX run to filter on
+    ncu_kernel_regex: str | None = None  # only kernels whose demangled name matches
     clock_control: str = "none"
     redact: bool = True
     torch_program: list[str] | None = None  # program variant writing a Kineto trace (built-in only)
@@ -45,6 +47,15 @@ def _tail(path: Path, lines: int = 15) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+# Lines the tools themselves print; what remains in a step's log is the profiled program's output.
+_TOOL_LINE = re.compile(r"^(==PROF==|==WARNING==|==ERROR==|Collecting data|Generating|Generated:|\[\d+/\d+\]|\s+/)")
+
+
+def _program_output(tail: str) -> str:
+    lines = [ln.strip() for ln in tail.splitlines() if ln.strip() and not _TOOL_LINE.match(ln)]
+    return lines[-1][:300] if lines else ""
 
 
 def diagnose(step: str, returncode: int | None, tail: str) -> str:
@@ -64,8 +75,11 @@ def diagnose(step: str, returncode: int | None, tail: str) -> str:
         )
     if returncode is None:
         return f"{step} timed out"
-    last = next((ln.strip() for ln in reversed(tail.splitlines()) if ln.strip()), "")
-    return f"{step} exited with code {returncode}" + (f": {last[:300]}" if last else "")
+    last = _program_output(tail)
+    if step in ("nsys", "ncu", "torch"):
+        # nsys and ncu pass on the profiled program's exit code.
+        return f"the profiled program exited with code {returncode}" + (f"; its last output: {last}" if last else "")
+    return f"{step} exited with code {returncode}" + (f": {last}" if last else "")
 
 
 def run_step(
@@ -137,8 +151,8 @@ def _capture_nsys(manifest: Manifest, opts: CaptureOptions, progress: Progress) 
     if not rep.exists():
         return
     manifest.artifacts["nsys_rep"] = rep.name
-    if step.status == "failed" and step.returncode not in (0, None):
-        manifest.artifacts["nsys_partial"] = "true"
+    if step.status == "failed":
+        step.message = f"{step.message} (the timeline up to that point is kept)"
     sqlite = base.with_suffix(".sqlite")
     exp = run_step(manifest, "nsys-export", nsys_cmd.export_command(nsys, rep, sqlite), env=env,
                    progress=progress, timeout_s=opts.step_timeout_s, expect=[sqlite])
@@ -175,12 +189,19 @@ def _capture_ncu(manifest: Manifest, opts: CaptureOptions, progress: Progress) -
     metrics, dropped = ncu_cmd.select_metrics(ncu_cmd.query_metric_names(ncu, env))
     manifest.environment["ncu_metrics_dropped"] = dropped
     extra = ["--launch-count", str(opts.ncu_launch_count)] if opts.ncu_launch_count else []
+    if opts.ncu_kernel_regex:
+        extra += ["--kernel-name-base", "demangled", "--kernel-name", f"regex:{opts.ncu_kernel_regex}"]
     base = run_dir / "kernels"
     rep = base.with_suffix(".ncu-rep")
     argv = ncu_cmd.profile_command(ncu, base, opts.program, run_regex=opts.run_regex, metrics=metrics,
                                    ncu_set=opts.ncu_set, clock_control=opts.clock_control, extra=extra)
-    run_step(manifest, "ncu", argv, env=env, progress=progress, timeout_s=opts.step_timeout_s, expect=[rep])
+    step = run_step(manifest, "ncu", argv, env=env, progress=progress, timeout_s=opts.step_timeout_s,
+                    expect=[rep])
     if not rep.exists():
+        if step.returncode == 0 and "no kernels were profiled" in _tail(run_dir / "logs" / "ncu.log").lower():
+            step.message = (f"ncu profiled no kernel: nothing matched the NVTX run {opts.run_regex!r}"
+                            " (check --nvtx-run against the range names in the nsys timeline)")
+            manifest.save()
         return
     manifest.artifacts["ncu_rep"] = rep.name
     for key, base_units in (("ncu_csv", False), ("ncu_csv_base", True)):

@@ -58,6 +58,7 @@ def register(app: typer.Typer) -> None:
         nvtx_run: str | None = typer.Option(None, help="NVTX range (regex) whose kernels ncu profiles."),
         ncu_set: str | None = typer.Option(None, help="Add an ncu section set (e.g. full)."),
         ncu_launch_count: int | None = typer.Option(None, help="Cap on kernels ncu profiles (foreign commands)."),
+        ncu_kernel: str | None = typer.Option(None, help="Only kernels whose demangled name matches this regex."),
         clock_control: str = typer.Option("none", help="ncu --clock-control (none keeps the card's clocks)."),
         out: Path | None = typer.Option(None, help="Run folder (must not exist or be empty)."),
         runs_dir: Path = typer.Option(DEFAULT_RUNS_DIR, help="Parent of new run folders."),
@@ -110,6 +111,7 @@ def register(app: typer.Typer) -> None:
         manifest = Manifest(run_dir=str(run_dir), settings=settings)
         opts = CaptureOptions(program=program, run_regex=run_regex, timelines=timelines, ncu=not skip_ncu,
                               ncu_set=ncu_set, ncu_launch_count=ncu_launch_count, clock_control=clock_control,
+                              ncu_kernel_regex=ncu_kernel,
                               redact=redact, torch_program=torch_program)
         t0 = time.perf_counter()
 

@@ -1,0 +1,190 @@
+"""`rooflens profile` without a GPU: fake nsys/ncu executables on PATH drive every path.
+
+The fakes write the files the real tools write (a real fixture SQLite stands in for the nsys
+export) or fail the way the real tools fail (ERR_NVGPUCTRPERM, the program's exit code).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rooflens.capture import tools
+from rooflens.capture.rundir import claim_out_dir, new_run_dir
+from rooflens.errors import RooflensError, ToolMissingError
+
+FIX = Path(__file__).parents[1] / "fixtures" / "h200_llama3_8b_prefill"
+SECRET = "hf_do_not_leak_1234567890"
+
+FAKE_NSYS = r"""#!/usr/bin/env python3
+import os, shutil, sys
+a = sys.argv[1:]
+if a[:1] == ["--version"]:
+    print("NVIDIA Nsight Systems version 2099.1.0-fake"); sys.exit(0)
+if a[:1] == ["profile"]:
+    out = a[a.index("-o") + 1]
+    open(out + ".nsys-rep", "wb").write(b"fake report")
+    print("program output line"); sys.exit(int(os.environ.get("FAKE_PROGRAM_RC", "0")))
+if a[:1] == ["export"]:
+    shutil.copy(os.environ["FAKE_SQLITE"], a[a.index("-o") + 1]); sys.exit(0)
+sys.exit(9)
+"""
+
+FAKE_NCU = r"""#!/usr/bin/env python3
+import os, sys
+a = sys.argv[1:]
+if a[:1] == ["--version"]:
+    print("Version 2099.1.0 (fake)"); sys.exit(0)
+if "--query-metrics" in a:
+    print("gpu__time_duration  Counter  ns  duration"); print("dram__bytes_read  Counter  byte  x")
+    print("sm__ops_path_tensor_src_fp16  Counter  none  x"); sys.exit(0)
+if "--import" in a:
+    sys.stdout.write(open(os.environ["FAKE_CSV"]).read()); sys.exit(0)
+if os.environ.get("FAKE_NCU_PERM"):
+    print("==ERROR== ERR_NVGPUCTRPERM - The user does not have permission to access NVIDIA GPU Performance Counters")
+    sys.exit(1)
+open(a[a.index("-o") + 1] + ".ncu-rep", "wb").write(b"fake")
+sys.exit(0)
+"""
+
+
+@pytest.fixture
+def fake_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("nsys", FAKE_NSYS), ("ncu", FAKE_NCU)):
+        p = bin_dir / name
+        p.write_text(text.replace("/usr/bin/env python3", sys.executable, 1).replace("#!" + sys.executable, "#!" + sys.executable))
+        p.chmod(p.stat().st_mode | stat.S_IEXEC)
+    sqlite = tmp_path / "fixture.sqlite"
+    shutil.copy(FIX / "timeline.sqlite", sqlite)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SQLITE", str(sqlite))
+    monkeypatch.setenv("FAKE_CSV", str(FIX / "kernels.csv"))
+    monkeypatch.setenv("HF_TOKEN", SECRET)
+    for var in ("ROOFLENS_NSYS", "ROOFLENS_NCU", "FAKE_NCU_PERM", "FAKE_PROGRAM_RC"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+def _profile(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rooflens", "profile", *args], capture_output=True, text=True,
+                          env=os.environ.copy(), timeout=120)
+
+
+def test_builtin_capture_writes_manifest_without_environment(fake_tools: Path) -> None:
+    out = fake_tools / "run"
+    r = _profile("--model", "llama-3-8b", "--layers", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["artifacts"] == {"nsys_rep": "timeline.nsys-rep", "nsys_sqlite": "timeline.sqlite",
+                              "ncu_rep": "kernels.ncu-rep", "ncu_csv": "kernels.csv",
+                              "ncu_csv_base": "kernels_base.csv"}
+    assert [s["name"] for s in m["steps"]] == ["nsys", "nsys-export", "ncu", "ncu-csv", "ncu-csv-base"]
+    assert all(s["status"] == "ok" for s in m["steps"])
+    s = m["settings"]
+    assert (s["model"], s["batch"], s["input_len"], s["output_len"], s["layers"], s["runs"]) == (
+        "llama-3-8b", 1, 128, 1, 1, 3)
+    assert s["ncu_nvtx_run"] == r"^Run\[2\]$"
+    assert m["environment"]["nsys_version"].endswith("2099.1.0-fake")
+    ncu_argv = next(st["argv"] for st in m["steps"] if st["name"] == "ncu")
+    assert ncu_argv[ncu_argv.index("--nvtx-include") + 1] == r"regex:^Run\[2\]$/"
+    assert ncu_argv[ncu_argv.index("--clock-control") + 1] == "none"
+    # Tokens live in the environment: nothing of it reaches the run folder's text files.
+    for f in out.rglob("*"):
+        if f.is_file() and f.suffix in (".json", ".log", ".csv"):
+            assert SECRET not in f.read_text(errors="replace"), f
+    # The SQLite export was redacted in place.
+    import sqlite3
+
+    con = sqlite3.connect(out / "timeline.sqlite")
+    envs = con.execute("SELECT value FROM META_DATA_CAPTURE WHERE name LIKE '%ENVIRONMENT%'").fetchall()
+    assert envs and all(v == ("[redacted by rooflens]",) for v in envs)
+
+
+def test_ncu_permission_error_keeps_nsys_and_says_what_to_do(fake_tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_NCU_PERM", "1")
+    out = fake_tools / "run"
+    r = _profile("--model", "llama-3-8b", "--out", str(out))
+    assert r.returncode == 2
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("rooflens: capture incomplete") and "ERR_NVGPUCTRPERM" in last
+    assert "Traceback" not in r.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["artifacts"]["nsys_sqlite"] == "timeline.sqlite"
+    ncu_step = next(s for s in m["steps"] if s["name"] == "ncu")
+    assert ncu_step["status"] == "failed" and "ERR_NVGPUCTRPERM" in ncu_step["message"]
+
+
+def test_failing_program_reports_its_exit_code(fake_tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_PROGRAM_RC", "3")
+    out = fake_tools / "run"
+    r = _profile("--skip-ncu", "--out", str(out), "--", sys.executable, "-c", "pass")
+    assert r.returncode == 2
+    assert "the profiled program exited with code 3; its last output: program output line" in r.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["settings"]["workload"] == "command" and m["artifacts"]["nsys_rep"] == "timeline.nsys-rep"
+
+
+def test_missing_nsys_is_skipped_with_a_hint(fake_tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (fake_tools / "bin" / "nsys").unlink()
+    monkeypatch.setattr(tools, "_KNOWN_LOCATIONS", {"nsys": [], "ncu": []})
+    monkeypatch.setenv("PATH", f"{fake_tools / 'bin'}{os.pathsep}/usr/bin:/bin")
+    assert tools.find_tool("nsys", required=False) is None
+    with pytest.raises(ToolMissingError, match="ROOFLENS_NSYS"):
+        tools.find_tool("nsys")
+
+
+def test_out_dir_is_never_overwritten(fake_tools: Path) -> None:
+    out = fake_tools / "taken"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    r = _profile("--out", str(out))
+    assert r.returncode == 2 and "never overwrites" in r.stderr
+    assert (out / "mine.txt").read_text() == "keep me" and len(list(out.iterdir())) == 1
+    with pytest.raises(RooflensError):
+        claim_out_dir(out / "mine.txt")
+
+
+def test_new_run_dirs_are_unique(tmp_path: Path) -> None:
+    import datetime as dt
+
+    now = dt.datetime(2026, 11, 26, 2, 30, 0)
+    a = new_run_dir(tmp_path, "llama-3-8b_b1_i128_o1", now)
+    b = new_run_dir(tmp_path, "llama-3-8b_b1_i128_o1", now)
+    assert a.name == "llama-3-8b_b1_i128_o1_20261126-023000" and b.name == a.name + "-2"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--batch", "0"], "--batch must be at least 1"),
+    (["--dtype", "fp64"], "--dtype must be fp16 or bf16"),
+    (["--model", "no-such-model"], "no-such-model"),
+    (["--timeline", "perfetto"], "--timeline must be"),
+    (["--model", "deepseek-v3"], "MLA"),
+])
+def test_bad_options_fail_in_one_line(fake_tools: Path, args: list[str], words: str) -> None:
+    r = _profile(*args, "--out", str(fake_tools / "x"))
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and words in r.stderr, r.stderr
+
+
+def test_env_override_and_known_locations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ROOFLENS_NCU", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    inside = tmp_path / "nsight-compute" / "2025.3.1" / "host" / "target-linux-x64"
+    inside.mkdir(parents=True)
+    exe = inside / "nsys"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.setattr(tools, "_KNOWN_LOCATIONS", {"nsys": [str(tmp_path / "nsight-compute/*/host/target-linux-x64/nsys")]})
+    assert tools.find_tool("nsys") == exe
+    monkeypatch.setenv("ROOFLENS_NSYS", str(tmp_path / "nope"))
+    with pytest.raises(ToolMissingError, match="not an executable"):
+        tools.find_tool("nsys")
