@@ -90,6 +90,11 @@ def test_from_json_rerenders(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     )
     assert code == 0, err
     assert "# 4. Operator view" in (tmp_path / "o" / "report.md").read_text()
+    # In place (next to report.json) only with --force: report.json itself would be rewritten.
+    code, _, err = _run(["report", "--from-json", str(tmp_path / "report.json")], capsys)
+    assert code == 2 and "--force" in err
+    code, _, err = _run(["report", "--from-json", str(tmp_path / "report.json"), "--force"], capsys)
+    assert code == 0 and (tmp_path / "report.html").is_file()
 
 
 @pytest.mark.parametrize(

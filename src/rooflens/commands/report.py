@@ -251,7 +251,7 @@ def report_command(
                      "layers": layers, "precision": precision}  # fmt: skip
         doc = build_report(**analyse_inputs(paths, overrides, hardware, run))
         out_dir = out or _default_out(paths)
-    for path in write_report(doc, out_dir, lang, force or (from_json is not None and out is None)):
+    for path in write_report(doc, out_dir, lang, force):
         typer.echo(str(path))
 
 
