@@ -8,7 +8,8 @@ over the n − 1 decode steps, step i attending s + i keys; empty when n = 1) an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -214,6 +215,17 @@ def _notes(
 
 def predict(arch: Architecture, gpu: GPU, workload: Workload) -> Prediction:
     """Roofline prediction of ``workload`` for model ``arch`` on one ``gpu`` (per GPU under TP)."""
+    return predict_output_lens(arch, gpu, workload, [workload.output_len])[0]
+
+
+def predict_output_lens(
+    arch: Architecture, gpu: GPU, workload: Workload, output_lens: Sequence[int]
+) -> list[Prediction]:
+    """Predictions of ``workload`` for each output length in ``output_lens``.
+
+    The prefill and the first decode step do not depend on the output length, so they are
+    evaluated once (a sweep's inner loop); ``workload.output_len`` itself is not used.
+    """
     layers = workload.layers or arch.num_layers
     if layers > arch.num_layers:
         raise RooflensError(f"--layers {layers} exceeds the model's {arch.num_layers} layers")
@@ -221,23 +233,29 @@ def predict(arch: Architecture, gpu: GPU, workload: Workload) -> Prediction:
     gpu.peak(dtype)
     dm = g.make_dims(arch, workload)
     groups = layer_groups(arch, layers)
-    s, steps = workload.input_len, workload.decode_steps
+    s = workload.input_len
     pre = _phase_rows(arch, dm, gpu, dtype, g.prefill_step(arch, workload), groups, "prefill", 1)
     first_step = g.decode_step(arch, workload, float(s + 1))
     first = _phase_rows(arch, dm, gpu, dtype, first_step, groups, "decode_first_token", 1)
-    total: list[OpResult] = []
-    if steps:
-        keys = np.arange(s + 1, s + steps + 1, dtype=float)
-        total = _phase_rows(
-            arch, dm, gpu, dtype, g.decode_step(arch, workload, keys), groups, "decode_total", steps
-        )
-    phases = {
-        "prefill": phase_figures(pre),
-        "decode_first_token": phase_figures(first),
-        "decode_total": phase_figures(total, steps=steps),
-        "overall": phase_figures(pre + total),
-    }
+    fixed = {"prefill": phase_figures(pre), "decode_first_token": phase_figures(first)}
     weights = model_weight_bytes(arch, dm, layers)
-    kv = kv_cache_bytes(arch, dm, workload, layers)
-    notes = _notes(arch, gpu, workload, layers, weights, kv)
-    return Prediction(arch, gpu, workload, layers, phases, pre + first + total, weights, kv, notes)
+    out = []
+    for n in output_lens:
+        wl = replace(workload, output_len=n)  # validates n
+        steps = wl.decode_steps
+        total: list[OpResult] = []
+        if steps:
+            keys = np.arange(s + 1, s + steps + 1, dtype=float)
+            decode = g.decode_step(arch, wl, keys)
+            total = _phase_rows(arch, dm, gpu, dtype, decode, groups, "decode_total", steps)
+        phases = {
+            **fixed,
+            "decode_total": phase_figures(total, steps=steps),
+            "overall": phase_figures(pre + total),
+        }
+        kv = kv_cache_bytes(arch, dm, wl, layers)
+        notes = _notes(arch, gpu, wl, layers, weights, kv)
+        out.append(
+            Prediction(arch, gpu, wl, layers, phases, pre + first + total, weights, kv, notes)
+        )
+    return out

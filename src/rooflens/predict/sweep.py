@@ -8,7 +8,7 @@ from itertools import product
 from rooflens.hardware import GPU
 from rooflens.model.architecture import Architecture
 from rooflens.predict.precision import Precision
-from rooflens.predict.prediction import PHASES, Prediction, predict
+from rooflens.predict.prediction import PHASES, Prediction, predict_output_lens
 from rooflens.predict.workload import AttentionKind, Workload
 
 PHASE_FIELDS = ("time_s", "flops", "bytes", "intensity", "performance_flops", "bound")
@@ -55,8 +55,14 @@ def sweep(
     attention: AttentionKind = "flash",
     tp: int = 1,
 ) -> Iterator[dict[str, object]]:
-    """Rows for every combination, batch-major; workloads are validated before the first row."""
+    """Rows for every combination, batch-major; workloads are validated before the first row.
+
+    The output lengths of one (batch, input length) share its prefill and first decode step.
+    """
     combos: Iterable[tuple[int, int, int]] = product(batches, input_lens, output_lens)
-    workloads = [Workload(b, s, n, precision, layers, attention, tp) for b, s, n in combos]
-    for wl in workloads:
-        yield row(predict(arch, gpu, wl))
+    for b, s, n in combos:
+        Workload(b, s, n, precision, layers, attention, tp)
+    for b, s in product(batches, input_lens):
+        base = Workload(b, s, output_lens[0], precision, layers, attention, tp)
+        for pred in predict_output_lens(arch, gpu, base, output_lens):
+            yield row(pred)
