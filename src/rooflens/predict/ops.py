@@ -286,10 +286,9 @@ def prefill_step(arch: Architecture, wl: Workload) -> Step:
     else:  # Σ_p min(p+1, W)
         w = int(win)
         keys = w * (w + 1) / 2.0 + (s - w) * w
-    read = 0.0
-    for start in range(0, s, Q_TILE):  # tile j reads the keys its causal window can see
-        end = min(start + Q_TILE, s)
-        read += end - max(0.0, start - win + 1)
+    starts = np.arange(0, s, Q_TILE, dtype=float)  # tile j reads the keys its causal window sees
+    ends = np.minimum(starts + Q_TILE, s)
+    read = float((ends - np.maximum(0.0, starts - win + 1)).sum())
     return Step(wl.batch, s, keys, read, 0.0, decode=False)
 
 
