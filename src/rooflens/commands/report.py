@@ -86,6 +86,16 @@ def _precision_text(settings: dict[str, Any], override: str | None) -> str:
     return {"fp16": "W16A16KV16", "bf16": "W16A16KV16", "fp8": "W8A8KV8"}.get(dtype, "W16A16KV16")
 
 
+def _precision_label(text: str) -> str:
+    """The seed's ``W16 / A16 / KV16`` form of a precision (the text as given if it does not parse)."""
+    from rooflens.predict import Precision
+
+    try:
+        return Precision.parse(text).seed_label
+    except RooflensError:
+        return text
+
+
 def _prediction(
     settings: dict[str, Any], spec_key: str | None
 ) -> tuple[dict[str, Any] | None, list[str]]:
@@ -159,6 +169,7 @@ def analyse_inputs(
         "input_len": settings.get("input_len"),
         "output_len": settings.get("output_len"),
         "precision": settings["precision"],
+        "precision_label": _precision_label(settings["precision"]),
         "layers": settings.get("layers"),
         "attention": "flash",
         "tp": 1,

@@ -119,6 +119,7 @@ def header_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
         "input_len": h.get("input_len", NA),
         "output_len": h.get("output_len", NA),
         "precision": h.get("precision") or NA,
+        "precision_label": h.get("precision_label") or h.get("precision") or NA,
         "layers": s["all_layers"] if layers is None else layers,
         "attention": h.get("attention") or NA,
         "tool_version": f"{(doc.get('tool') or {}).get('name', 'rooflens')} {(doc.get('tool') or {}).get('version') or ''}".strip(),
