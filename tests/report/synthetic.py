@@ -16,6 +16,7 @@ T, HID, INTER, NH, NKV, HD = 128, 4096, 14336, 32, 8, 128
 A = 2  # bytes per fp16 element
 
 SCRIPT_NAME = "<script>alert(1)</script>"
+NVTX_SCRIPT_NAME = 'Layer[0]#Run[0]<script>alert("nvtx")</script>'  # a warm-up run's NVTX name
 PIPE_NAME = "void at::native::reduce|kernel<512, 1>(int)"
 
 # (name, operator, duration in us, flops, dram bytes, grid, block)
@@ -229,7 +230,7 @@ def synthetic_parts() -> dict[str, Any]:
     }
     warm = dict(
         chosen,
-        name="Layer[0]#Run[0]",
+        name=NVTX_SCRIPT_NAME,
         range_duration_s=0.263,
         window_s=0.263,
         bubble_ratio=1.0 - total_s * 3 / 0.263,

@@ -11,7 +11,7 @@ import pytest
 
 from .chromium import find_chromium, load
 from .figures import close, parse
-from .synthetic import SCRIPT_NAME, kernel_specs
+from .synthetic import NVTX_SCRIPT_NAME, SCRIPT_NAME, kernel_specs
 
 needs_chromium = pytest.mark.skipif(
     find_chromium() is None, reason="chromium not installed (apt-get install chromium)"
@@ -26,7 +26,8 @@ def test_self_contained(html_en: str) -> None:
 
 
 def test_names_are_text(html_en: str) -> None:
-    assert SCRIPT_NAME not in html_en
+    assert SCRIPT_NAME not in html_en and NVTX_SCRIPT_NAME not in html_en
+    assert "Layer[0]#Run[0]&lt;script&gt;alert(&#34;nvtx&#34;)&lt;/script&gt;" in html_en
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_en
     assert html_en.count("<script") == 1  # the page's own hover script
 
@@ -72,6 +73,7 @@ def test_loads_in_chromium_without_console_errors(html_en: str, tmp_path: Path) 
     assert targets == html_en.count("data-info=")
     assert dom.count("<circle") == html_en.count("<circle")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom and SCRIPT_NAME not in dom
+    assert '&lt;script&gt;alert("nvtx")&lt;/script&gt;' in dom and NVTX_SCRIPT_NAME not in dom
 
 
 @needs_chromium

@@ -8,7 +8,7 @@ from typing import Any
 from rooflens.report.markdown import MarkdownRenderer, md_cell, md_code
 
 from .figures import close, figures, parse
-from .synthetic import PIPE_NAME, SCRIPT_NAME, kernel_specs
+from .synthetic import NVTX_SCRIPT_NAME, PIPE_NAME, SCRIPT_NAME, kernel_specs
 
 ZH_SECTIONS = [
     "# 集成性能分析报告",
@@ -116,7 +116,7 @@ def test_zh_and_en_carry_the_same_figures(md_zh: str, md_en: str) -> None:
 def test_names_escaped(md_en: str) -> None:
     outside_code = re.sub(r"(`+).+?\1", "", md_en)
     assert "<script>" not in outside_code
-    assert f"`{SCRIPT_NAME}`" in md_en
+    assert f"`{SCRIPT_NAME}`" in md_en and f"`{NVTX_SCRIPT_NAME}`" in md_en
     # Every table row has as many unescaped | as its header.
     for block in re.split(r"\n\n", md_en):
         rows = [r for r in block.splitlines() if r.startswith("|")]
