@@ -20,13 +20,7 @@ import numpy as np
 
 from rooflens.errors import RooflensError
 from rooflens.traces.model import RANGE_START_END, Trace
-from rooflens.traces.projection import (
-    Projection,
-    ancestor_in,
-    project,
-    stack_names,
-    start_end_members,
-)
+from rooflens.traces.projection import Projection, ancestor_in, project, start_end_members
 
 RUN_RE = re.compile(r"^Run\[(\d+)\]$")
 LAYER_RUN_RE = re.compile(r"^Layer\[(\d+)\]#Run\[(\d+)\]$")
@@ -146,7 +140,7 @@ class RunSummary:
         }  # fmt: skip
 
 
-@dataclass
+@dataclass(slots=True)
 class TimelineKernel:
     """One kernel of the chosen run, in launch order."""
 
@@ -167,8 +161,8 @@ class TimelineKernel:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``timeline.kernels[]`` entry of docs/report-json.md."""
-        d = dict(self.__dict__)
-        d["grid"], d["block"] = list(self.grid), list(self.block)
+        d = {f: getattr(self, f) for f in self.__slots__}
+        d["grid"], d["block"], d["nvtx"] = list(self.grid), list(self.block), list(self.nvtx)
         return d
 
 
@@ -206,30 +200,45 @@ class TimelineAnalysis:
             assert b is None or -1e-9 <= b <= 1 + 1e-9, r.name
 
 
-def summarize(
-    trace: Trace, proj: Projection, name: str, instance_of: np.ndarray, range_rows: np.ndarray
-) -> RunSummary:
-    """Sum the per-instance figures of the kernels with ``instance_of >= 0`` (see module docstring).
+def summarize_groups(
+    trace: Trace, proj: Projection, names: list[str], rows: np.ndarray, group: np.ndarray
+) -> list[RunSummary]:
+    """One :class:`RunSummary` per run name, summing the figures of its instances (module docstring).
 
-    ``instance_of[k]`` is the range row (an instance of run ``name``) holding kernel ``k``, or -1;
-    ``range_rows`` lists every instance (instances without kernels still count their duration).
+    ``rows`` are the instance ranges (sorted), ``group[i]`` the index in ``names`` of ``rows[i]``.
+    Vectorised over all instances at once: a long session has tens of thousands of runs.
     """
     k, r = trace.kernels, trace.ranges
-    sel = np.flatnonzero(instance_of >= 0)
-    seg = instance_of[sel]
-    g = segment_gaps(seg, k.start_s[sel], k.end_s[sel], proj.launch_start_s[sel])
-    rs, re_ = r.start_s[range_rows], r.end_s[range_rows]
-    lo = np.minimum(rs, _lookup(g.seg_ids, g.first_start, range_rows, rs))
-    hi = np.maximum(re_, _lookup(g.seg_ids, g.last_end, range_rows, re_))
-    dur = k.end_s[sel] - k.start_s[sel]
-    return RunSummary(
-        name=name, instances=int(range_rows.size), range_duration_s=float(np.sum(re_ - rs)),
-        kernel_count=int(sel.size), kernel_time_s=float(dur.sum()), gpu_busy_s=float(g.busy.sum()),
-        window_s=float(np.sum(hi - lo)), inter_kernel_window_s=float(np.sum(g.last_end - g.first_start)),
-        host_bound_gap_s=float(g.host_gap.sum()), other_gap_s=float(g.other_gap.sum()),
-        host_bound_gaps=int(g.host_count.sum()), other_gaps=int(g.other_count.sum()),
-        first_start_s=float(rs.min()) if rs.size else 0.0,
-    )  # fmt: skip
+    inst = _members(trace, proj, rows)
+    sel = np.flatnonzero(inst >= 0)
+    pos = np.searchsorted(rows, inst[sel])
+    g = segment_gaps(pos, k.start_s[sel], k.end_s[sel], proj.launch_start_s[sel])
+    n_inst, n_grp = rows.size, len(names)
+    rs, re_ = r.start_s[rows], r.end_s[rows]
+    first, last = rs.copy(), re_.copy()
+    first[g.seg_ids] = np.minimum(rs[g.seg_ids], g.first_start)
+    last[g.seg_ids] = np.maximum(re_[g.seg_ids], g.last_end)
+
+    def per_inst(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(n_inst)
+        out[g.seg_ids] = values
+        return out
+
+    def total(values: np.ndarray) -> list[float]:
+        return np.bincount(group, weights=values, minlength=n_grp).tolist()
+
+    kcount = np.bincount(group[pos], minlength=n_grp).tolist()
+    ktime = np.bincount(group[pos], weights=k.end_s[sel] - k.start_s[sel], minlength=n_grp).tolist()
+    starts = np.full(n_grp, np.inf)
+    np.minimum.at(starts, group, rs)
+    cols = [total(x) for x in (re_ - rs, per_inst(g.busy), last - first, per_inst(g.last_end - g.first_start),
+                                per_inst(g.host_gap), per_inst(g.other_gap), per_inst(g.host_count), per_inst(g.other_count))]  # fmt: skip
+    inst_n = np.bincount(group, minlength=n_grp).tolist()
+    return [
+        RunSummary(names[i], inst_n[i], cols[0][i], kcount[i], ktime[i], cols[1][i], cols[2][i], cols[3][i],
+                   cols[4][i], cols[5][i], int(cols[6][i]), int(cols[7][i]), float(starts[i]))
+        for i in range(n_grp)
+    ]  # fmt: skip
 
 
 def _lookup(
@@ -257,74 +266,115 @@ def whole_trace(trace: Trace, proj: Projection) -> RunSummary:
     )  # fmt: skip
 
 
-def run_groups(trace: Trace, selector: str | None = None) -> dict[str, np.ndarray]:
-    """Range rows per run name: ``Run[j]`` ranges, else ``Layer[i]#Run[j]``; or those ``selector`` picks.
+def run_groups(
+    trace: Trace, selector: str | None = None
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Run names, their instance range rows (sorted) and each row's index into the names.
 
-    ``selector`` is a range name, or else a regular expression matched against range names
-    (every matching name becomes one run named after the selector when several match).
+    By default: ranges named ``Run[j]``, else ``Layer[i]#Run[j]``, one run per name.
+    ``selector`` is a range name, or else a regular expression searched in range names; all
+    ranges it picks form one run named after the selector.  Names are classified once per
+    interned string, so this is vectorised over the ranges.
     """
-    names = np.array(trace.strings.values, dtype=object)
+    empty: tuple[list[str], np.ndarray, np.ndarray] = ([], np.zeros(0, np.int64), np.zeros(0, np.int64))
     if not len(trace.ranges):
-        return {}
-    rnames = names[trace.ranges.name_id]
+        return empty
+    strings = trace.strings.values
     if selector is not None:
-        exact = np.flatnonzero(rnames == selector)
-        if exact.size:
-            return {selector: exact}
-        try:
-            rx = re.compile(selector)
-        except re.error as exc:
-            raise RooflensError(
-                f"--run {selector!r}: not a range name and not a valid regex ({exc})"
-            ) from exc
-        hit = np.flatnonzero([bool(rx.search(str(n))) for n in rnames])
-        return {selector: hit} if hit.size else {}
+        wanted = np.array([x == selector for x in strings], dtype=bool)
+        if not wanted[trace.ranges.name_id].any():
+            try:
+                rx = re.compile(selector)
+            except re.error as exc:
+                raise RooflensError(
+                    f"--run {selector!r}: not a range name and not a valid regex ({exc})"
+                ) from exc
+            wanted = np.array([bool(rx.search(x)) for x in strings], dtype=bool)
+        rows = np.flatnonzero(wanted[trace.ranges.name_id])
+        return ([selector], rows, np.zeros(rows.size, np.int64)) if rows.size else empty
     for rx in (RUN_RE, LAYER_RUN_RE):
-        uniq = [str(n) for n in np.unique(rnames) if rx.match(str(n))]
-        if uniq:
-            return {n: np.flatnonzero(rnames == n) for n in uniq}
-    return {}
+        is_run = np.array([bool(rx.match(x)) for x in strings], dtype=bool)
+        rows = np.flatnonzero(is_run[trace.ranges.name_id])
+        if rows.size:
+            ids, group = np.unique(trace.ranges.name_id[rows], return_inverse=True)
+            return [strings[i] for i in ids.tolist()], rows, group.astype(np.int64)
+    return empty
 
 
-def _labels(trace: Trace, stack: list[str]) -> tuple[str | None, str | None, int | None]:
-    """(operator, phase, layer) from a kernel's range stack, outermost first."""
-    operator = phase = None
-    layer = None
-    for name in stack:
+def _string_labels(trace: Trace) -> tuple[list[str | None], list[str | None], list[int | None]]:
+    """Per interned string: the operator, phase and layer it names (each string classified once)."""
+    ops: list[str | None] = []
+    phases: list[str | None] = []
+    layers: list[int | None] = []
+    for name in trace.strings.values:
         leaf = re.split(r"[./]", name)[-1]
-        if leaf in OPERATOR_NAMES:
-            operator = leaf
-        if PHASE_RE.match(name):
-            phase = name
+        ops.append(leaf if leaf in OPERATOR_NAMES else None)
+        phases.append(name if PHASE_RE.match(name) else None)
         m = LAYER_RE.search(name)
-        if m:
-            layer = int(m.group(1))
-    return operator, phase, layer
+        layers.append(int(m.group(1)) if m else None)
+    return ops, phases, layers
+
+
+def _nearest_label(trace: Trace, innermost: np.ndarray, labels: list[Any]) -> list[Any]:
+    """For each kernel, the label of the innermost range on its stack that has one (else None)."""
+    has = np.array([x is not None for x in labels], dtype=bool)
+    rows = ancestor_in(
+        trace, innermost, has[trace.ranges.name_id] if len(trace.ranges) else has[:0]
+    )
+    names = trace.ranges.name_id[np.maximum(rows, 0)] if len(trace.ranges) else rows
+    return [
+        labels[n] if r >= 0 else None for r, n in zip(rows.tolist(), names.tolist(), strict=True)
+    ]
+
+
+def _range_paths(trace: Trace, innermost: np.ndarray) -> list[list[str]]:
+    """Range stack (outermost first) of each kernel; equal stacks are one shared list (memo on parent, name)."""
+    r = trace.ranges
+    memo: dict[tuple[int, int], int] = {}
+    texts: list[list[str]] = [[]]
+    path_of: dict[int, int] = {-1: 0}
+
+    def path(row: int) -> int:
+        chain = []
+        while row not in path_of:
+            chain.append(row)
+            row = int(r.parent[row])
+        pid = path_of[row]
+        for rr in reversed(chain):
+            key = (pid, int(r.name_id[rr]))
+            if key not in memo:
+                memo[key] = len(texts)
+                texts.append([*texts[pid], trace.strings[key[1]]])
+            pid = path_of[rr] = memo[key]
+        return pid
+
+    return [texts[path(int(x))] for x in innermost.tolist()]
 
 
 def run_kernels(trace: Trace, proj: Projection, members: np.ndarray) -> list[TimelineKernel]:
-    """The kernels ``members`` (rows) as report rows, in launch order (launch call start, then GPU start)."""
+    """The kernels ``members`` (rows) as report rows, in launch order (launch call start, then GPU start).
+
+    Labels come from the kernel's range stack: operator = innermost operator range, phase =
+    innermost ``prefill``/``decode[k]``, layer = the ``i`` of the innermost ``Layer[i]…`` range.
+    """
     k = trace.kernels
     launch = np.where(
         np.isnan(proj.launch_start_s[members]), k.start_s[members], proj.launch_start_s[members]
     )
     order = members[np.lexsort((k.start_s[members], launch))]
-    total = float(np.sum(k.end_s[order] - k.start_s[order]))
-    out: list[TimelineKernel] = []
-    for i, row in enumerate(order):
-        stack = stack_names(trace, int(proj.innermost[row]))
-        operator, phase, layer = _labels(trace, stack)
-        dur = float(k.end_s[row] - k.start_s[row])
-        out.append(
-            TimelineKernel(
-                index=i, name=trace.strings[k.name_id[row]], short_name=trace.strings[k.short_id[row]],
-                start_s=float(k.start_s[row]), duration_s=dur, share=dur / total if total > 0 else 0.0,
-                grid=tuple(int(x) for x in k.grid[row]), block=tuple(int(x) for x in k.block[row]),  # type: ignore[arg-type]
-                registers_per_thread=int(k.registers_per_thread[row]), stream=int(k.stream[row]),
-                operator=operator, phase=phase, layer=layer, nvtx=stack,
-            )
-        )  # fmt: skip
-    return out
+    inner = proj.innermost[order]
+    ops, phases, layers = _string_labels(trace)
+    dur = k.end_s[order] - k.start_s[order]
+    total = float(dur.sum())
+    share = dur / total if total > 0 else np.zeros_like(dur)
+    s = trace.strings.values
+    columns = (
+        range(order.size), [s[i] for i in k.name_id[order].tolist()], [s[i] for i in k.short_id[order].tolist()],
+        k.start_s[order].tolist(), dur.tolist(), share.tolist(), map(tuple, k.grid[order].tolist()),
+        map(tuple, k.block[order].tolist()), k.registers_per_thread[order].tolist(), k.stream[order].tolist(),
+        *(_nearest_label(trace, inner, lab) for lab in (ops, phases, layers)), _range_paths(trace, inner),
+    )  # fmt: skip
+    return [TimelineKernel(*row) for row in zip(*columns, strict=True)]
 
 
 def _members(trace: Trace, proj: Projection, rows: np.ndarray) -> np.ndarray:
@@ -349,23 +399,20 @@ def analyze_timeline(trace: Trace, run: str | None = None) -> TimelineAnalysis:
             f"{unmatched} kernels have no launch call (correlation + process): not projected"
         )
     overview = whole_trace(trace, proj)
-    groups = run_groups(trace)
-    runs = [
-        summarize(trace, proj, n, _members(trace, proj, rows), rows) for n, rows in groups.items()
-    ]
-    runs.sort(key=lambda s: s.first_start_s)
+    names, rows, group = run_groups(trace)
+    runs = sorted(summarize_groups(trace, proj, names, rows, group), key=lambda x: x.first_start_s)
     if run is not None:
-        picked = run_groups(trace, run)
-        if not picked:
+        names, rows, group = run_groups(trace, run)
+        if not names:
             raise RooflensError(
                 f"--run {run!r}: no NVTX range of that name or matching that regex in {trace.path}"
             )
-        name, rows = next(iter(picked.items()))
-        chosen = summarize(trace, proj, name, _members(trace, proj, rows), rows)
+        (chosen,) = summarize_groups(trace, proj, names, rows, group)
         members = np.flatnonzero(_members(trace, proj, rows) >= 0)
     elif runs:
         chosen = runs[-1]
-        members = np.flatnonzero(_members(trace, proj, groups[chosen.name]) >= 0)
+        mine = rows[group == names.index(chosen.name)]
+        members = np.flatnonzero(_members(trace, proj, mine) >= 0)
     else:
         chosen = overview
         members = np.arange(len(trace.kernels))
