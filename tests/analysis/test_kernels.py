@@ -58,7 +58,14 @@ def test_flops_add_tensor_ops_and_cuda_core_with_fma_twice() -> None:
 
 
 @pytest.mark.parametrize(
-    "sm, mem, bound", [(80, 40, "compute"), (40, 80, "memory"), (59, 59.9, "latency"), (60, 60, "compute"), (None, 5, None)]
+    "sm, mem, bound",
+    [
+        (80, 40, "compute"),
+        (40, 80, "memory"),
+        (59, 59.9, "latency"),
+        (60, 60, "compute"),
+        (None, 5, None),
+    ],
 )
 def test_bound(sm: float | None, mem: float | None, bound: str | None) -> None:
     assert classify_bound(sm, mem) == bound
@@ -77,7 +84,11 @@ def test_ncu_only_figures_and_findings() -> None:
     ka.self_check(ROOF)
     g, n = ka.kernels
     flops = 64e9 + 5e6
-    assert g.duration_s == 110e-6 and g.dram_bytes == 80e6 and g.intensity == pytest.approx(flops / 80e6)
+    assert (
+        g.duration_s == 110e-6
+        and g.dram_bytes == 80e6
+        and g.intensity == pytest.approx(flops / 80e6)
+    )
     assert g.achieved_flops_per_s == pytest.approx(flops / 110e-6)
     # intensity 800 > ridge 250: attainable is the peak
     assert g.roof_fraction == pytest.approx(flops / 110e-6 / 1000e12)
@@ -88,7 +99,9 @@ def test_ncu_only_figures_and_findings() -> None:
     assert rules["SOLBottleneck"]["severity"] == "high" and "Info" not in rules
     assert rules["low_l2_hit"]["value"] == 45.0 and rules["low_l2_hit"]["threshold"] == 50.0
     assert "low_occupancy" not in rules  # 20 / 25 = 0.8 of theoretical
-    assert n.roof_fraction == pytest.approx(40e6 / 10e-6 / 4e12)  # no FLOP counters: bandwidth share
+    assert n.roof_fraction == pytest.approx(
+        40e6 / 10e-6 / 4e12
+    )  # no FLOP counters: bandwidth share
     m = ka.measured
     assert m["kernel_time_s"] == pytest.approx(120e-6)
     assert m["flops"] == pytest.approx(flops) and m["dram_bytes"] == pytest.approx(120e6)
@@ -106,7 +119,10 @@ def _timeline(names: list[str], durations: list[float]) -> TimelineAnalysis:
 
 
 def test_join_by_order_and_name_uses_timeline_durations() -> None:
-    tl = _timeline(["embedding_kernel", "nvjet_hsh_128x256", "rms_norm", "nvjet_hsh_128x256"], [1e-6, 100e-6, 9e-6, 50e-6])
+    tl = _timeline(
+        ["embedding_kernel", "nvjet_hsh_128x256", "rms_norm", "nvjet_hsh_128x256"],
+        [1e-6, 100e-6, 9e-6, 50e-6],
+    )
     ncu = NcuKernels("ncu-rep", "x", [_gemm(), _norm()])
     assert join_timeline(ncu.kernels, tl) == [1, 2]
     ka = analyze_kernels(ncu, tl, ROOF)

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from traces.synth import K, R, Synth, write_kineto, write_nsys  # noqa: E402
-
 from rooflens.analysis.timeline import WHOLE_TRACE, analyze_timeline  # noqa: E402
 from rooflens.errors import RooflensError  # noqa: E402
 from rooflens.traces import load_timeline  # noqa: E402
+from traces.synth import K, R, Synth, write_kineto, write_nsys  # noqa: E402
 
 US = 1000  # synth times are ns
 
@@ -21,7 +20,9 @@ US = 1000  # synth times are ns
 def write(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """Each test runs on both timeline formats: same events, same figures."""
     fn = write_nsys if request.param == "nsys" else write_kineto
-    return lambda tmp, syn: load_timeline(fn(tmp / f"t.{'sqlite' if request.param == 'nsys' else 'json'}", syn))
+    return lambda tmp, syn: load_timeline(
+        fn(tmp / f"t.{'sqlite' if request.param == 'nsys' else 'json'}", syn)
+    )
 
 
 def test_projection_uses_launch_thread_and_process(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
@@ -52,8 +53,12 @@ def test_overlapping_kernels_count_once_and_gaps_split(tmp_path: Path, write) ->
     syn = Synth(
         kernels=[
             K("a", 10 * US, 20 * US, corr=1, launch=5 * US, stream=7),
-            K("b", 15 * US, 30 * US, corr=2, launch=6 * US, stream=8),  # overlaps a on another stream
-            K("c", 40 * US, 45 * US, corr=3, launch=35 * US),  # launched after a, b ended: host-bound gap
+            K(
+                "b", 15 * US, 30 * US, corr=2, launch=6 * US, stream=8
+            ),  # overlaps a on another stream
+            K(
+                "c", 40 * US, 45 * US, corr=3, launch=35 * US
+            ),  # launched after a, b ended: host-bound gap
             K("d", 50 * US, 52 * US, corr=4, launch=36 * US),  # launched early: "other" gap
         ],
         ranges=[R("Run[0]", 0, 60 * US)],
@@ -83,7 +88,9 @@ def _workload(runs: int = 3) -> Synth:
         for n, (op_t, name) in enumerate([(3, "rms_norm"), (5, "nvjet_gemm")]):
             corr += 1
             start = t0 + (10 + 20 * n) * US
-            syn.kernels.append(K(name, start, start + 10 * US, corr=corr, launch=t0 + op_t * US + 100))
+            syn.kernels.append(
+                K(name, start, start + 10 * US, corr=corr, launch=t0 + op_t * US + 100)
+            )
     return syn
 
 
@@ -106,7 +113,9 @@ def test_runs_side_by_side_and_last_run_chosen(tmp_path: Path, write) -> None:  
 
 def test_run_selector_by_name_and_regex(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
     trace = write(tmp_path, _workload())
-    assert analyze_timeline(trace, "Layer[0]#Run[1]").chosen.range_duration_s == pytest.approx(96e-6)
+    assert analyze_timeline(trace, "Layer[0]#Run[1]").chosen.range_duration_s == pytest.approx(
+        96e-6
+    )
     every_layer = analyze_timeline(trace, r"^Layer\[0\]#Run\[[12]\]$")
     assert every_layer.chosen.instances == 2 and every_layer.chosen.kernel_count == 4
     with pytest.raises(RooflensError, match="no NVTX range"):
@@ -116,7 +125,10 @@ def test_run_selector_by_name_and_regex(tmp_path: Path, write) -> None:  # type:
 def test_layer_runs_with_several_instances_aggregate(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
     # SGLang style: no Run[j]; Layer[0]#Run[1] once for prefill and once for a decode step.
     syn = Synth(
-        kernels=[K("p", 12 * US, 20 * US, corr=1, launch=11 * US), K("d", 52 * US, 54 * US, corr=2, launch=51 * US)],
+        kernels=[
+            K("p", 12 * US, 20 * US, corr=1, launch=11 * US),
+            K("d", 52 * US, 54 * US, corr=2, launch=51 * US),
+        ],
         ranges=[R("Layer[0]#Run[1]", 10 * US, 30 * US), R("Layer[0]#Run[1]", 50 * US, 55 * US)],
     )
     a = analyze_timeline(write(tmp_path, syn))
@@ -133,7 +145,9 @@ def test_trace_without_ranges_gets_whole_trace_overview(tmp_path: Path, write) -
     syn = Synth(kernels=[K("a", 0, 4 * US, 1, 0), K("b", 6 * US, 10 * US, 2, 1 * US)])
     a = analyze_timeline(write(tmp_path, syn))
     assert a.chosen_run == WHOLE_TRACE and a.runs == []
-    assert a.chosen.gpu_busy_s == pytest.approx(8e-6) and a.chosen.bubble_ratio == pytest.approx(0.2)
+    assert a.chosen.gpu_busy_s == pytest.approx(8e-6) and a.chosen.bubble_ratio == pytest.approx(
+        0.2
+    )
     assert any("whole-trace" in w for w in a.warnings)
     assert a.to_dict()["runs"][0]["name"] == WHOLE_TRACE
 
@@ -142,8 +156,10 @@ def test_correlation_ids_join_within_their_process(tmp_path: Path) -> None:
     # nsys only: a Kineto file holds one process.  Process 200 reuses correlation id 1 and its
     # launch (50 us) is outside the range; a join on the id alone would mix the two launches.
     syn = Synth(
-        kernels=[K("mine", 25 * US, 27 * US, corr=1, launch=9 * US),
-                 K("theirs", 60 * US, 61 * US, corr=1, launch=50 * US, pid=200, tid=100)],  # fmt: skip
+        kernels=[
+            K("mine", 25 * US, 27 * US, corr=1, launch=9 * US),
+            K("theirs", 60 * US, 61 * US, corr=1, launch=50 * US, pid=200, tid=100),
+        ],  # fmt: skip
         ranges=[R("Run[0]", 8 * US, 20 * US)],
     )
     a = analyze_timeline(load_timeline(write_nsys(tmp_path / "p.sqlite", syn)))
@@ -152,7 +168,10 @@ def test_correlation_ids_join_within_their_process(tmp_path: Path) -> None:
 
 def test_start_end_ranges_join_by_process(tmp_path: Path) -> None:
     syn = Synth(
-        kernels=[K("a", 10 * US, 12 * US, 1, 5 * US, tid=150), K("b", 30 * US, 32 * US, 2, 25 * US)],
+        kernels=[
+            K("a", 10 * US, 12 * US, 1, 5 * US, tid=150),
+            K("b", 30 * US, 32 * US, 2, 25 * US),
+        ],
         ranges=[R("Run[0]", 0, 20 * US, tid=999, push_pop=False)],
     )
     a = analyze_timeline(load_timeline(write_nsys(tmp_path / "se.sqlite", syn)))

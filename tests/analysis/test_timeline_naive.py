@@ -18,7 +18,9 @@ from rooflens.traces.nesting import assign_nesting
 from rooflens.traces.projection import innermost_ranges
 
 
-def _naive_segment(start: list[float], end: list[float], launch: list[float]) -> tuple[float, float, float]:
+def _naive_segment(
+    start: list[float], end: list[float], launch: list[float]
+) -> tuple[float, float, float]:
     """(busy, host-bound gap, other gap) of one segment by a sweep over kernels sorted by start."""
     order = sorted(range(len(start)), key=lambda i: start[i])
     busy = host = other = 0.0
@@ -57,7 +59,9 @@ def test_segment_gaps_match_a_sweep(seed: int) -> None:
         assert g.other_gap[i] == pytest.approx(other, abs=1e-12)
 
 
-def _random_ranges(rng: np.random.Generator, threads: int) -> tuple[list[tuple[float, float, int, int]], int]:
+def _random_ranges(
+    rng: np.random.Generator, threads: int
+) -> tuple[list[tuple[float, float, int, int]], int]:
     """Properly nested push/pop ranges per thread, made by random recursive splitting."""
     out: list[tuple[float, float, int, int]] = []
 
@@ -74,7 +78,9 @@ def _random_ranges(rng: np.random.Generator, threads: int) -> tuple[list[tuple[f
     return out, len(out)
 
 
-def _naive_innermost(ranges: list[tuple[float, float, int, int]], pid: int, tid: int, t: float) -> int:
+def _naive_innermost(
+    ranges: list[tuple[float, float, int, int]], pid: int, tid: int, t: float
+) -> int:
     best, best_len = -1, float("inf")
     for i, (s, e, p, th) in enumerate(ranges):
         if p == pid and th == tid and s <= t <= e and e - s < best_len:

@@ -53,8 +53,12 @@ def test_every_run_matches_sql_projection(folder: str) -> None:
     assert [r.name for r in a.runs] == ["Run[0]", "Run[1]", "Run[2]"] and a.chosen_run == "Run[2]"
     con = sqlite3.connect(path)
     for run in a.runs:
-        rows = [(s * 1e-9, e * 1e-9, ls * 1e-9) for s, e, ls in con.execute(RUN_KERNELS, (run.name,))]
-        ((rs, re_),) = con.execute("SELECT start * 1e-9, end * 1e-9 FROM NVTX_EVENTS WHERE text = ?", (run.name,))
+        rows = [
+            (s * 1e-9, e * 1e-9, ls * 1e-9) for s, e, ls in con.execute(RUN_KERNELS, (run.name,))
+        ]
+        ((rs, re_),) = con.execute(
+            "SELECT start * 1e-9, end * 1e-9 FROM NVTX_EVENTS WHERE text = ?", (run.name,)
+        )
         busy, host, other = _sweep(rows)
         window = max(re_, max(e for _, e, _ in rows)) - min(rs, min(s for s, _, _ in rows))
         assert run.kernel_count == len(rows)
@@ -72,7 +76,16 @@ def test_prefill_kernels_are_labelled_by_operator() -> None:
     ops = [k.operator for k in a.kernels]
     # the built-in workload's order (capture/workload.py): embedding first, lm_head near the end
     assert ops[0] == "embedding" and "lm_head" in ops
-    for op in ("attn_norm", "qkv_proj", "rope", "attention", "o_proj", "gate_up_proj", "act", "down_proj"):
+    for op in (
+        "attn_norm",
+        "qkv_proj",
+        "rope",
+        "attention",
+        "o_proj",
+        "gate_up_proj",
+        "act",
+        "down_proj",
+    ):
         assert op in ops
     assert {k.phase for k in a.kernels} == {"prefill"}
     assert {k.layer for k in a.kernels if k.operator == "qkv_proj"} == {0}
@@ -82,7 +95,9 @@ def test_decode_phases_are_counted_per_step() -> None:
     path = FIX / "h200_llama3_8b_decode16_eager" / "timeline.sqlite"
     a = analyze_timeline(load_timeline(path))
     phases = [k.phase for k in a.kernels]
-    assert phases.count("prefill") + sum(phases.count(f"decode[{i}]") for i in range(1, 16)) == len(phases)
+    assert phases.count("prefill") + sum(phases.count(f"decode[{i}]") for i in range(1, 16)) == len(
+        phases
+    )
     con = sqlite3.connect(path)
     # decode[3] of Run[2]: kernels whose launch is inside the decode[3] range that lies inside Run[2]
     ((n,),) = con.execute(
@@ -99,7 +114,9 @@ def _kineto_run2(doc: dict) -> list[dict]:  # type: ignore[type-arg]
     """Kernels of Run[2] by a plain loop: launch (same correlation) inside Run[2] on its thread."""
     ev = doc["traceEvents"]
     run = next(e for e in ev if e.get("cat") == "user_annotation" and e["name"] == "Run[2]")
-    launches = {e["args"]["correlation"]: e for e in ev if e.get("cat") in ("cuda_runtime", "cuda_driver")}
+    launches = {
+        e["args"]["correlation"]: e for e in ev if e.get("cat") in ("cuda_runtime", "cuda_driver")
+    }
     out = []
     for k in (e for e in ev if e.get("cat") == "kernel"):
         la = launches.get(k["args"]["correlation"])
@@ -120,7 +137,9 @@ def test_ncu_kernels_join_the_nsys_run_by_order_and_name() -> None:
     timeline = analyze_timeline(load_timeline(PREFILL / "timeline.sqlite"))
     ka = analyze_kernels(load_ncu(PREFILL / "kernels.csv"), timeline, None)
     assert ka.unmatched == 0 and len(ka.kernels) == 28
-    assert [k.timeline_index for k in ka.kernels] == list(range(28))  # ncu saw the same 28, in order
+    assert [k.timeline_index for k in ka.kernels] == list(
+        range(28)
+    )  # ncu saw the same 28, in order
     assert [k.duration_s for k in ka.kernels] == [k.duration_s for k in timeline.kernels]
     gemm = next(k for k in ka.kernels if k.operator == "qkv_proj" and k.flops)
     # qkv_proj of Llama-3-8B on 128 tokens: 2 * 128 * 4096 * (4096 + 2 * 1024) FLOP on tensor cores

@@ -84,13 +84,17 @@ def test_json_not_kineto(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 def test_non_utf8_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "latin1.json"
-    p.write_bytes(b'{"traceEvents": [{"ph": "X", "cat": "kernel", "name": "k\xe9rnel", "ts": 1, "dur": 1}]}')
+    p.write_bytes(
+        b'{"traceEvents": [{"ph": "X", "cat": "kernel", "name": "k\xe9rnel", "ts": 1, "dur": 1}]}'
+    )
     assert "latin1.json: not valid JSON" in _run(capsys, str(p))
 
 
 def test_ncu_csv_from_another_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "details.csv"
-    p.write_text('"ID","Kernel Name","Section Name","Metric Name","Metric Unit","Metric Value"\n"0","k","S","M","u","1"\n')
+    p.write_text(
+        '"ID","Kernel Name","Section Name","Metric Name","Metric Unit","Metric Value"\n"0","k","S","M","u","1"\n'
+    )
     assert "details page" in _run(capsys, str(p))
 
 
@@ -109,11 +113,17 @@ def test_unknown_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "no NVTX range" in _run(capsys, str(_good_sqlite(tmp_path)), "--run", "Run[9]")
 
 
-def test_non_utf8_and_very_long_names_are_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_utf8_and_very_long_names_are_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     long = "void " + "k" * 200_000 + "<int>(int)"
-    p = write_nsys(tmp_path / "long.sqlite", Synth(kernels=[K(long, 10, 20, 1, 5), K("b", 30, 40, 2, 25)]))
+    p = write_nsys(
+        tmp_path / "long.sqlite", Synth(kernels=[K(long, 10, 20, 1, 5), K("b", 30, 40, 2, 25)])
+    )
     con = sqlite3.connect(p)
-    con.execute("UPDATE StringIds SET value = CAST(X'6BE9726E656C' AS TEXT) WHERE value = 'b'")  # "k\xe9rnel"
+    con.execute(
+        "UPDATE StringIds SET value = CAST(X'6BE9726E656C' AS TEXT) WHERE value = 'b'"
+    )  # "k\xe9rnel"
     con.commit()
     con.close()
     main_out = _ok(capsys, str(p))

@@ -18,8 +18,23 @@ from .synth import K, R, Synth, write_kineto
 def _synth() -> Synth:
     return Synth(
         kernels=[
-            K("void at::native::vectorized_elementwise_kernel<4, float>(int, float)", 10_000, 12_250, 5, 9_000),
-            K("nvjet_hsh_128x256", 13_000, 14_000, 6, 12_000, grid=(132, 1, 1), block=(384, 1, 1), regs=168),
+            K(
+                "void at::native::vectorized_elementwise_kernel<4, float>(int, float)",
+                10_000,
+                12_250,
+                5,
+                9_000,
+            ),
+            K(
+                "nvjet_hsh_128x256",
+                13_000,
+                14_000,
+                6,
+                12_000,
+                grid=(132, 1, 1),
+                block=(384, 1, 1),
+                regs=168,
+            ),
         ],
         ranges=[R("Run[1]", 8_000, 20_000), R("attention", 8_500, 9_500)],
     )
@@ -29,7 +44,9 @@ def test_kernels_launches_ranges_in_si(tmp_path: Path) -> None:
     t = read_kineto_json(write_kineto(tmp_path / "t.json", _synth()))
     t.self_check()
     k = t.kernels
-    assert t.time_origin_s == pytest.approx(8e-6)  # the earliest event (Run[1]); times are relative to it
+    assert t.time_origin_s == pytest.approx(
+        8e-6
+    )  # the earliest event (Run[1]); times are relative to it
     np.testing.assert_allclose(k.start_s + t.time_origin_s, [10e-6, 13e-6])
     np.testing.assert_allclose(k.end_s - k.start_s, [2.25e-6, 1e-6])
     assert t.strings[k.short_id[0]] == "vectorized_elementwise_kernel"

@@ -15,7 +15,9 @@ HEADER = (
     '"dram__bytes.sum.per_second","gpu__time_duration.sum","sm__throughput.avg.pct_of_peak_sustained_elapsed",'
     '"launch__registers_per_thread"\n'
 )
-UNITS = '"","","","","","","","","","","","","Mbyte","Tbyte/second","usecond","%","register/thread"\n'
+UNITS = (
+    '"","","","","","","","","","","","","Mbyte","Tbyte/second","usecond","%","register/thread"\n'
+)
 ROW = (
     '"0","123","python","h","nvjet_hsh_128x256_64x4_2x1_v_bz_coopA_TNN","1","7","(384, 1, 1)","(132, 1, 1)",'
     '"0","9.0","NVIDIA H100 80GB HBM3","1,048.58","2.41","12.35","87.5","168"\n'
@@ -38,7 +40,9 @@ def test_units_row_converts_every_value_once(tmp_path: Path) -> None:
 
 
 def test_base_units_export_reads_the_same(tmp_path: Path) -> None:
-    units = '"","","","","","","","","","","","","byte","byte/second","second","%","register/thread"\n'
+    units = (
+        '"","","","","","","","","","","","","byte","byte/second","second","%","register/thread"\n'
+    )
     row = ROW.replace('"1,048.58"', '"1,048,580,000"').replace('"2.41"', '"2,410,000,000,000"')
     row = row.replace('"12.35"', '"0.00001235"')
     p = tmp_path / "base.csv"
@@ -51,7 +55,9 @@ def test_base_units_export_reads_the_same(tmp_path: Path) -> None:
 
 def test_details_page_is_refused_with_a_hint(tmp_path: Path) -> None:
     p = tmp_path / "details.csv"
-    p.write_text('"ID","Kernel Name","Section Name","Metric Name","Metric Unit","Metric Value"\n"0","k","SOL","Duration","us","1"\n')
+    p.write_text(
+        '"ID","Kernel Name","Section Name","Metric Name","Metric Unit","Metric Value"\n"0","k","SOL","Duration","us","1"\n'
+    )
     with pytest.raises(InputError, match="details page"):
         read_ncu_csv(p)
 

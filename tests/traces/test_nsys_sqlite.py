@@ -10,16 +10,30 @@ import pytest
 
 from rooflens.traces.model import RANGE_PUSH_POP, RANGE_START_END
 from rooflens.traces.nsys_sqlite import read_nsys_sqlite
+
 from .synth import K, R, Synth, write_nsys
 
 
 def _synth() -> Synth:
     return Synth(
         kernels=[
-            K("void gemm<half>(half*, int)", 10_000, 12_500, 7, 9_000, grid=(64, 2, 1), block=(256, 1, 1), regs=168),
+            K(
+                "void gemm<half>(half*, int)",
+                10_000,
+                12_500,
+                7,
+                9_000,
+                grid=(64, 2, 1),
+                block=(256, 1, 1),
+                regs=168,
+            ),
             K("rms_norm", 13_000, 14_000, 8, 12_000, pid=200, tid=201, stream=9),
         ],
-        ranges=[R("Run[0]", 8_000, 20_000), R("qkv_proj", 8_500, 9_500), R("async", 1_000, 30_000, push_pop=False)],
+        ranges=[
+            R("Run[0]", 8_000, 20_000),
+            R("qkv_proj", 8_500, 9_500),
+            R("async", 1_000, 30_000, push_pop=False),
+        ],
     )
 
 
@@ -81,8 +95,12 @@ def test_memcpy_and_memset(tmp_path: Path) -> None:
             f"CREATE TABLE {table} (start INT, end INT, deviceId INT, streamId INT, "
             "correlationId INT, globalPid INT, bytes INT)"
         )
-    con.execute("INSERT INTO CUPTI_ACTIVITY_KIND_MEMCPY VALUES (500, 900, 0, 7, 3, ?, 4096)", (100 << 24,))
-    con.execute("INSERT INTO CUPTI_ACTIVITY_KIND_MEMSET VALUES (100, 200, 0, 7, 2, ?, 64)", (100 << 24,))
+    con.execute(
+        "INSERT INTO CUPTI_ACTIVITY_KIND_MEMCPY VALUES (500, 900, 0, 7, 3, ?, 4096)", (100 << 24,)
+    )
+    con.execute(
+        "INSERT INTO CUPTI_ACTIVITY_KIND_MEMSET VALUES (100, 200, 0, 7, 2, ?, 64)", (100 << 24,)
+    )
     con.commit()
     con.close()
     c = read_nsys_sqlite(path).copies

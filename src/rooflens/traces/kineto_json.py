@@ -19,7 +19,8 @@ import numpy as np
 import orjson
 
 from rooflens.errors import InputError
-from rooflens.traces.files import check_input_file
+from rooflens.traces.files import check_input_file, read_head
+from rooflens.traces.json_stream import StreamError, iter_events
 from rooflens.traces.model import (
     RANGE_PUSH_POP,
     Copies,
@@ -34,6 +35,7 @@ from rooflens.traces.names import short_kernel_name
 from rooflens.traces.nesting import assign_nesting
 
 US = 1e-6  # Kineto timestamps and durations are microseconds
+_NOT_KINETO = "JSON without a traceEvents list: not a PyTorch profiler (Kineto) trace"
 _LAUNCH_CATS = {"cuda_runtime", "cuda_driver"}
 _COPY_CATS = {"gpu_memcpy": False, "gpu_memset": True}
 
@@ -219,14 +221,28 @@ class KinetoJsonReader:
         self.path = check_input_file(path)
 
     def read(self) -> Trace:
-        """Parse kernels, launches, ``record_function`` ranges, copies and device properties."""
-        doc = _load_document(self.path)
-        events = doc.pop("traceEvents")
+        """Parse kernels, launches, ``record_function`` ranges, copies and device properties.
+
+        Plain files are streamed (:mod:`rooflens.traces.json_stream`: bounded memory, only the
+        event categories rooflens reads are parsed); gzip files are decompressed and loaded whole.
+        """
         cols = _Columns()
         strings = StringTable()
-        _collect(events, cols, strings)
-        del events
-        return _build_trace(self.path, doc, cols, strings)
+        if read_head(self.path, 2) == b"\x1f\x8b":
+            doc = _load_document(self.path)
+            _collect(doc.pop("traceEvents"), cols, strings)
+            return _build_trace(self.path, doc, cols, strings)
+        try:
+            head, batches = iter_events(self.path)
+            for batch in batches:
+                _collect(batch, cols, strings)
+        except StreamError as exc:
+            if "no traceEvents" in str(exc):
+                raise InputError(self.path, _NOT_KINETO) from exc
+            raise InputError(self.path, f"not valid JSON: {exc}") from exc
+        except orjson.JSONDecodeError as exc:
+            raise InputError(self.path, f"not valid JSON ({exc.msg})") from exc
+        return _build_trace(self.path, head, cols, strings)
 
 
 def read_kineto_json(path: str | Path) -> Trace:
