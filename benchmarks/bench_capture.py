@@ -41,13 +41,28 @@ def main() -> None:
     ap.add_argument("--model", default="llama-3-8b")
     ap.add_argument("--layers", type=int, default=1)
     ap.add_argument("--work", type=Path, default=Path("/tmp/rooflens-bench"))
-    ap.add_argument("--extra-sections", action="store_true", help="also time an ncu pass with 2 more sections")
+    ap.add_argument(
+        "--extra-sections", action="store_true", help="also time an ncu pass with 2 more sections"
+    )
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
     ours = a.work / f"ours_{int(time.time())}"
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "rooflens", "profile", "--model", a.model, "--layers", str(a.layers),
-                    "--out", str(ours)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rooflens",
+            "profile",
+            "--model",
+            a.model,
+            "--layers",
+            str(a.layers),
+            "--out",
+            str(ours),
+        ],
+        check=True,
+    )
     t_ours = time.perf_counter() - t0
     import json
 
@@ -68,27 +83,41 @@ def main() -> None:
         # The first launch of this name within the run: skip the launches before it.
         skip = names.index(name)
         argv = ncu_cmd.profile_command(
-            ncu, a.work / f"pred_{i}", program, run_regex=manifest["settings"]["ncu_nvtx_run"],
-            metrics=metrics, extra=["--launch-skip", str(skip), "--launch-count", "1"],
+            ncu,
+            a.work / f"pred_{i}",
+            program,
+            run_regex=manifest["settings"]["ncu_nvtx_run"],
+            metrics=metrics,
+            extra=["--launch-skip", str(skip), "--launch-count", "1"],
         )
         r = subprocess.run(argv, capture_output=True, text=True, env=env)
         covered += int(r.returncode == 0 and (a.work / f"pred_{i}.ncu-rep").exists())
     t_pred = time.perf_counter() - t1 + steps.get("nsys", 0) + steps.get("nsys-export", 0)
-    print(f"GPU: {manifest['environment'].get('gpu_name')}  model {a.model}, {a.layers} layer(s), fp16, b1, i128, o1")
+    print(
+        f"GPU: {manifest['environment'].get('gpu_name')}  model {a.model}, {a.layers} layer(s), fp16, b1, i128, o1"
+    )
     print(f"{'method':<48}{'wall s':>10}{'kernels':>10}")
     print(f"{'rooflens (nsys + one ncu pass)':<48}{t_ours:>10.1f}{len(names):>10}")
     print(f"{'  of which ncu':<48}{steps.get('ncu', 0):>10.1f}")
     print(f"{'predecessor (nsys + ncu per distinct name)':<48}{t_pred:>10.1f}{covered:>10}")
     print(f"{'  distinct kernel names':<48}{'':>10}{len(distinct):>10}")
-    print(f"speed-up: {t_pred / t_ours:.1f}x (rooflens covers every launch; the predecessor one per name)")
+    print(
+        f"speed-up: {t_pred / t_ours:.1f}x (rooflens covers every launch; the predecessor one per name)"
+    )
     if a.extra_sections:
         t2 = time.perf_counter()
         argv = ncu_cmd.profile_command(
-            ncu, a.work / "ours_5sections", program, run_regex=manifest["settings"]["ncu_nvtx_run"],
-            metrics=metrics, extra=["--section", "MemoryWorkloadAnalysis", "--section", "ComputeWorkloadAnalysis"],
+            ncu,
+            a.work / "ours_5sections",
+            program,
+            run_regex=manifest["settings"]["ncu_nvtx_run"],
+            metrics=metrics,
+            extra=["--section", "MemoryWorkloadAnalysis", "--section", "ComputeWorkloadAnalysis"],
         )
         subprocess.run(argv, capture_output=True, env=env)
-        print(f"{'ncu pass with MemoryWorkload+ComputeWorkload sections':<48}{time.perf_counter() - t2:>10.1f}")
+        print(
+            f"{'ncu pass with MemoryWorkload+ComputeWorkload sections':<48}{time.perf_counter() - t2:>10.1f}"
+        )
 
 
 if __name__ == "__main__":

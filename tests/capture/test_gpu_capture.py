@@ -18,21 +18,55 @@ from rooflens.traces import load_ncu, load_timeline
 
 pytestmark = pytest.mark.gpu
 
-OPERATORS = {"attn_norm", "qkv_proj", "rope", "kv_cache_write", "attention", "o_proj", "attn_residual",
-             "mlp_norm", "gate_up_proj", "act", "down_proj", "mlp_residual", "embedding", "final_norm",
-             "lm_head"}
+OPERATORS = {
+    "attn_norm",
+    "qkv_proj",
+    "rope",
+    "kv_cache_write",
+    "attention",
+    "o_proj",
+    "attn_residual",
+    "mlp_norm",
+    "gate_up_proj",
+    "act",
+    "down_proj",
+    "mlp_residual",
+    "embedding",
+    "final_norm",
+    "lm_head",
+}
 
 
 def test_full_capture_parses(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = subprocess.run(
-        [sys.executable, "-m", "rooflens", "profile", "--model", "llama-3-8b", "--layers", "1",
-         "--input-len", "128", "--output-len", "2", "--timeline", "both", "--out", str(out)],
-        capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "rooflens",
+            "profile",
+            "--model",
+            "llama-3-8b",
+            "--layers",
+            "1",
+            "--input-len",
+            "128",
+            "--output-len",
+            "2",
+            "--timeline",
+            "both",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert {"nsys_sqlite", "kineto_json", "ncu_rep", "ncu_csv", "ncu_csv_base"} <= set(manifest["artifacts"])
+    assert {"nsys_sqlite", "kineto_json", "ncu_rep", "ncu_csv", "ncu_csv_base"} <= set(
+        manifest["artifacts"]
+    )
     assert all(s["status"] == "ok" for s in manifest["steps"])
     assert "ENVIRONMENT" not in json.dumps(manifest)
 

@@ -13,8 +13,13 @@ def test_nvtx_filter_uses_regex_form() -> None:
 
 
 def test_profile_command_is_one_process_with_clock_control_none() -> None:
-    argv = ncu.profile_command(Path("/x/ncu"), Path("/r/kernels"), ["python", "w.py"],
-                               run_regex=r"^Run\[2\]$", metrics=["a.sum", "b.sum"])
+    argv = ncu.profile_command(
+        Path("/x/ncu"),
+        Path("/r/kernels"),
+        ["python", "w.py"],
+        run_regex=r"^Run\[2\]$",
+        metrics=["a.sum", "b.sum"],
+    )
     assert argv[:3] == ["/x/ncu", "--clock-control", "none"]
     assert argv[argv.index("--nvtx-include") + 1] == r"regex:^Run\[2\]$/"
     assert argv[argv.index("--metrics") + 1] == "a.sum,b.sum"
@@ -25,16 +30,25 @@ def test_profile_command_is_one_process_with_clock_control_none() -> None:
 def test_select_metrics_keeps_top_level_tensor_counters_only() -> None:
     # Names as `ncu --query-metrics` listed them on an H200 (2026-11-26), trimmed.
     available = {
-        "gpu__time_duration", "dram__bytes_read", "dram__bytes_write", "sm__throughput",
-        "sm__ops_path_tensor_src_fp16", "sm__ops_path_tensor_src_bf16_dst_fp32",
-        "sm__ops_path_tensor_src_fp8", "sm__ops_path_tensor_src_fp8_sparsity_off",
-        "sm__ops_path_tensor_op_hgmma_src_fp16", "sm__ops_path_tensor_op_hgmma_src_fp16_sparsity_off",
+        "gpu__time_duration",
+        "dram__bytes_read",
+        "dram__bytes_write",
+        "sm__throughput",
+        "sm__ops_path_tensor_src_fp16",
+        "sm__ops_path_tensor_src_bf16_dst_fp32",
+        "sm__ops_path_tensor_src_fp8",
+        "sm__ops_path_tensor_src_fp8_sparsity_off",
+        "sm__ops_path_tensor_op_hgmma_src_fp16",
+        "sm__ops_path_tensor_op_hgmma_src_fp16_sparsity_off",
         "smsp__ops_path_tensor_op_hmma_src_fp16_dst_fp16",
     }
     keep, dropped = ncu.select_metrics(available)
     tensor = sorted(m for m in keep if "ops_path_tensor" in m)
-    assert tensor == ["sm__ops_path_tensor_src_bf16_dst_fp32.sum", "sm__ops_path_tensor_src_fp16.sum",
-                      "sm__ops_path_tensor_src_fp8.sum"]
+    assert tensor == [
+        "sm__ops_path_tensor_src_bf16_dst_fp32.sum",
+        "sm__ops_path_tensor_src_fp16.sum",
+        "sm__ops_path_tensor_src_fp8.sum",
+    ]
     assert "launch__registers_per_thread" in keep  # section-provided, not in the query list
     assert "l1tex__t_sector_hit_rate.pct" in dropped
 

@@ -61,7 +61,11 @@ def fake_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     bin_dir.mkdir()
     for name, text in (("nsys", FAKE_NSYS), ("ncu", FAKE_NCU)):
         p = bin_dir / name
-        p.write_text(text.replace("/usr/bin/env python3", sys.executable, 1).replace("#!" + sys.executable, "#!" + sys.executable))
+        p.write_text(
+            text.replace("/usr/bin/env python3", sys.executable, 1).replace(
+                "#!" + sys.executable, "#!" + sys.executable
+            )
+        )
         p.chmod(p.stat().st_mode | stat.S_IEXEC)
     sqlite = tmp_path / "fixture.sqlite"
     shutil.copy(FIX / "timeline.sqlite", sqlite)
@@ -75,8 +79,13 @@ def fake_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _profile(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rooflens", "profile", *args], capture_output=True, text=True,
-                          env=os.environ.copy(), timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rooflens", "profile", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
 
 
 def test_builtin_capture_writes_manifest_without_environment(fake_tools: Path) -> None:
@@ -84,14 +93,30 @@ def test_builtin_capture_writes_manifest_without_environment(fake_tools: Path) -
     r = _profile("--model", "llama-3-8b", "--layers", "1", "--out", str(out))
     assert r.returncode == 0, r.stderr
     m = json.loads((out / "manifest.json").read_text())
-    assert m["artifacts"] == {"nsys_rep": "timeline.nsys-rep", "nsys_sqlite": "timeline.sqlite",
-                              "ncu_rep": "kernels.ncu-rep", "ncu_csv": "kernels.csv",
-                              "ncu_csv_base": "kernels_base.csv"}
-    assert [s["name"] for s in m["steps"]] == ["nsys", "nsys-export", "ncu", "ncu-csv", "ncu-csv-base"]
+    assert m["artifacts"] == {
+        "nsys_rep": "timeline.nsys-rep",
+        "nsys_sqlite": "timeline.sqlite",
+        "ncu_rep": "kernels.ncu-rep",
+        "ncu_csv": "kernels.csv",
+        "ncu_csv_base": "kernels_base.csv",
+    }
+    assert [s["name"] for s in m["steps"]] == [
+        "nsys",
+        "nsys-export",
+        "ncu",
+        "ncu-csv",
+        "ncu-csv-base",
+    ]
     assert all(s["status"] == "ok" for s in m["steps"])
     s = m["settings"]
     assert (s["model"], s["batch"], s["input_len"], s["output_len"], s["layers"], s["runs"]) == (
-        "llama-3-8b", 1, 128, 1, 1, 3)
+        "llama-3-8b",
+        1,
+        128,
+        1,
+        1,
+        3,
+    )
     assert s["ncu_nvtx_run"] == r"^Run\[2\]$"
     assert m["environment"]["nsys_version"].endswith("2099.1.0-fake")
     ncu_argv = next(st["argv"] for st in m["steps"] if st["name"] == "ncu")
@@ -105,11 +130,15 @@ def test_builtin_capture_writes_manifest_without_environment(fake_tools: Path) -
     import sqlite3
 
     con = sqlite3.connect(out / "timeline.sqlite")
-    envs = con.execute("SELECT value FROM META_DATA_CAPTURE WHERE name LIKE '%ENVIRONMENT%'").fetchall()
+    envs = con.execute(
+        "SELECT value FROM META_DATA_CAPTURE WHERE name LIKE '%ENVIRONMENT%'"
+    ).fetchall()
     assert envs and all(v == ("[redacted by rooflens]",) for v in envs)
 
 
-def test_ncu_permission_error_keeps_nsys_and_says_what_to_do(fake_tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ncu_permission_error_keeps_nsys_and_says_what_to_do(
+    fake_tools: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_NCU_PERM", "1")
     out = fake_tools / "run"
     r = _profile("--model", "llama-3-8b", "--out", str(out))
@@ -123,17 +152,25 @@ def test_ncu_permission_error_keeps_nsys_and_says_what_to_do(fake_tools: Path, m
     assert ncu_step["status"] == "failed" and "ERR_NVGPUCTRPERM" in ncu_step["message"]
 
 
-def test_failing_program_reports_its_exit_code(fake_tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_program_reports_its_exit_code(
+    fake_tools: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_PROGRAM_RC", "3")
     out = fake_tools / "run"
     r = _profile("--skip-ncu", "--out", str(out), "--", sys.executable, "-c", "pass")
     assert r.returncode == 2
-    assert "the profiled program exited with code 3; its last output: program output line" in r.stderr
+    assert (
+        "the profiled program exited with code 3; its last output: program output line" in r.stderr
+    )
     m = json.loads((out / "manifest.json").read_text())
-    assert m["settings"]["workload"] == "command" and m["artifacts"]["nsys_rep"] == "timeline.nsys-rep"
+    assert (
+        m["settings"]["workload"] == "command" and m["artifacts"]["nsys_rep"] == "timeline.nsys-rep"
+    )
 
 
-def test_missing_nsys_is_skipped_with_a_hint(fake_tools: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_nsys_is_skipped_with_a_hint(
+    fake_tools: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (fake_tools / "bin" / "nsys").unlink()
     monkeypatch.setattr(tools, "_KNOWN_LOCATIONS", {"nsys": [], "ncu": []})
     monkeypatch.setenv("PATH", f"{fake_tools / 'bin'}{os.pathsep}/usr/bin:/bin")
@@ -162,13 +199,16 @@ def test_new_run_dirs_are_unique(tmp_path: Path) -> None:
     assert a.name == "llama-3-8b_b1_i128_o1_20261126-023000" and b.name == a.name + "-2"
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--batch", "0"], "--batch must be at least 1"),
-    (["--dtype", "fp64"], "--dtype must be fp16 or bf16"),
-    (["--model", "no-such-model"], "no-such-model"),
-    (["--timeline", "perfetto"], "--timeline must be"),
-    (["--model", "deepseek-v3"], "MLA"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--batch", "0"], "--batch must be at least 1"),
+        (["--dtype", "fp64"], "--dtype must be fp16 or bf16"),
+        (["--model", "no-such-model"], "no-such-model"),
+        (["--timeline", "perfetto"], "--timeline must be"),
+        (["--model", "deepseek-v3"], "MLA"),
+    ],
+)
 def test_bad_options_fail_in_one_line(fake_tools: Path, args: list[str], words: str) -> None:
     r = _profile(*args, "--out", str(fake_tools / "x"))
     assert r.returncode == 2
@@ -183,7 +223,11 @@ def test_env_override_and_known_locations(tmp_path: Path, monkeypatch: pytest.Mo
     exe = inside / "nsys"
     exe.write_text("#!/bin/sh\n")
     exe.chmod(0o755)
-    monkeypatch.setattr(tools, "_KNOWN_LOCATIONS", {"nsys": [str(tmp_path / "nsight-compute/*/host/target-linux-x64/nsys")]})
+    monkeypatch.setattr(
+        tools,
+        "_KNOWN_LOCATIONS",
+        {"nsys": [str(tmp_path / "nsight-compute/*/host/target-linux-x64/nsys")]},
+    )
     assert tools.find_tool("nsys") == exe
     monkeypatch.setenv("ROOFLENS_NSYS", str(tmp_path / "nope"))
     with pytest.raises(ToolMissingError, match="not an executable"):

@@ -13,8 +13,15 @@ torch = pytest.importorskip("torch")
 from rooflens.capture.shape import DecoderShape  # noqa: E402
 from rooflens.capture.workload import Decoder, Marker  # noqa: E402
 
-TINY = DecoderShape(hidden_size=64, intermediate_size=96, num_layers=2, num_heads=4, num_kv_heads=2,
-                    head_dim=16, vocab_size=100)
+TINY = DecoderShape(
+    hidden_size=64,
+    intermediate_size=96,
+    num_layers=2,
+    num_heads=4,
+    num_kv_heads=2,
+    head_dim=16,
+    vocab_size=100,
+)
 
 
 class Recorder(Marker):
@@ -59,9 +66,23 @@ def test_prefill_then_decode_matches_full_recompute() -> None:
     assert torch.equal(out, out2)
     # Operator ranges are the predictor's names, nested in the seed's layer range.
     assert "Layer[1]#Run[0]" in mark.names
-    for op in ("attn_norm", "qkv_proj", "rope", "kv_cache_write", "attention", "o_proj", "attn_residual",
-               "mlp_norm", "gate_up_proj", "act", "down_proj", "mlp_residual", "embedding", "final_norm",
-               "lm_head"):
+    for op in (
+        "attn_norm",
+        "qkv_proj",
+        "rope",
+        "kv_cache_write",
+        "attention",
+        "o_proj",
+        "attn_residual",
+        "mlp_norm",
+        "gate_up_proj",
+        "act",
+        "down_proj",
+        "mlp_residual",
+        "embedding",
+        "final_norm",
+        "lm_head",
+    ):
         assert op in mark.names, op
 
 
@@ -75,9 +96,19 @@ def test_sdpa_with_gqa_matches_reference() -> None:
 
 
 def test_moe_layer_runs_and_routes_top_k() -> None:
-    moe = DecoderShape(hidden_size=32, intermediate_size=48, num_layers=1, num_heads=2, num_kv_heads=2,
-                       head_dim=16, vocab_size=50, num_experts=4, top_k=2, moe_intermediate_size=24,
-                       num_shared_experts=1)
+    moe = DecoderShape(
+        hidden_size=32,
+        intermediate_size=48,
+        num_layers=1,
+        num_heads=2,
+        num_kv_heads=2,
+        head_dim=16,
+        vocab_size=50,
+        num_experts=4,
+        top_k=2,
+        moe_intermediate_size=24,
+        num_shared_experts=1,
+    )
     m = Decoder(moe, layers=1, batch=1, max_len=6, dtype=torch.float32, device="cpu")
     mark = Recorder()
     out = torch.zeros(1, 1, dtype=torch.long)

@@ -95,7 +95,8 @@ def select_metrics(available: set[str]) -> tuple[list[str], list[str]]:
     """
     if not available:
         return list(METRICS), []
-    keep, dropped = [], []
+    keep: list[str] = []
+    dropped: list[str] = []
     for m in METRICS:
         base = m.split(".", 1)[0]
         (keep if base in available or base.startswith(_SECTION_PROVIDED) else dropped).append(m)

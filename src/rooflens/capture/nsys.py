@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def profile_command(nsys: Path, out_base: Path, program: list[str], extra: list[str] | None = None) -> list[str]:
+def profile_command(
+    nsys: Path, out_base: Path, program: list[str], extra: list[str] | None = None
+) -> list[str]:
     """``nsys profile`` argv writing ``out_base.nsys-rep`` (never overwriting: the folder is new)."""
     return [
         str(nsys),

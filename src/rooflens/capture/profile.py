@@ -50,7 +50,9 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 # Lines the tools themselves print; what remains in a step's log is the profiled program's output.
-_TOOL_LINE = re.compile(r"^(==PROF==|==WARNING==|==ERROR==|Collecting data|Generating|Generated:|\[\d+/\d+\]|\s+/)")
+_TOOL_LINE = re.compile(
+    r"^(==PROF==|==WARNING==|==ERROR==|Collecting data|Generating|Generated:|\[\d+/\d+\]|\s+/)"
+)
 
 
 def _program_output(tail: str) -> str:
@@ -66,7 +68,11 @@ def diagnose(step: str, returncode: int | None, tail: str) -> str:
             "ncu may not read the GPU's performance counters (ERR_NVGPUCTRPERM): run as root or allow "
             "profiling for all users (NVreg_RestrictProfilingToAdminUsers=0), or pass --skip-ncu"
         )
-    if "no cuda gpu" in t or "no cuda-capable device" in t or "cuda driver version is insufficient" in t:
+    if (
+        "no cuda gpu" in t
+        or "no cuda-capable device" in t
+        or "cuda driver version is insufficient" in t
+    ):
         return "no usable CUDA GPU is visible here; run rooflens profile on a GPU machine"
     if "libdw.so" in t or "libelf.so" in t:
         return (
@@ -78,7 +84,9 @@ def diagnose(step: str, returncode: int | None, tail: str) -> str:
     last = _program_output(tail)
     if step in ("nsys", "ncu", "torch"):
         # nsys and ncu pass on the profiled program's exit code.
-        return f"the profiled program exited with code {returncode}" + (f"; its last output: {last}" if last else "")
+        return f"the profiled program exited with code {returncode}" + (
+            f"; its last output: {last}" if last else ""
+        )
     return f"{step} exited with code {returncode}" + (f": {last}" if last else "")
 
 
@@ -102,7 +110,9 @@ def run_step(
     t0 = time.perf_counter()
     try:
         with open(log, "wb") as fh:
-            proc = subprocess.run(argv, stdout=fh, stderr=subprocess.STDOUT, env=env, timeout=timeout_s)
+            proc = subprocess.run(
+                argv, stdout=fh, stderr=subprocess.STDOUT, env=env, timeout=timeout_s
+            )
         step.returncode = proc.returncode
     except subprocess.TimeoutExpired:
         step.returncode = None
@@ -121,7 +131,10 @@ def run_step(
             step.message = f"{name} finished but did not write {', '.join(p.name for p in missing)}"
     step.artifacts = [str(p.relative_to(run_dir)) for p in (expect or []) if p.exists()]
     manifest.save()
-    progress(f"{name}: {step.status} in {step.elapsed_s:.1f} s" + (f" — {step.message}" if step.message else ""))
+    progress(
+        f"{name}: {step.status} in {step.elapsed_s:.1f} s"
+        + (f" — {step.message}" if step.message else "")
+    )
     return step
 
 
@@ -135,27 +148,50 @@ def _capture_nsys(manifest: Manifest, opts: CaptureOptions, progress: Progress) 
     run_dir = Path(manifest.run_dir)
     nsys = find_tool("nsys", required=False)
     if nsys is None:
-        _skip(manifest, "nsys", "nsys not found (set ROOFLENS_NSYS or use --timeline torch)", progress)
+        _skip(
+            manifest, "nsys", "nsys not found (set ROOFLENS_NSYS or use --timeline torch)", progress
+        )
         return
     env = tool_env(nsys)
     base = run_dir / "timeline"
     rep = base.with_suffix(".nsys-rep")
-    step = run_step(manifest, "nsys", nsys_cmd.profile_command(nsys, base, opts.program), env=env,
-                    progress=progress, timeout_s=opts.step_timeout_s, expect=[rep])
+    step = run_step(
+        manifest,
+        "nsys",
+        nsys_cmd.profile_command(nsys, base, opts.program),
+        env=env,
+        progress=progress,
+        timeout_s=opts.step_timeout_s,
+        expect=[rep],
+    )
     qdstrm = base.with_suffix(".qdstrm")
     if not rep.exists() and qdstrm.exists():
         importer = nsys_cmd.importer_path(nsys)
         if importer is not None:
-            run_step(manifest, "nsys-import", nsys_cmd.importer_command(importer, qdstrm), env=env,
-                     progress=progress, timeout_s=opts.step_timeout_s, expect=[rep])
+            run_step(
+                manifest,
+                "nsys-import",
+                nsys_cmd.importer_command(importer, qdstrm),
+                env=env,
+                progress=progress,
+                timeout_s=opts.step_timeout_s,
+                expect=[rep],
+            )
     if not rep.exists():
         return
     manifest.artifacts["nsys_rep"] = rep.name
     if step.status == "failed":
         step.message = f"{step.message} (the timeline up to that point is kept)"
     sqlite = base.with_suffix(".sqlite")
-    exp = run_step(manifest, "nsys-export", nsys_cmd.export_command(nsys, rep, sqlite), env=env,
-                   progress=progress, timeout_s=opts.step_timeout_s, expect=[sqlite])
+    exp = run_step(
+        manifest,
+        "nsys-export",
+        nsys_cmd.export_command(nsys, rep, sqlite),
+        env=env,
+        progress=progress,
+        timeout_s=opts.step_timeout_s,
+        expect=[sqlite],
+    )
     if exp.status == "ok":
         manifest.artifacts["nsys_sqlite"] = sqlite.name
         if opts.redact:
@@ -169,12 +205,24 @@ def _capture_nsys(manifest: Manifest, opts: CaptureOptions, progress: Progress) 
 def _capture_torch(manifest: Manifest, opts: CaptureOptions, progress: Progress) -> None:
     run_dir = Path(manifest.run_dir)
     if opts.torch_program is None:
-        _skip(manifest, "torch", "only the built-in workload can be run under torch.profiler", progress)
+        _skip(
+            manifest,
+            "torch",
+            "only the built-in workload can be run under torch.profiler",
+            progress,
+        )
         return
     trace = run_dir / "trace.json"
     argv = [*opts.torch_program, "--torch-profile", str(trace)]
-    st = run_step(manifest, "torch", argv, env=None, progress=progress, timeout_s=opts.step_timeout_s,
-                  expect=[trace])
+    st = run_step(
+        manifest,
+        "torch",
+        argv,
+        env=None,
+        progress=progress,
+        timeout_s=opts.step_timeout_s,
+        expect=[trace],
+    )
     if st.status == "ok":
         manifest.artifacts["kineto_json"] = trace.name
 
@@ -183,24 +231,51 @@ def _capture_ncu(manifest: Manifest, opts: CaptureOptions, progress: Progress) -
     run_dir = Path(manifest.run_dir)
     ncu = find_tool("ncu", required=False)
     if ncu is None:
-        _skip(manifest, "ncu", "ncu not found (install Nsight Compute or set ROOFLENS_NCU)", progress)
+        _skip(
+            manifest, "ncu", "ncu not found (install Nsight Compute or set ROOFLENS_NCU)", progress
+        )
         return
     env = tool_env(ncu)
     metrics, dropped = ncu_cmd.select_metrics(ncu_cmd.query_metric_names(ncu, env))
     manifest.environment["ncu_metrics_dropped"] = dropped
     extra = ["--launch-count", str(opts.ncu_launch_count)] if opts.ncu_launch_count else []
     if opts.ncu_kernel_regex:
-        extra += ["--kernel-name-base", "demangled", "--kernel-name", f"regex:{opts.ncu_kernel_regex}"]
+        extra += [
+            "--kernel-name-base",
+            "demangled",
+            "--kernel-name",
+            f"regex:{opts.ncu_kernel_regex}",
+        ]
     base = run_dir / "kernels"
     rep = base.with_suffix(".ncu-rep")
-    argv = ncu_cmd.profile_command(ncu, base, opts.program, run_regex=opts.run_regex, metrics=metrics,
-                                   ncu_set=opts.ncu_set, clock_control=opts.clock_control, extra=extra)
-    step = run_step(manifest, "ncu", argv, env=env, progress=progress, timeout_s=opts.step_timeout_s,
-                    expect=[rep])
+    argv = ncu_cmd.profile_command(
+        ncu,
+        base,
+        opts.program,
+        run_regex=opts.run_regex,
+        metrics=metrics,
+        ncu_set=opts.ncu_set,
+        clock_control=opts.clock_control,
+        extra=extra,
+    )
+    step = run_step(
+        manifest,
+        "ncu",
+        argv,
+        env=env,
+        progress=progress,
+        timeout_s=opts.step_timeout_s,
+        expect=[rep],
+    )
     if not rep.exists():
-        if step.returncode == 0 and "no kernels were profiled" in _tail(run_dir / "logs" / "ncu.log").lower():
-            step.message = (f"ncu profiled no kernel: nothing matched the NVTX run {opts.run_regex!r}"
-                            " (check --nvtx-run against the range names in the nsys timeline)")
+        if (
+            step.returncode == 0
+            and "no kernels were profiled" in _tail(run_dir / "logs" / "ncu.log").lower()
+        ):
+            step.message = (
+                f"ncu profiled no kernel: nothing matched the NVTX run {opts.run_regex!r}"
+                " (check --nvtx-run against the range names in the nsys timeline)"
+            )
             manifest.save()
         return
     manifest.artifacts["ncu_rep"] = rep.name
@@ -211,8 +286,16 @@ def _capture_ncu(manifest: Manifest, opts: CaptureOptions, progress: Progress) -
             manifest.artifacts[key] = out.name
 
 
-def _export_csv(manifest: Manifest, ncu: Path, rep: Path, out: Path, base_units: bool,
-                env: dict[str, str], progress: Progress, timeout_s: float) -> Step:
+def _export_csv(
+    manifest: Manifest,
+    ncu: Path,
+    rep: Path,
+    out: Path,
+    base_units: bool,
+    env: dict[str, str],
+    progress: Progress,
+    timeout_s: float,
+) -> Step:
     """ncu prints the CSV on stdout: run it with stdout into ``out``."""
     argv = ncu_cmd.csv_export_command(ncu, rep, base_units=base_units)
     name = "ncu-csv-base" if base_units else "ncu-csv"
@@ -221,7 +304,9 @@ def _export_csv(manifest: Manifest, ncu: Path, rep: Path, out: Path, base_units:
     t0 = time.perf_counter()
     try:
         with open(out, "wb") as fh:
-            proc = subprocess.run(argv, stdout=fh, stderr=subprocess.PIPE, env=env, timeout=timeout_s)
+            proc = subprocess.run(
+                argv, stdout=fh, stderr=subprocess.PIPE, env=env, timeout=timeout_s
+            )
         step.returncode = proc.returncode
         step.status = "ok" if proc.returncode == 0 and out.stat().st_size > 0 else "failed"
         if step.status == "failed":
@@ -265,7 +350,9 @@ def _first_line(argv: list[str], env: dict[str, str] | None = None) -> str | Non
 def describe_environment() -> dict[str, object]:
     """GPU, driver and tool versions (never environment variables)."""
     info: dict[str, object] = {"python": sys.version.split()[0]}
-    smi = _first_line(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"])
+    smi = _first_line(
+        ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]
+    )
     if smi:
         parts = [p.strip() for p in smi.split(",")]
         info["gpu_name"], info["driver_version"] = parts[0], parts[1] if len(parts) > 1 else None

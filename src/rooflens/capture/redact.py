@@ -64,7 +64,9 @@ def redact_nsys_sqlite(path: Path) -> int:
                 ).rowcount
         if "StringIds" in tables:
             rows = con.execute("SELECT id, value FROM StringIds").fetchall()
-            ids = [(REDACTED, i) for i, v in rows if isinstance(v, str) and _looks_like_environment(v)]
+            ids = [
+                (REDACTED, i) for i, v in rows if isinstance(v, str) and _looks_like_environment(v)
+            ]
             con.executemany("UPDATE StringIds SET value=? WHERE id=?", ids)
             n += len(ids)
     con.execute("VACUUM")

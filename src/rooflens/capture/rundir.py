@@ -50,7 +50,9 @@ def claim_out_dir(path: Path) -> Path:
         if not path.is_dir():
             raise RooflensError(f"{path}: exists and is not a folder; choose another --out")
         if any(path.iterdir()):
-            raise RooflensError(f"{path}: folder exists and is not empty; rooflens never overwrites a capture")
+            raise RooflensError(
+                f"{path}: folder exists and is not empty; rooflens never overwrites a capture"
+            )
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -77,8 +79,10 @@ class Manifest:
     settings: dict[str, Any]
     steps: list[Step] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
-    environment: dict[str, Any] = field(default_factory=dict)  # tool versions, GPU, driver; no env vars
-    created_at: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat())
+    environment: dict[str, Any] = field(
+        default_factory=dict
+    )  # tool versions, GPU, driver; no env vars
+    created_at: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat())
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -100,7 +104,9 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RooflensError(f"{run_dir}: no {MANIFEST} here; is this a rooflens run folder?") from None
+        raise RooflensError(
+            f"{run_dir}: no {MANIFEST} here; is this a rooflens run folder?"
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RooflensError(f"{path}: unreadable manifest ({exc.__class__.__name__})") from None
     if not isinstance(data, dict):

@@ -67,7 +67,9 @@ def find_tool(name: str, *, required: bool = True) -> Path | None:
     if candidates:
         return Path(sorted(candidates, key=_version_key, reverse=True)[0])
     if required:
-        raise ToolMissingError(f"{name} not found on PATH or in the usual install folders: {_INSTALL_HINT[name]}")
+        raise ToolMissingError(
+            f"{name} not found on PATH or in the usual install folders: {_INSTALL_HINT[name]}"
+        )
     return None
 
 

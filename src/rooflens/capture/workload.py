@@ -100,8 +100,12 @@ class Decoder:
                 "mlp_norm": torch.ones(h, device=dev, dtype=dtype),
                 "qkv": w(qkv_out, h),
                 "o": w(h, shape.num_heads * d),
-                "k_cache": torch.zeros(batch, shape.num_kv_heads, max_len, d, device=dev, dtype=dtype),
-                "v_cache": torch.zeros(batch, shape.num_kv_heads, max_len, d, device=dev, dtype=dtype),
+                "k_cache": torch.zeros(
+                    batch, shape.num_kv_heads, max_len, d, device=dev, dtype=dtype
+                ),
+                "v_cache": torch.zeros(
+                    batch, shape.num_kv_heads, max_len, d, device=dev, dtype=dtype
+                ),
             }
             if shape.num_experts:
                 inter = shape.moe_intermediate_size or shape.intermediate_size
@@ -115,7 +119,9 @@ class Decoder:
                 p["gate_up"] = w(2 * i if shape.gated_mlp else i, h)
                 p["down"] = w(h, i)
             self.L.append(p)
-        inv = 1.0 / (shape.rope_theta ** (torch.arange(0, d, 2, device=dev, dtype=torch.float32) / d))
+        inv = 1.0 / (
+            shape.rope_theta ** (torch.arange(0, d, 2, device=dev, dtype=torch.float32) / d)
+        )
         t = torch.arange(max_len, device=dev, dtype=torch.float32)
         freqs = torch.outer(t, inv)
         emb = torch.cat((freqs, freqs), dim=-1)
@@ -262,7 +268,9 @@ def run_workload(
     model = Decoder(shape, layers, batch, input_len + output_len, _DTYPES[dtype])
     prompt = torch.randint(0, shape.vocab_size, (batch, input_len), device="cuda")
     ids_buf = torch.zeros(batch, 1, dtype=torch.long, device="cuda")
-    graphs = _capture_decode_graphs(model, input_len, output_len, ids_buf, mark) if cuda_graph else []
+    graphs = (
+        _capture_decode_graphs(model, input_len, output_len, ids_buf, mark) if cuda_graph else []
+    )
     torch.cuda.synchronize()
 
     prof: Any = None
