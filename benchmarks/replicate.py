@@ -49,11 +49,15 @@ def build_sqlite(src: Path, out: Path, copies: int) -> int:
     (w0,) = con.execute("SELECT start FROM src.NVTX_EVENTS WHERE text = 'Run[1]'").fetchone()
     (w1,) = con.execute("SELECT MAX(end) FROM src.CUPTI_ACTIVITY_KIND_KERNEL").fetchone()
     span = w1 - w0 + 1000
-    (top,) = con.execute("SELECT MAX(correlationId) + 1 FROM src.CUPTI_ACTIVITY_KIND_RUNTIME").fetchone()
+    (top,) = con.execute(
+        "SELECT MAX(correlationId) + 1 FROM src.CUPTI_ACTIVITY_KIND_RUNTIME"
+    ).fetchone()
     con.execute("CREATE TABLE rep (i INTEGER PRIMARY KEY)")
     con.executemany("INSERT INTO rep VALUES (?)", ((i,) for i in range(copies)))
     for table in _COPY_TABLES:
-        (ddl,) = con.execute("SELECT sql FROM src.sqlite_master WHERE name = ?", (table,)).fetchone()
+        (ddl,) = con.execute(
+            "SELECT sql FROM src.sqlite_master WHERE name = ?", (table,)
+        ).fetchone()
         con.execute(ddl)
         con.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table}")
     for table, correlated in _TIMED.items():
@@ -89,7 +93,9 @@ def build_kineto(src: Path, out: Path, copies: int) -> int:
     """Write ``copies`` replicas of ``src``'s trace events (all categories) into ``out``; returns kernel count."""
     doc: dict[str, Any] = orjson.loads(src.read_bytes())
     events = [e for e in doc.pop("traceEvents") if e.get("ph") == "X"]
-    t0 = next(e["ts"] for e in events if e.get("cat") == "user_annotation" and e["name"] == "Run[1]")
+    t0 = next(
+        e["ts"] for e in events if e.get("cat") == "user_annotation" and e["name"] == "Run[1]"
+    )
     events = [e for e in events if e["ts"] >= t0]
     span = max(e["ts"] + e.get("dur", 0) for e in events) - t0 + 1.0
     top = 1 + max(int((e.get("args") or {}).get("correlation", 0)) for e in events)

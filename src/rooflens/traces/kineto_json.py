@@ -63,11 +63,49 @@ def _dim3(value: Any) -> tuple[int, int, int]:
     return (0, 0, 0)
 
 
+def _kernel_row(
+    ev: dict[str, Any], args: dict[str, Any], ts: float, dur: float, intern: Any
+) -> tuple[Any, ...]:
+    """One kernel row; the common well-typed case goes without per-field conversion calls."""
+    name = ev.get("name", "")
+    grid, block = args.get("grid"), args.get("block")
+    corr, dev, stream = (
+        args.get("correlation", -1),
+        args.get("device", ev.get("pid")),
+        args.get("stream", ev.get("tid")),
+    )
+    regs, smem = args.get("registers per thread", 0), args.get("shared memory", 0)
+    if (type(name) is str and type(grid) is list and type(block) is list and len(grid) == 3 and len(block) == 3
+            and all(type(x) is int for x in (corr, dev, stream, regs, smem, *grid, *block))):  # fmt: skip
+        return (
+            intern(name),
+            intern(short_kernel_name(name)),
+            ts,
+            dur,
+            dev,
+            stream,
+            corr,
+            *grid,
+            *block,
+            regs,
+            smem,
+        )
+    name = str(name)
+    return (intern(name), intern(short_kernel_name(name)), ts, dur, _int(dev), _int(stream), _int(corr),
+            *_dim3(grid), *_dim3(block), _int(regs, 0), _int(smem, 0))  # fmt: skip
+
+
 def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> None:
     """Sort the events of interest into ``cols`` (names interned into ``strings``)."""
     intern = strings.intern
+    kernel, launch, rng, copy = (
+        cols.kernel.append,
+        cols.launch.append,
+        cols.range.append,
+        cols.copy.append,
+    )
     for ev in events:
-        if not isinstance(ev, dict) or ev.get("ph") != "X":
+        if type(ev) is not dict or ev.get("ph") != "X":
             continue
         cat = ev.get("cat")
         try:
@@ -77,23 +115,17 @@ def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> Non
             continue
         args = ev.get("args") or {}
         if cat == "kernel":
-            name = str(ev.get("name", ""))
-            cols.kernel.append(
-                (intern(name), intern(short_kernel_name(name)), ts, dur,
-                 _int(args.get("device", ev.get("pid"))), _int(args.get("stream", ev.get("tid"))),
-                 _int(args.get("correlation")), *_dim3(args.get("grid")), *_dim3(args.get("block")),
-                 _int(args.get("registers per thread"), 0), _int(args.get("shared memory"), 0))
-            )  # fmt: skip
+            kernel(_kernel_row(ev, args, ts, dur, intern))
         elif cat in _LAUNCH_CATS:
-            cols.launch.append(
+            launch(
                 (_int(args.get("correlation")), _int(ev.get("pid")), _int(ev.get("tid")), ts, dur)
             )
         elif cat == "user_annotation":
-            cols.range.append(
+            rng(
                 (intern(str(ev.get("name", ""))), ts, dur, _int(ev.get("pid")), _int(ev.get("tid")))
             )
         elif cat in _COPY_CATS:
-            cols.copy.append(
+            copy(
                 (ts, dur, _int(args.get("device", ev.get("pid"))), _int(args.get("stream", ev.get("tid"))),
                  _int(args.get("correlation")), _int(args.get("bytes"), 0), _COPY_CATS[cat])
             )  # fmt: skip
