@@ -3,11 +3,7 @@
 # capture, and the GPU tests.  Usage: OUT=/some/dir bash scripts/gpu_bench.sh
 set -u
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
-export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
-[ -d .deps/root/usr/lib/x86_64-linux-gnu ] && export ROOFLENS_EXTRA_LIBS=$PWD/.deps/root/usr/lib/x86_64-linux-gnu
-if ! python3 -c "import orjson" 2>/dev/null && ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=$PYTHONPATH:/tmp/site
-fi
+source scripts/gpu_env.sh
 W=/tmp/rooflens-work2; rm -rf $W; mkdir -p $W
 echo "== small .ncu-rep (GEMM and attention kernels of Run[2])"
 python3 -m rooflens profile --model llama-3-8b --layers 1 --skip-nsys --ncu-kernel "nvjet|sdpa|splitK" --out $W/small_ncu

@@ -5,11 +5,7 @@
 # unpacked under .deps/root (see docs/capture.md) when the machine lacks libdw.so.1.
 set -u
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
-export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
-[ -d .deps/root/usr/lib/x86_64-linux-gnu ] && export ROOFLENS_EXTRA_LIBS=$PWD/.deps/root/usr/lib/x86_64-linux-gnu
-if ! python3 -c "import orjson" 2>/dev/null && ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=$PYTHONPATH:/tmp/site
-fi
+source scripts/gpu_env.sh
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu | tail -1)
 W=/tmp/rooflens-work; rm -rf $W; mkdir -p $W
 {

@@ -6,6 +6,7 @@ import json
 import shlex
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -63,6 +64,138 @@ def _check_positive(**values: int) -> None:
     for name, v in values.items():
         if v < 1:
             raise RooflensError(f"--{name.replace('_', '-')} must be at least 1 (got {v})")
+
+
+@dataclass
+class CaptureRequest:
+    """Everything ``rooflens profile`` (and ``rooflens run``) was asked to capture."""
+
+    command: list[str] = field(default_factory=list)  # empty: the built-in workload
+    model: str = "llama-3-8b"
+    batch: int = 1
+    input_len: int = 128
+    output_len: int = 1
+    layers: int = 1
+    runs: int = 3
+    dtype: str = "fp16"
+    cuda_graph: bool = False
+    timeline: str = "nsys"
+    skip_nsys: bool = False
+    skip_ncu: bool = False
+    nvtx_run: str | None = None
+    ncu_set: str | None = None
+    ncu_launch_count: int | None = None
+    ncu_kernel: str | None = None
+    clock_control: str = "none"
+    out: Path | None = None
+    runs_dir: Path = DEFAULT_RUNS_DIR
+    redact: bool = True
+
+
+def _timelines(req: CaptureRequest) -> tuple[str, ...]:
+    timelines = {"nsys": ("nsys",), "torch": ("torch",), "both": ("nsys", "torch")}.get(
+        req.timeline
+    )
+    if timelines is None:
+        raise RooflensError(f"--timeline must be nsys, torch or both (got {req.timeline!r})")
+    if req.skip_nsys:
+        timelines = tuple(t for t in timelines if t != "nsys")
+    if req.command and "torch" in timelines:
+        raise RooflensError(
+            "--timeline torch works with the built-in workload only; use nsys for a command"
+        )
+    return timelines
+
+
+def run_capture(req: CaptureRequest) -> tuple[Path, str | None]:
+    """Capture into a new run folder; returns it and, when a step failed, a one-line message.
+
+    Bad options raise :class:`RooflensError` before anything is created.
+    """
+    from rooflens.capture.profile import CaptureOptions, capture, failed_steps
+    from rooflens.capture.rundir import Manifest, claim_out_dir, new_run_dir
+
+    _check_positive(
+        batch=req.batch,
+        input_len=req.input_len,
+        output_len=req.output_len,
+        layers=req.layers,
+        runs=req.runs,
+    )
+    if req.dtype not in ("fp16", "bf16"):
+        raise RooflensError(f"--dtype must be fp16 or bf16 (got {req.dtype!r})")
+    timelines = _timelines(req)
+    settings: dict[str, object] = {"command_line": shlex.join(["rooflens", *sys.argv[1:]])}
+    if req.command:
+        stem = Path(req.command[0]).name
+        run_dir = claim_out_dir(req.out) if req.out else new_run_dir(req.runs_dir, stem)
+        program, torch_program, run_regex = list(req.command), None, req.nvtx_run
+        settings.update(workload="command")
+    else:
+        from rooflens.capture.shape import shape_from_architecture
+        from rooflens.model import load_architecture
+
+        arch = load_architecture(req.model)
+        if req.layers > arch.num_layers:
+            raise RooflensError(
+                f"--layers {req.layers}: {arch.name} has only {arch.num_layers} layers"
+            )
+        shape = shape_from_architecture(arch)
+        stem = f"{arch.name}_b{req.batch}_i{req.input_len}_o{req.output_len}"
+        run_dir = claim_out_dir(req.out) if req.out else new_run_dir(req.runs_dir, stem)
+        shape_file = run_dir / "shape.json"
+        shape_file.write_text(json.dumps(shape.to_dict(), indent=2), encoding="utf-8")
+        kw = dict(
+            batch=req.batch,
+            input_len=req.input_len,
+            output_len=req.output_len,
+            layers=req.layers,
+            runs=req.runs,
+            dtype=req.dtype,
+            cuda_graph=req.cuda_graph,
+        )
+        program = builtin_program(shape_file, summary=run_dir / "workload.json", **kw)  # type: ignore[arg-type]
+        torch_program = builtin_program(shape_file, summary=None, **kw)  # type: ignore[arg-type]
+        run_regex = req.nvtx_run or rf"^Run\[{req.runs - 1}\]$"
+        settings.update(
+            model=req.model,
+            model_name=arch.name,
+            batch=req.batch,
+            input_len=req.input_len,
+            output_len=req.output_len,
+            layers=req.layers,
+            runs=req.runs,
+            dtype=req.dtype,
+            precision=_precision_of(req.dtype),
+            cuda_graph=req.cuda_graph,
+            workload="builtin",
+        )
+    manifest = Manifest(run_dir=str(run_dir), settings=settings)
+    opts = CaptureOptions(
+        program=program,
+        run_regex=run_regex,
+        timelines=timelines,
+        ncu=not req.skip_ncu,
+        ncu_set=req.ncu_set,
+        ncu_launch_count=req.ncu_launch_count,
+        clock_control=req.clock_control,
+        ncu_kernel_regex=req.ncu_kernel,
+        redact=req.redact,
+        torch_program=torch_program,
+    )
+    t0 = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        typer.echo(f"[{time.perf_counter() - t0:7.1f} s] {msg}", err=True)
+
+    progress(f"run folder: {run_dir}")
+    capture(manifest, opts, progress)
+    failed = failed_steps(manifest)
+    if not failed:
+        return run_dir, None
+    kept = ", ".join(sorted(manifest.artifacts)) or "nothing"
+    reasons = "; ".join(f"{s.name}: {s.message}" for s in failed)
+    return run_dir, f"capture incomplete in {run_dir} (kept: {kept}). {reasons}"
 
 
 def register(app: typer.Typer) -> None:
@@ -132,99 +265,30 @@ def register(app: typer.Typer) -> None:
         ] = True,
     ) -> None:
         """Capture a run on this GPU into a new run folder (nsys timeline + one ncu pass)."""
-        from rooflens.capture.profile import CaptureOptions, capture, failed_steps
-        from rooflens.capture.rundir import Manifest, claim_out_dir, new_run_dir
-
-        _check_positive(
-            batch=batch, input_len=input_len, output_len=output_len, layers=layers, runs=runs
-        )
-        if dtype not in ("fp16", "bf16"):
-            raise RooflensError(f"--dtype must be fp16 or bf16 (got {dtype!r})")
-        timelines = {"nsys": ("nsys",), "torch": ("torch",), "both": ("nsys", "torch")}.get(
-            timeline
-        )
-        if timelines is None:
-            raise RooflensError(f"--timeline must be nsys, torch or both (got {timeline!r})")
-        if skip_nsys:
-            timelines = tuple(t for t in timelines if t != "nsys")
-        builtin = not command
-        if builtin:
-            from rooflens.capture.shape import shape_from_architecture
-            from rooflens.model import load_architecture
-
-            arch = load_architecture(model)
-            if layers > arch.num_layers:
-                raise RooflensError(
-                    f"--layers {layers}: {arch.name} has only {arch.num_layers} layers"
-                )
-            shape = shape_from_architecture(arch)
-            stem = f"{arch.name}_b{batch}_i{input_len}_o{output_len}"
-        else:
-            stem = Path(command[0]).name if command else "command"
-            if "torch" in timelines:
-                raise RooflensError(
-                    "--timeline torch works with the built-in workload only; use nsys for a command"
-                )
-        run_dir = claim_out_dir(out) if out else new_run_dir(runs_dir, stem)
-        settings: dict[str, object] = {
-            "command_line": shlex.join(["rooflens", "profile", *sys.argv[2:]])
-        }
-        torch_program = None
-        if builtin:
-            shape_file = run_dir / "shape.json"
-            shape_file.write_text(json.dumps(shape.to_dict(), indent=2), encoding="utf-8")
-            kw = dict(
-                batch=batch,
-                input_len=input_len,
-                output_len=output_len,
-                layers=layers,
-                runs=runs,
-                dtype=dtype,
-                cuda_graph=cuda_graph,
-            )
-            program = builtin_program(shape_file, summary=run_dir / "workload.json", **kw)  # type: ignore[arg-type]
-            torch_program = builtin_program(shape_file, summary=None, **kw)  # type: ignore[arg-type]
-            run_regex: str | None = nvtx_run or rf"^Run\[{runs - 1}\]$"
-            settings.update(
+        run_dir, message = run_capture(
+            CaptureRequest(
+                command=list(command or []),
                 model=model,
-                model_name=arch.name,
                 batch=batch,
                 input_len=input_len,
                 output_len=output_len,
                 layers=layers,
                 runs=runs,
                 dtype=dtype,
-                precision=_precision_of(dtype),
                 cuda_graph=cuda_graph,
-                workload="builtin",
+                timeline=timeline,
+                skip_nsys=skip_nsys,
+                skip_ncu=skip_ncu,
+                nvtx_run=nvtx_run,
+                ncu_set=ncu_set,
+                ncu_launch_count=ncu_launch_count,
+                ncu_kernel=ncu_kernel,
+                clock_control=clock_control,
+                out=out,
+                runs_dir=runs_dir,
+                redact=redact,
             )
-        else:
-            program = list(command or [])
-            run_regex = nvtx_run
-            settings.update(workload="command")
-        manifest = Manifest(run_dir=str(run_dir), settings=settings)
-        opts = CaptureOptions(
-            program=program,
-            run_regex=run_regex,
-            timelines=timelines,
-            ncu=not skip_ncu,
-            ncu_set=ncu_set,
-            ncu_launch_count=ncu_launch_count,
-            clock_control=clock_control,
-            ncu_kernel_regex=ncu_kernel,
-            redact=redact,
-            torch_program=torch_program,
         )
-        t0 = time.perf_counter()
-
-        def progress(msg: str) -> None:
-            typer.echo(f"[{time.perf_counter() - t0:7.1f} s] {msg}", err=True)
-
-        progress(f"run folder: {run_dir}")
-        capture(manifest, opts, progress)
-        failed = failed_steps(manifest)
-        kept = ", ".join(sorted(manifest.artifacts)) or "nothing"
-        if failed:
-            reasons = "; ".join(f"{s.name}: {s.message}" for s in failed)
-            raise RooflensError(f"capture incomplete in {run_dir} (kept: {kept}). {reasons}")
+        if message:
+            raise RooflensError(message)
         typer.echo(str(run_dir))
