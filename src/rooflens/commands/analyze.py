@@ -77,6 +77,18 @@ def build(files: list[Path], run: str | None, hardware: str | None) -> dict[str,
     return doc
 
 
+MAX_RUN_ROWS = 40  # a long session has thousands of runs: the table shows the first and last ones
+MAX_KERNEL_ROWS = 2000
+
+
+def _elide(rows: list[dict[str, Any]], most: int) -> list[dict[str, Any] | None]:
+    """``rows`` when short; else the first few, ``None`` (a "… more" marker) and the last ones."""
+    if len(rows) <= most:
+        return list(rows)
+    head = most // 4
+    return [*rows[:head], None, *rows[len(rows) - (most - head) :]]
+
+
 def _clip(name: str, width: int = 80) -> str:
     """A name shortened for a table cell (the JSON keeps it whole)."""
     return name if len(name) <= width else name[: width - 1] + "…"
@@ -101,7 +113,10 @@ def _runs_table(tl: dict[str, Any]) -> Table:
         "other gaps",
     ):
         t.add_column(col, justify="left" if col == "run" else "right")
-    for r in [tl["overview"], *tl["runs"]]:
+    for r in [tl["overview"], *_elide(tl["runs"], MAX_RUN_ROWS)]:
+        if r is None:
+            t.add_row(f"… {len(tl['runs']) - MAX_RUN_ROWS} more runs (all in --json)", *[""] * 9)
+            continue
         t.add_row(r["name"], str(r["instances"]), fmt_duration(r["range_duration_s"]), str(r["kernel_count"]),
                   fmt_duration(r["kernel_time_s"]), fmt_duration(r["gpu_busy_s"]), _n(r["bubble_ratio"], fmt_pct),
                   _n(r["inter_kernel_bubble_ratio"], fmt_pct), fmt_duration(r["host_bound_gap_s"]),
@@ -113,7 +128,14 @@ def _kernels_table(tl: dict[str, Any]) -> Table:
     t = Table(title=f"Kernels of {tl['chosen_run']} (launch order)")
     for col in ("#", "kernel", "duration", "share", "grid", "block", "operator", "phase"):
         t.add_column(col, justify="right" if col in ("#", "duration", "share") else "left")
-    for k in tl["kernels"]:
+    for k in _elide(tl["kernels"], MAX_KERNEL_ROWS):
+        if k is None:
+            t.add_row(
+                "…",
+                f"{len(tl['kernels']) - MAX_KERNEL_ROWS} more kernels (all in --json)",
+                *[""] * 6,
+            )
+            continue
         t.add_row(str(k["index"]), _clip(k["short_name"]), fmt_duration(k["duration_s"]), fmt_pct(k["share"]),
                   "×".join(map(str, k["grid"])), "×".join(map(str, k["block"])), k["operator"] or "",
                   k["phase"] or "")  # fmt: skip

@@ -1,0 +1,178 @@
+"""The .ncu-rep reader against a stand-in for NVIDIA's ``ncu_report`` module (same API surface).
+
+No small real .ncu-rep is committed yet (tests/fixtures/README.md): these tests pin the unit
+conversion, NVTX state and rule-result extraction; the real-file test runs when one appears.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rooflens.errors import InputError, ToolMissingError
+from rooflens.traces import load_ncu
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+class Metric:
+    ValueKind_STRING, ValueKind_UINT32, ValueKind_UINT64, ValueKind_DOUBLE = 1, 2, 3, 4
+
+    def __init__(self, value: Any, unit: str) -> None:
+        self.v, self.u = value, unit
+
+    def has_value(self) -> bool:
+        return self.v is not None
+
+    def kind(self) -> int:
+        return (
+            self.ValueKind_STRING
+            if isinstance(self.v, str)
+            else self.ValueKind_UINT64
+            if isinstance(self.v, int)
+            else self.ValueKind_DOUBLE
+        )
+
+    def as_string(self) -> str:
+        return str(self.v)
+
+    def as_uint64(self) -> int:
+        return int(self.v)
+
+    def as_double(self) -> float:
+        return float(self.v)
+
+    def unit(self) -> str:
+        return self.u
+
+
+class Domain:
+    def push_pop_ranges(self) -> list[str]:
+        return ["Run[2]", "prefill", "Layer[0]#Run[2]", "qkv_proj"]
+
+    def start_end_ranges(self) -> list[str]:
+        return []
+
+
+class Nvtx:
+    def domains(self) -> list[int]:
+        return [0]
+
+    def domain_by_id(self, _: int) -> Domain:
+        return Domain()
+
+
+class Rule:
+    def __init__(self, msg_type: int, speedup: float | None) -> None:
+        self.t, self.s = msg_type, speedup
+
+    def has_rule_message(self) -> bool:
+        return True
+
+    def rule_message(self) -> Any:
+        return types.SimpleNamespace(type=self.t, message="  The kernel is\\n memory bound.  ")
+
+    def has_speedup_estimation(self) -> bool:
+        return self.s is not None
+
+    def speedup_estimation(self) -> Any:
+        return types.SimpleNamespace(speedup=self.s)
+
+    def rule_identifier(self) -> str:
+        return "SOLBottleneck"
+
+    def name(self) -> str:
+        return "Bottleneck"
+
+
+class Action:
+    NameBase_DEMANGLED = 7
+    METRICS = {
+        "gpu__time_duration.sum": Metric(12_345.0, "nsecond"),
+        "dram__bytes_read.sum": Metric(3, "Mbyte"),
+        "dram__bytes.sum.per_second": Metric(2.5, "Tbyte/second"),
+        "sm__throughput.avg.pct_of_peak_sustained_elapsed": Metric(81.5, "%"),
+        "device__attribute_display_name": Metric("NVIDIA H200", ""),
+        "derived__odd": Metric(1.0, "%/register"),  # not convertible: skipped, not fatal
+    }
+
+    def metric_names(self) -> list[str]:
+        return list(self.METRICS)
+
+    def metric_by_name(self, name: str) -> Metric:
+        return self.METRICS[name]
+
+    def name(self, base: int | None = None) -> str:
+        return "void gemm<half>(half *)" if base == self.NameBase_DEMANGLED else "gemm"
+
+    def nvtx_state(self) -> Nvtx:
+        return Nvtx()
+
+    def rule_results(self) -> list[Rule]:
+        return [Rule(4, 23.5), Rule(1, None)]
+
+
+@pytest.fixture
+def fake_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = types.SimpleNamespace(num_actions=lambda: 2, action_by_idx=lambda i: Action())
+    ctx = types.SimpleNamespace(num_ranges=lambda: 1, range_by_idx=lambda i: rng)
+    mod = types.ModuleType("ncu_report")
+    mod.load_report = lambda path: ctx  # type: ignore[attr-defined]
+    mod.IAction = Action  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ncu_report", mod)
+
+
+def test_metrics_nvtx_and_rules(tmp_path: Path, fake_module: None) -> None:
+    p = tmp_path / "k.ncu-rep"
+    p.write_bytes(b"NVIDIA binary report stand-in")
+    ncu = load_ncu(p)
+    assert ncu.source == "ncu-rep" and len(ncu.kernels) == 2 and ncu.device_name == "NVIDIA H200"
+    k = ncu.kernels[0]
+    assert k.name == "gemm" and k.demangled_name == "void gemm<half>(half *)"
+    assert k.metrics["gpu__time_duration.sum"] == pytest.approx(12.345e-6)  # nsecond
+    assert k.metrics["dram__bytes_read.sum"] == pytest.approx(3e6)  # Mbyte
+    assert k.metrics["dram__bytes.sum.per_second"] == pytest.approx(2.5e12)  # Tbyte/second
+    assert k.metrics["sm__throughput.avg.pct_of_peak_sustained_elapsed"] == 81.5
+    assert "derived__odd" not in k.metrics
+    assert k.nvtx == ["Run[2]", "prefill", "Layer[0]#Run[2]", "qkv_proj"]
+    opt, ok = k.rules
+    assert (opt.rule, opt.kind, opt.estimated_speedup_pct) == (
+        "SOLBottleneck",
+        "optimization",
+        23.5,
+    )
+    assert opt.message == "The kernel is\\n memory bound." and ok.kind == "ok"
+
+
+def test_missing_module_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ncu_report", None)
+    p = tmp_path / "k.ncu-rep"
+    p.write_bytes(b"x")
+    with pytest.raises(ToolMissingError, match=r"pip install 'rooflens\[ncu\]'"):
+        load_ncu(p)
+
+
+def test_unreadable_report_is_an_input_error(tmp_path: Path) -> None:
+    pytest.importorskip("ncu_report")
+    p = tmp_path / "garbage.ncu-rep"
+    p.write_bytes(b"\x00garbage" * 100)
+    with pytest.raises(InputError, match="garbage.ncu-rep"):
+        load_ncu(p)
+
+
+@pytest.mark.skipif(not list(FIX.glob("*/*.ncu-rep")), reason="no real .ncu-rep fixture committed")
+def test_real_report_matches_its_csv_export() -> None:
+    rep = next(FIX.glob("*/*.ncu-rep"))
+    csv = rep.with_name("kernels.csv")
+    a, b = load_ncu(rep), load_ncu(csv)
+    assert len(a.kernels) == len(b.kernels)
+    for x, y in zip(a.kernels, b.kernels, strict=True):
+        assert x.metrics["gpu__time_duration.sum"] == pytest.approx(
+            y.metrics["gpu__time_duration.sum"], rel=1e-3
+        )
