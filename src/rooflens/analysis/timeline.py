@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rooflens.errors import RooflensError
+from rooflens.traces.intervals import segment_gaps
 from rooflens.traces.model import RANGE_START_END, Trace
 from rooflens.traces.projection import Projection, ancestor_in, project, start_end_members
 
@@ -33,68 +34,6 @@ OPERATOR_NAMES = frozenset(
     "embedding attn_norm qkv_proj rope kv_cache_write attention o_proj attn_residual mlp_norm "
     "gate_up_proj act down_proj mlp_residual router experts shared_experts final_norm lm_head".split()
 )
-
-
-@dataclass
-class SegmentGaps:
-    """Per segment (sorted ``seg_ids``): first start, last end, busy time, idle gaps split by cause."""
-
-    seg_ids: np.ndarray
-    first_start: np.ndarray
-    last_end: np.ndarray
-    busy: np.ndarray
-    host_gap: np.ndarray
-    other_gap: np.ndarray
-    host_count: np.ndarray
-    other_count: np.ndarray
-
-
-def segment_gaps(
-    seg: np.ndarray, start: np.ndarray, end: np.ndarray, launch: np.ndarray
-) -> SegmentGaps:
-    """Interval union and idle gaps of kernels grouped by ``seg``, vectorised over all segments.
-
-    Sorted by start within a segment, a gap opens before kernel i when it starts after the
-    running maximum end of the kernels before it.  The running maximum must restart at each
-    segment: times become integer nanoseconds (nsys and Kineto are ns-exact) and each segment
-    is shifted past the previous one, so one ``maximum.accumulate`` serves all segments exactly.
-    """
-    n = seg.shape[0]
-    if n == 0:
-        z = np.zeros(0)
-        return SegmentGaps(
-            np.zeros(0, np.int64), z, z, z, z, z, np.zeros(0, np.int64), np.zeros(0, np.int64)
-        )
-    order = np.lexsort((start, seg))
-    sg, s, e, ls = seg[order], start[order], end[order], launch[order]
-    ids, rank = np.unique(sg, return_inverse=True)
-    t0 = float(min(s.min(), e.min()))
-    s_ns = np.rint((s - t0) * 1e9).astype(np.int64)
-    e_ns = np.rint((e - t0) * 1e9).astype(np.int64)
-    shift = rank.astype(np.int64) * (int(e_ns.max()) + 1)
-    run_max = np.maximum.accumulate(e_ns + shift) - shift
-    first = np.r_[True, rank[1:] != rank[:-1]]
-    prev_max = np.r_[np.int64(0), run_max[:-1]]
-    gap = np.where(first, 0, np.maximum(s_ns - prev_max, 0))
-    ls_ns = np.where(
-        np.isnan(ls), -(2**62), np.rint((np.nan_to_num(ls, nan=t0) - t0) * 1e9)
-    ).astype(np.int64)
-    host = (gap > 0) & (ls_ns >= prev_max)
-    other = (gap > 0) & ~host
-    m = ids.size
-    host_gap = np.bincount(rank, weights=np.where(host, gap, 0), minlength=m) * 1e-9
-    other_gap = np.bincount(rank, weights=np.where(other, gap, 0), minlength=m) * 1e-9
-    starts_at = np.flatnonzero(first)
-    ends_at = np.r_[starts_at[1:] - 1, n - 1]
-    first_start = s[starts_at]
-    last_end = np.maximum.reduceat(e, starts_at)
-    span_ns = run_max[ends_at] - s_ns[starts_at]
-    busy = span_ns * 1e-9 - host_gap - other_gap
-    return SegmentGaps(
-        ids, first_start, last_end, busy, host_gap, other_gap,
-        np.bincount(rank, weights=host, minlength=m).astype(np.int64),
-        np.bincount(rank, weights=other, minlength=m).astype(np.int64),
-    )  # fmt: skip
 
 
 @dataclass
@@ -276,7 +215,11 @@ def run_groups(
     ranges it picks form one run named after the selector.  Names are classified once per
     interned string, so this is vectorised over the ranges.
     """
-    empty: tuple[list[str], np.ndarray, np.ndarray] = ([], np.zeros(0, np.int64), np.zeros(0, np.int64))
+    empty: tuple[list[str], np.ndarray, np.ndarray] = (
+        [],
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+    )
     if not len(trace.ranges):
         return empty
     strings = trace.strings.values
