@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
+
+from rooflens.cli import main
 
 PID_SHIFT = 24
 
@@ -153,3 +156,12 @@ def write_kineto(path: Path, syn: Synth) -> Path:
            "traceEvents": ev}  # fmt: skip
     path.write_bytes(orjson.dumps(doc))
     return path
+
+
+def analyze_ok(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """stdout of a successful ``rooflens analyze ARGS`` (fails the test with stderr otherwise)."""
+    try:
+        main(["analyze", *args])
+    except SystemExit as exc:
+        assert exc.code in (0, None), capsys.readouterr().err
+    return capsys.readouterr().out

@@ -10,7 +10,7 @@ import pytest
 
 from rooflens.cli import main
 
-from .synth import K, R, Synth, write_kineto, write_nsys
+from .synth import K, R, Synth, analyze_ok, write_kineto, write_nsys
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -126,15 +126,7 @@ def test_non_utf8_and_very_long_names_are_read(
     )  # "k\xe9rnel"
     con.commit()
     con.close()
-    main_out = _ok(capsys, str(p))
+    main_out = analyze_ok(capsys, str(p))
     assert "k\ufffdrnel" in main_out  # replacement character, not a crash
     long_k = write_kineto(tmp_path / "long.json", Synth(kernels=[K(long, 10, 20, 1, 5)]))
-    assert "…" in _ok(capsys, str(long_k))  # clipped in the table
-
-
-def _ok(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    try:
-        main(["analyze", *args])
-    except SystemExit as exc:
-        assert exc.code in (0, None), capsys.readouterr().err
-    return capsys.readouterr().out
+    assert "…" in analyze_ok(capsys, str(long_k))  # clipped in the table

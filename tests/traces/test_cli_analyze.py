@@ -9,18 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rooflens.cli import main
+from .synth import analyze_ok
 
 PREFILL = Path(__file__).resolve().parents[1] / "fixtures" / "h200_llama3_8b_prefill"
 pytestmark = pytest.mark.skipif(not PREFILL.exists(), reason="real fixtures not present")
-
-
-def _analyze(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    try:
-        main(["analyze", *args])
-    except SystemExit as exc:
-        assert exc.code in (0, None), capsys.readouterr().err
-    return capsys.readouterr().out
 
 
 def _csv_flops() -> float:
@@ -42,7 +34,7 @@ def _csv_flops() -> float:
 
 def test_json_from_nsys_and_ncu(capsys: pytest.CaptureFixture[str]) -> None:
     doc = json.loads(
-        _analyze(capsys, str(PREFILL / "timeline.sqlite"), str(PREFILL / "kernels.csv"), "--json")
+        analyze_ok(capsys, str(PREFILL / "timeline.sqlite"), str(PREFILL / "kernels.csv"), "--json")
     )
     con = sqlite3.connect(PREFILL / "timeline.sqlite")
     ((gpu,),) = con.execute("SELECT name FROM TARGET_INFO_GPU").fetchall()
@@ -66,7 +58,7 @@ def test_json_from_nsys_and_ncu(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_tables(capsys: pytest.CaptureFixture[str]) -> None:
-    out = _analyze(capsys, str(PREFILL / "trace.json"), str(PREFILL / "kernels_base.csv"))
+    out = analyze_ok(capsys, str(PREFILL / "trace.json"), str(PREFILL / "kernels_base.csv"))
     for text in (
         "Runs (kineto",
         "chosen: Run[2]",
