@@ -40,14 +40,43 @@ _LAUNCH_CATS = {"cuda_runtime", "cuda_driver"}
 _COPY_CATS = {"gpu_memcpy": False, "gpu_memset": True}
 
 
+# Row layouts: which tuple positions hold (ts, dur) in microseconds; the rest are integers.
+_TIME_COLS = {"kernel": (2, 3), "launch": (3, 4), "range": (1, 2), "copy": (0, 1)}
+
+
 class _Columns:
-    """Column lists filled event by event, turned into numpy arrays at the end."""
+    """Rows filled event by event; :meth:`flush` packs them into numpy blocks after each batch.
+
+    Packing per batch keeps memory near the size of the final arrays: a million kernels as
+    Python tuples would take gigabytes.
+    """
 
     def __init__(self) -> None:
         self.kernel: list[tuple[Any, ...]] = []
         self.launch: list[tuple[Any, ...]] = []
         self.range: list[tuple[Any, ...]] = []
         self.copy: list[tuple[Any, ...]] = []
+        self.blocks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {k: [] for k in _TIME_COLS}
+
+    def flush(self) -> None:
+        """Move the pending rows of every table into (integer columns, (ts, dur)) array blocks."""
+        for table, (a, b) in _TIME_COLS.items():
+            rows: list[tuple[Any, ...]] = getattr(self, table)
+            if not rows:
+                continue
+            n = len(rows)
+            times = np.array([(r[a], r[b]) for r in rows], dtype=np.float64).reshape(n, 2)
+            ints = np.array([r[:a] + r[b + 1 :] for r in rows], dtype=np.int64).reshape(n, -1)
+            self.blocks[table].append((ints, times))
+            rows.clear()
+
+    def arrays(self, table: str, n_int: int) -> tuple[np.ndarray, np.ndarray]:
+        """All rows of ``table``: integer columns ``(n, n_int)`` and ``(ts, dur)`` ``(n, 2)``."""
+        self.flush()
+        parts = self.blocks[table]
+        if not parts:
+            return np.zeros((0, n_int), np.int64), np.zeros((0, 2), np.float64)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _int(value: Any, default: int = -1) -> int:
@@ -131,18 +160,14 @@ def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> Non
             )  # fmt: skip
 
 
-def _origin(cols: _Columns) -> float:
+def _origin(times: list[np.ndarray]) -> float:
     """Earliest timestamp (us): times are kept relative to it.
 
     Kineto timestamps are ~1e12 us; in float64 seconds that leaves ~1 ns resolution and
     durations computed as end − start would carry that error.  Relative to the first event
     they stay exact to the JSON's own decimals.
     """
-    firsts = [
-        min(r[i] for r in rows)
-        for rows, i in ((cols.kernel, 2), (cols.launch, 3), (cols.range, 1), (cols.copy, 0))
-        if rows
-    ]
+    firsts = [float(t[:, 0].min()) for t in times if t.size]
     return min(firsts) if firsts else 0.0
 
 
@@ -152,23 +177,19 @@ def _seconds(ts_dur: np.ndarray, t0: float) -> tuple[np.ndarray, np.ndarray]:
     return start, start + ts_dur[:, 1] * US
 
 
-def _array(rows: list[tuple[Any, ...]], ncols: int, dtype: type) -> np.ndarray:
-    return np.array(rows, dtype=dtype).reshape(len(rows), ncols)
-
-
-def _build_kernels(rows: list[tuple[Any, ...]], launches: Launches, t0: float) -> Kernels:
-    rows.sort(key=lambda r: r[2])
-    ints = _array([r[:2] + r[4:] for r in rows], 13, np.int64)
-    start, end = _seconds(_array([r[2:4] for r in rows], 2, np.float64), t0)
+def _build_kernels(ints: np.ndarray, times: np.ndarray, launches: Launches, t0: float) -> Kernels:
+    order = np.argsort(times[:, 0], kind="stable")
+    ints, times = ints[order], times[order]
+    start, end = _seconds(times, t0)
     corr = ints[:, 4]
     # The kernel's process is its launch call's (matched by correlation id).
-    pid = np.full(len(rows), -1, dtype=np.int64)
+    pid = np.full(corr.size, -1, dtype=np.int64)
     if len(launches):
-        order = np.argsort(launches.correlation, kind="stable")
-        sc = launches.correlation[order]
+        lo = np.argsort(launches.correlation, kind="stable")
+        sc = launches.correlation[lo]
         pos = np.clip(np.searchsorted(sc, corr), 0, max(sc.size - 1, 0))
         hit = sc[pos] == corr
-        pid[hit] = launches.pid[order][pos[hit]]
+        pid[hit] = launches.pid[lo][pos[hit]]
     return Kernels(
         name_id=ints[:, 0].copy(), short_id=ints[:, 1].copy(),
         start_s=start, end_s=end,
@@ -181,27 +202,28 @@ def _build_kernels(rows: list[tuple[Any, ...]], launches: Launches, t0: float) -
 def _build_trace(
     path: Path, doc_rest: dict[str, Any], cols: _Columns, strings: StringTable
 ) -> Trace:
-    la = _array([r[:3] for r in cols.launch], 3, np.int64)
-    t0 = _origin(cols)
-    lt = _seconds(_array([r[3:] for r in cols.launch], 2, np.float64), t0)
-    launches = Launches(la[:, 0].copy(), la[:, 1].copy(), la[:, 2].copy(), lt[0], lt[1])
-    ri = _array([(r[0], r[3], r[4]) for r in cols.range], 3, np.int64)
-    rt = _seconds(_array([r[1:3] for r in cols.range], 2, np.float64), t0)
+    ki, kt = cols.arrays("kernel", 13)
+    la, lt = cols.arrays("launch", 3)
+    ri, rt = cols.arrays("range", 3)
+    cp, ct = cols.arrays("copy", 5)
+    t0 = _origin([kt, lt, rt, ct])
+    ls, le = _seconds(lt, t0)
+    launches = Launches(la[:, 0].copy(), la[:, 1].copy(), la[:, 2].copy(), ls, le)
+    rs, re_ = _seconds(rt, t0)
     ranges = NvtxRanges(
-        name_id=ri[:, 0].copy(), start_s=rt[0], end_s=rt[1],
-        pid=ri[:, 1].copy(), tid=ri[:, 2].copy(), kind=np.full(len(cols.range), RANGE_PUSH_POP),
+        name_id=ri[:, 0].copy(), start_s=rs, end_s=re_,
+        pid=ri[:, 1].copy(), tid=ri[:, 2].copy(), kind=np.full(ri.shape[0], RANGE_PUSH_POP),
     )  # fmt: skip
     assign_nesting(ranges)
-    cp = _array([r[2:] for r in cols.copy], 5, np.int64)
-    ct = _seconds(_array([r[:2] for r in cols.copy], 2, np.float64), t0)
+    cs, ce = _seconds(ct, t0)
     copies = Copies(
-        start_s=ct[0], end_s=ct[1], device=cp[:, 0].copy(), stream=cp[:, 1].copy(),
-        correlation=cp[:, 2].copy(), pid=np.full(len(cols.copy), -1, dtype=np.int64),
+        start_s=cs, end_s=ce, device=cp[:, 0].copy(), stream=cp[:, 1].copy(),
+        correlation=cp[:, 2].copy(), pid=np.full(cp.shape[0], -1, dtype=np.int64),
         size_bytes=cp[:, 3].copy(), is_memset=cp[:, 4].astype(bool),
     )  # fmt: skip
     trace = Trace(
         source="kineto", path=str(path), strings=strings,
-        kernels=_build_kernels(cols.kernel, launches, t0), launches=launches, ranges=ranges,
+        kernels=_build_kernels(ki, kt, launches, t0), launches=launches, ranges=ranges,
         copies=copies, gpus=_gpus(doc_rest.get("deviceProperties")), time_origin_s=t0 * US,
     )  # fmt: skip
     if not len(trace.kernels):
@@ -268,6 +290,7 @@ class KinetoJsonReader:
             head, batches = iter_events(self.path)
             for batch in batches:
                 _collect(batch, cols, strings)
+                cols.flush()
         except StreamError as exc:
             if "no traceEvents" in str(exc):
                 raise InputError(self.path, _NOT_KINETO) from exc
