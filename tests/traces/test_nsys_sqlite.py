@@ -107,3 +107,14 @@ def test_memcpy_and_memset(tmp_path: Path) -> None:
     assert c.size_bytes.tolist() == [64, 4096]  # sorted by start
     assert c.is_memset.tolist() == [True, False]
     np.testing.assert_allclose(c.end_s - c.start_s, [100e-9, 400e-9])
+
+
+def test_kernel_name_missing_from_string_table(tmp_path: Path) -> None:
+    path = write_nsys(tmp_path / "a.sqlite", _synth())
+    con = sqlite3.connect(path)
+    con.execute("DELETE FROM StringIds WHERE value = 'rms_norm'")
+    con.commit()
+    con.close()
+    t = read_nsys_sqlite(path)
+    t.self_check()
+    assert t.strings[t.kernels.name_id[1]] == "<unknown>"

@@ -105,7 +105,7 @@ class NsysSqliteReader:
             )
         strings, remap = _read_strings(con, tables)
         host = _start_host_side(self._uri(), tables, con)
-        kernels = _read_kernels(con, remap)
+        kernels = _read_kernels(con, remap, strings)
         launch_rows, range_rows = host()
         trace = Trace(
             source="nsys",
@@ -199,12 +199,12 @@ def _lookup(remap: np.ndarray, ids: np.ndarray, strings: StringTable | None = No
     return out
 
 
-def _read_kernels(con: sqlite3.Connection, remap: np.ndarray) -> Kernels:
+def _read_kernels(con: sqlite3.Connection, remap: np.ndarray, strings: StringTable) -> Kernels:
     a = _fetch_int(con, f"SELECT {_KERNEL_COLS} FROM CUPTI_ACTIVITY_KIND_KERNEL", 8)
     a = a[np.argsort(a[:, 0], kind="stable")]
     return Kernels(
-        name_id=_lookup(remap, a[:, 4] & _LO32),
-        short_id=_lookup(remap, a[:, 4] >> 32),
+        name_id=_lookup(remap, a[:, 4] & _LO32, strings),
+        short_id=_lookup(remap, a[:, 4] >> 32, strings),
         start_s=a[:, 0] * NS,
         end_s=a[:, 1] * NS,
         device=a[:, 2] >> 32,
