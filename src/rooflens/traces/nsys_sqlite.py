@@ -166,14 +166,15 @@ def read_nsys_sqlite(path: str | Path) -> Trace:
     return NsysSqliteReader(path).read()
 
 
-def _fetch_int(con: sqlite3.Connection, sql: str, ncols: int) -> np.ndarray:
+def _fetch_int(con: sqlite3.Connection, sql: str, ncols: int, count: int = -1) -> np.ndarray:
     """All rows of an integer-valued query as an ``(n, ncols)`` int64 array.
 
     ``np.fromiter`` consumes the cursor row by row into a packed buffer: no list of tuples
     is ever built, which halves time and memory against ``fetchall`` for millions of rows.
+    A known row ``count`` lets it allocate once instead of growing.
     """
     dtype = np.dtype([(f"c{i}", np.int64) for i in range(ncols)])
-    rows = np.fromiter(con.execute(sql), dtype=dtype)
+    rows = np.fromiter(con.execute(sql), dtype=dtype, count=count)
     return rows.view(np.int64).reshape(rows.shape[0], ncols)
 
 
@@ -200,7 +201,8 @@ def _lookup(remap: np.ndarray, ids: np.ndarray, strings: StringTable | None = No
 
 
 def _read_kernels(con: sqlite3.Connection, remap: np.ndarray, strings: StringTable) -> Kernels:
-    a = _fetch_int(con, f"SELECT {_KERNEL_COLS} FROM CUPTI_ACTIVITY_KIND_KERNEL", 8)
+    (n,) = con.execute("SELECT COUNT(*) FROM CUPTI_ACTIVITY_KIND_KERNEL").fetchone()
+    a = _fetch_int(con, f"SELECT {_KERNEL_COLS} FROM CUPTI_ACTIVITY_KIND_KERNEL", 8, n)
     a = a[np.argsort(a[:, 0], kind="stable")]
     return Kernels(
         name_id=_lookup(remap, a[:, 4] & _LO32, strings),
