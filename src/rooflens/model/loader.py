@@ -261,7 +261,10 @@ def load_architecture(name_or_path: str | Path) -> Architecture:
     """A preset short name, a ``config.json`` file, or a folder holding one → :class:`Architecture`."""
     text = str(name_or_path)
     path = Path(text).expanduser()
-    if path.is_dir():
+    is_preset = text.strip().lower() in list_presets() and "/" not in text
+    if path.is_dir() and not (is_preset and not (path / "config.json").is_file()):
+        # A folder named like a preset (a run folder called `gpt2`, say) is not a model folder
+        # unless it holds a config.json: the preset wins then.
         path = path / "config.json"
         if not path.is_file():
             raise InputError(path.parent, "folder has no config.json")
