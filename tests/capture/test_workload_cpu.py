@@ -114,3 +114,23 @@ def test_moe_layer_runs_and_routes_top_k() -> None:
     out = torch.zeros(1, 1, dtype=torch.long)
     m.step(torch.randint(0, 50, (1, 4)), 0, 0, mark, out)
     assert {"router", "experts", "shared_experts"} <= set(mark.names)
+
+
+def test_learned_positions_have_no_rope_range() -> None:
+    gpt = DecoderShape(
+        hidden_size=32,
+        intermediate_size=64,
+        num_layers=1,
+        num_heads=2,
+        num_kv_heads=2,
+        head_dim=16,
+        vocab_size=50,
+        gated_mlp=False,
+        rms_norm=False,
+        rope=False,
+    )
+    m = Decoder(gpt, layers=1, batch=1, max_len=6, dtype=torch.float32, device="cpu")
+    mark = Recorder()
+    out = torch.zeros(1, 1, dtype=torch.long)
+    m.step(torch.randint(0, 50, (1, 4)), 0, 0, mark, out)
+    assert "rope" not in mark.names and "embedding" in mark.names

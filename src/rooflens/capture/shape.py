@@ -28,6 +28,7 @@ class DecoderShape:
     rms_norm: bool = True
     norm_eps: float = 1e-5
     rope_theta: float = 10000.0
+    rope: bool = True  # False: learned absolute positions (GPT-2, OPT), added in the embedding
     tie_word_embeddings: bool = False
     num_experts: int = 0  # routed experts; 0 = dense MLP
     top_k: int = 0
@@ -69,6 +70,7 @@ def shape_from_architecture(arch: Architecture) -> DecoderShape:
         rms_norm=arch.norm == "rms",
         norm_eps=arch.norm_eps,
         rope_theta=arch.rope_theta or 10000.0,
+        rope=arch.position == "rope",
         tie_word_embeddings=arch.tie_word_embeddings,
         num_experts=arch.num_experts if arch.is_moe else 0,
         top_k=arch.top_k if arch.is_moe else 0,

@@ -93,6 +93,7 @@ class Decoder:
         self.embed = w(shape.vocab_size, h)
         self.lm_head = self.embed if shape.tie_word_embeddings else w(shape.vocab_size, h)
         self.final_norm = torch.ones(h, device=dev, dtype=dtype)
+        self.pos_embed = None if shape.rope else w(max_len, h)
         self.L: list[dict[str, Any]] = []
         for _ in range(layers):
             p: dict[str, Any] = {
@@ -182,11 +183,12 @@ class Decoder:
             q = q.view(b, T, H, d).transpose(1, 2)
             k = k.view(b, T, Hkv, d).transpose(1, 2)
             v = v.view(b, T, Hkv, d).transpose(1, 2)
-            with mark("rope"):
-                cos = self.cos[start : start + T]
-                sin = self.sin[start : start + T]
-                q = q * cos + _rotate_half(q) * sin
-                k = k * cos + _rotate_half(k) * sin
+            if s.rope:
+                with mark("rope"):
+                    cos = self.cos[start : start + T]
+                    sin = self.sin[start : start + T]
+                    q = q * cos + _rotate_half(q) * sin
+                    k = k * cos + _rotate_half(k) * sin
             end = start + T
             with mark("kv_cache_write"):
                 p["k_cache"][:, :, start:end] = k
@@ -217,6 +219,8 @@ class Decoder:
         """Embedding → layers → final norm → LM head (last token) → greedy next token into ``out_ids``."""
         with mark("embedding"):
             x = F.embedding(ids, self.embed)
+            if self.pos_embed is not None:
+                x = x + self.pos_embed[start : start + ids.shape[1]]
         causal = ids.shape[1] > 1
         for i in range(self.layers):
             x = self.layer(i, x, start, causal, run, mark)
