@@ -9,6 +9,7 @@ rule results (message, type, estimated speedup) come along.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,24 @@ def _nvtx(action: Any) -> list[str]:
     return out
 
 
+def _field(obj: Any, key: str) -> Any:
+    """``obj[key]`` or ``obj.key``: ncu_report 2026.3 returns dicts where older builds had objects."""
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+# NCU's markup inside rule messages: `@section:Id:Title@` and `@url:Title:https://…@` → Title.
+_MARKUP = re.compile(r"@(?:section|url|table):([^:@]*):([^@]*)@")
+
+
+def _plain(text: str) -> str:
+    def title(m: re.Match[str]) -> str:
+        return m.group(2) if m.group(0).startswith("@section") else m.group(1)
+
+    return " ".join(_MARKUP.sub(title, text).split())
+
+
 def _rules(action: Any) -> list[RuleResult]:
     out: list[RuleResult] = []
     for rr in action.rule_results():
@@ -68,21 +87,24 @@ def _rules(action: Any) -> list[RuleResult]:
         msg = rr.rule_message()
         speedup = None
         if rr.has_speedup_estimation():
-            s = float(rr.speedup_estimation().speedup)
+            s = float(_field(rr.speedup_estimation(), "speedup") or math.nan)
             speedup = s if math.isfinite(s) else None
+        head = str(_field(msg, "title") or "").strip()
+        text = _plain(str(_field(msg, "message") or ""))
         out.append(
             RuleResult(
                 rule=str(rr.rule_identifier()),
                 name=str(rr.name()),
-                kind=_MSG_TYPES.get(int(msg.type), str(msg.type)),
-                message=" ".join(str(msg.message).split()),
+                kind=_MSG_TYPES.get(int(_field(msg, "type") or 0), "none"),
+                message=f"{head}: {text}" if head else text,
                 estimated_speedup_pct=speedup,
             )
         )
     return out
 
 
-_MSG_TYPES = {0: "none", 1: "ok", 2: "warning", 3: "error", 4: "optimization"}
+# ncu_report's MsgType enum (MsgType_NONE=0, OK=1, OPTIMIZATION=2, WARNING=3, ERR=4).
+_MSG_TYPES = {0: "none", 1: "ok", 2: "optimization", 3: "warning", 4: "error"}
 
 
 def _kernel(action: Any, index: int, demangled_base: int) -> NcuKernel:
