@@ -24,3 +24,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI the HTML report must really be checked in a browser: no silent skip."""
+    import os
+    import shutil
+
+    if os.environ.get("CI") == "true" and not any(
+        shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+    ):
+        raise pytest.UsageError("CI=true but no chromium on PATH: scripts/test.sh installs Debian's chromium")

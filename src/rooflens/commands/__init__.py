@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from rooflens.commands import analyze, hardware, predict, profile, report, run
+from rooflens.commands import analyze, hardware, predict, profile, redact, report, run
 
-COMMAND_MODULES: list[ModuleType] = [run, predict, hardware, analyze, profile, report]
+COMMAND_MODULES: list[ModuleType] = [run, predict, hardware, analyze, profile, report, redact]
