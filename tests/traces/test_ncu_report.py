@@ -175,9 +175,15 @@ def test_real_report_rule_results() -> None:
     first = {r.rule: r for r in rep.kernels[0].rules}
     grid = first["LaunchConfiguration"]
     # 128 blocks on 132 SMs: NCU estimates (132 - 128) / 132 = 3.03 % to gain.
-    assert grid.kind == "optimization" and grid.estimated_speedup_pct == pytest.approx(100 * 4 / 132)
-    assert grid.message.startswith("Small Grid: The grid for this launch is configured to execute only 128 blocks")
-    assert "@" not in first["SOLBottleneck"].message  # NCU's @section:…@ markup is resolved to its title
+    assert grid.kind == "optimization" and grid.estimated_speedup_pct == pytest.approx(
+        100 * 4 / 132
+    )
+    assert grid.message.startswith(
+        "Small Grid: The grid for this launch is configured to execute only 128 blocks"
+    )
+    assert (
+        "@" not in first["SOLBottleneck"].message
+    )  # NCU's @section:…@ markup is resolved to its title
     assert "Memory Workload Analysis section" in first["SOLBottleneck"].message
 
 
@@ -191,3 +197,26 @@ def test_real_report_matches_its_csv_export() -> None:
         assert x.metrics["gpu__time_duration.sum"] == pytest.approx(
             y.metrics["gpu__time_duration.sum"], rel=1e-3
         )
+
+
+@pytest.mark.skipif(
+    not (FIX / "h200_llama3_8b_gemm_ncu").exists(), reason="real .ncu-rep fixture absent"
+)
+def test_real_report_flops_and_nvtx_against_hand_counts() -> None:
+    pytest.importorskip("ncu_report")
+    from rooflens.analysis.kernels import kernel_flops
+
+    folder = FIX / "h200_llama3_8b_gemm_ncu"
+    rep, csv = load_ncu(folder / "kernels.ncu-rep"), load_ncu(folder / "kernels.csv")
+    assert [k.nvtx for k in rep.kernels] == [k.nvtx for k in csv.kernels]
+    t, h, kv, inter = 128, 4096, 1024, 14336  # Llama-3-8B, 128 prompt tokens
+    want = {
+        "qkv_proj": 2 * t * h * (h + 2 * kv),
+        "o_proj": 2 * t * h * h,
+        "gate_up_proj": 2 * t * h * 2 * inter,
+        "down_proj": 2 * t * inter * h,
+    }
+    got = {k.nvtx[-1]: kernel_flops(k.metrics) for k in rep.kernels}
+    for op, flops in want.items():
+        assert got[op] == flops, op
+    assert rep.device_name == "NVIDIA H200"
