@@ -153,16 +153,20 @@ def _ncu_findings(k: NcuKernel) -> list[dict[str, Any]]:
         if r.kind not in ("optimization", "warning", "error"):
             continue
         sp = r.estimated_speedup_pct
+        # Only a "global" estimate speaks of the kernel's runtime; a "local" one of the section's metric.
+        runtime_sp = sp if r.speedup_type != "local" else None
         sev = (
             "high"
-            if (sp or 0) >= 20
+            if (runtime_sp or 0) >= 20
             else "medium"
-            if (sp or 0) >= 5 or r.kind != "optimization"
+            if (runtime_sp or 0) >= 5 or r.kind != "optimization"
             else "low"
         )
         out.append({"rule": r.rule, "source": "ncu", "severity": sev, "message": r.message,
                     "estimated_speedup": sp / 100 if sp is not None else None,
-                    "metric": None, "value": None, "threshold": None})  # fmt: skip
+                    "speedup_type": r.speedup_type,
+                    "metric": r.focus_metric, "value": r.focus_value,
+                    "threshold": r.focus_info})  # fmt: skip
     return out
 
 

@@ -186,6 +186,12 @@ class RuleResult:
     kind: str  # NCU message type: "optimization", "warning", "error", "ok", ...
     message: str
     estimated_speedup_pct: float | None = None
+    # NCU's speedup type: "global" = the kernel's runtime, "local" = only the section's own metric.
+    speedup_type: str | None = None
+    # NCU's focus metric: what fired the rule, its value, and NCU's own condition text.
+    focus_metric: str | None = None
+    focus_value: float | None = None
+    focus_info: str | None = None
 
 
 @dataclass

@@ -85,10 +85,13 @@ def _rules(action: Any) -> list[RuleResult]:
         if not rr.has_rule_message():
             continue
         msg = rr.rule_message()
-        speedup = None
+        speedup, speedup_type = None, None
         if rr.has_speedup_estimation():
-            s = float(_field(rr.speedup_estimation(), "speedup") or math.nan)
+            est = rr.speedup_estimation()
+            s = float(_field(est, "speedup") or math.nan)
             speedup = s if math.isfinite(s) else None
+            speedup_type = _SPEEDUP_TYPES.get(int(_field(est, "type") or 0))
+        focus = _first_focus(rr)
         head = str(_field(msg, "title") or "").strip()
         text = _plain(str(_field(msg, "message") or ""))
         out.append(
@@ -98,9 +101,34 @@ def _rules(action: Any) -> list[RuleResult]:
                 kind=_MSG_TYPES.get(int(_field(msg, "type") or 0), "none"),
                 message=f"{head}: {text}" if head else text,
                 estimated_speedup_pct=speedup,
+                speedup_type=speedup_type,
+                focus_metric=focus.get("name"),
+                focus_value=focus.get("value"),
+                focus_info=focus.get("info"),
             )
         )
     return out
+
+
+# ncu_report's SpeedupType enum (UNKNOWN=0, LOCAL=1, GLOBAL=2).
+_SPEEDUP_TYPES = {1: "local", 2: "global"}
+
+
+def _first_focus(rr: Any) -> dict[str, Any]:
+    """The first focus metric of a rule result: {name, value, info} (empty when it has none)."""
+    try:
+        metrics = rr.focus_metrics()
+    except (AttributeError, RuntimeError):
+        return {}
+    if not metrics:
+        return {}
+    m = metrics[0]
+    value = _field(m, "value")
+    return {
+        "name": _field(m, "name"),
+        "value": float(value) if isinstance(value, (int, float)) else None,
+        "info": _field(m, "info"),
+    }
 
 
 # ncu_report's MsgType enum (MsgType_NONE=0, OK=1, OPTIMIZATION=2, WARNING=3, ERR=4).
