@@ -16,25 +16,11 @@ import pytest
 
 from rooflens.traces import load_ncu, load_timeline
 
+from .test_workload_cpu import predicted_operator_names
+
 pytestmark = pytest.mark.gpu
 
-OPERATORS = {
-    "attn_norm",
-    "qkv_proj",
-    "rope",
-    "kv_cache_write",
-    "attention",
-    "o_proj",
-    "attn_residual",
-    "mlp_norm",
-    "gate_up_proj",
-    "act",
-    "down_proj",
-    "mlp_residual",
-    "embedding",
-    "final_norm",
-    "lm_head",
-}
+OPERATORS = predicted_operator_names("llama-3-8b")
 
 
 def test_full_capture_parses(tmp_path: Path) -> None:

@@ -36,6 +36,21 @@ class Recorder(Marker):
         return super().__call__(name)
 
 
+def predicted_operator_names(model: str) -> set[str]:
+    """The operator names the predictor emits for ``model`` (one layer, prefill + decode)."""
+    from rooflens.hardware import lookup
+    from rooflens.model import load_architecture
+    from rooflens.predict import Precision, Workload, predict
+
+    wl = Workload(
+        batch=1, input_len=8, output_len=2, precision=Precision.parse("W16A16KV16"), layers=1
+    )
+    return {
+        o["name"]
+        for o in predict(load_architecture(model), lookup("H100"), wl).to_dict()["operators"]
+    }
+
+
 def _reference_attention(q, k, v, causal):
     # q [b,H,T,d], k/v [b,Hkv,L,d]: plain softmax attention with GQA by repetition.
     rep = q.shape[1] // k.shape[1]

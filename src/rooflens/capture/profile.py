@@ -145,13 +145,18 @@ def _skip(manifest: Manifest, name: str, why: str, progress: Progress) -> None:
     progress(f"{name}: skipped — {why}")
 
 
+def _tool_or_skip(manifest: Manifest, name: str, hint: str, progress: Progress) -> Path | None:
+    """The tool's path, or ``None`` after recording the step as skipped with ``hint``."""
+    path = find_tool(name, required=False)
+    if path is None:
+        _skip(manifest, name, f"{name} not found ({hint})", progress)
+    return path
+
+
 def _capture_nsys(manifest: Manifest, opts: CaptureOptions, progress: Progress) -> None:
     run_dir = Path(manifest.run_dir)
-    nsys = find_tool("nsys", required=False)
+    nsys = _tool_or_skip(manifest, "nsys", "set ROOFLENS_NSYS or use --timeline torch", progress)
     if nsys is None:
-        _skip(
-            manifest, "nsys", "nsys not found (set ROOFLENS_NSYS or use --timeline torch)", progress
-        )
         return
     env = tool_env(nsys)
     base = run_dir / "timeline"
@@ -230,11 +235,8 @@ def _capture_torch(manifest: Manifest, opts: CaptureOptions, progress: Progress)
 
 def _capture_ncu(manifest: Manifest, opts: CaptureOptions, progress: Progress) -> None:
     run_dir = Path(manifest.run_dir)
-    ncu = find_tool("ncu", required=False)
+    ncu = _tool_or_skip(manifest, "ncu", "install Nsight Compute or set ROOFLENS_NCU", progress)
     if ncu is None:
-        _skip(
-            manifest, "ncu", "ncu not found (install Nsight Compute or set ROOFLENS_NCU)", progress
-        )
         return
     env = tool_env(ncu)
     t_query = time.perf_counter()

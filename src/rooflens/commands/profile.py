@@ -198,97 +198,79 @@ def run_capture(req: CaptureRequest) -> tuple[Path, str | None]:
     return run_dir, f"capture incomplete in {run_dir} (kept: {kept}). {reasons}"
 
 
-def register(app: typer.Typer) -> None:
-    """Attach ``profile`` to the CLI app."""
+# Options shared by `profile` and `run` (declared once; Typer reads them from the annotations).
+Model = Annotated[
+    str, typer.Option(help="Preset name, config.json or model folder (built-in workload).")
+]
+Batch = Annotated[int, typer.Option(help="Batch size.")]
+InputLen = Annotated[int, typer.Option(help="Prompt tokens per sequence.")]
+OutputLen = Annotated[
+    int, typer.Option(help="Generated tokens (prefill makes the first; output_len−1 decode steps).")
+]
+Layers = Annotated[int, typer.Option(help="Decoder layers to build (the seed profiled 1).")]
+Runs = Annotated[int, typer.Option(help="Repetitions; run 0 is warm-up, the last is analysed.")]
+Dtype = Annotated[str, typer.Option(help="fp16 or bf16.")]
+CudaGraph = Annotated[
+    bool, typer.Option("--cuda-graph", help="Replay decode steps from CUDA graphs.")
+]
+Timeline = Annotated[str, typer.Option(help="Timeline source: nsys, torch, or both.")]
+SkipNcu = Annotated[bool, typer.Option("--skip-ncu", help="No Nsight Compute capture.")]
+Out = Annotated[Path | None, typer.Option(help="Run folder (must not exist or be empty).")]
+RunsDir = Annotated[Path, typer.Option(help="Parent of new run folders.")]
 
-    @app.command(context_settings={"allow_interspersed_args": False})
-    def profile(
-        command: Annotated[
-            list[str] | None, typer.Argument(help="After `--`: a program to profile as it is.")
-        ] = None,
-        model: Annotated[
-            str, typer.Option(help="Preset name, config.json or model folder (built-in workload).")
-        ] = "llama-3-8b",
-        batch: Annotated[int, typer.Option(help="Batch size.")] = 1,
-        input_len: Annotated[int, typer.Option(help="Prompt tokens per sequence.")] = 128,
-        output_len: Annotated[
-            int,
-            typer.Option(
-                help="Generated tokens (prefill makes the first; output_len−1 decode steps)."
-            ),
-        ] = 1,
-        layers: Annotated[
-            int, typer.Option(help="Decoder layers to build (the seed profiled 1).")
-        ] = 1,
-        runs: Annotated[
-            int, typer.Option(help="Repetitions; run 0 is warm-up, the last is analysed.")
-        ] = 3,
-        dtype: Annotated[str, typer.Option(help="fp16 or bf16.")] = "fp16",
-        cuda_graph: Annotated[
-            bool, typer.Option("--cuda-graph", help="Replay decode steps from CUDA graphs.")
-        ] = False,
-        timeline: Annotated[
-            str, typer.Option(help="Timeline source: nsys, torch, or both.")
-        ] = "nsys",
-        skip_nsys: Annotated[
-            bool, typer.Option("--skip-nsys", help="No Nsight Systems capture.")
-        ] = False,
-        skip_ncu: Annotated[
-            bool, typer.Option("--skip-ncu", help="No Nsight Compute capture.")
-        ] = False,
-        nvtx_run: Annotated[
-            str | None, typer.Option(help="NVTX range (regex) whose kernels ncu profiles.")
-        ] = None,
-        ncu_set: Annotated[
-            str | None, typer.Option(help="Add an ncu section set (e.g. detailed, full).")
-        ] = None,
-        ncu_launch_count: Annotated[
-            int | None, typer.Option(help="Cap on kernels ncu profiles (foreign commands).")
-        ] = None,
-        ncu_kernel: Annotated[
-            str | None, typer.Option(help="Only kernels whose demangled name matches this regex.")
-        ] = None,
-        clock_control: Annotated[
-            str, typer.Option(help="ncu --clock-control (none keeps the card's clocks).")
-        ] = "none",
-        out: Annotated[
-            Path | None, typer.Option(help="Run folder (must not exist or be empty).")
-        ] = None,
-        runs_dir: Annotated[
-            Path, typer.Option(help="Parent of new run folders.")
-        ] = DEFAULT_RUNS_DIR,
-        redact: Annotated[
-            bool,
-            typer.Option(
-                "--redact/--no-redact", help="Strip the environment from the nsys SQLite."
-            ),
-        ] = True,
-    ) -> None:
-        """Capture a run on this GPU into a new run folder (nsys timeline + one ncu pass)."""
-        run_dir, message = run_capture(
-            CaptureRequest(
-                command=list(command or []),
-                model=model,
-                batch=batch,
-                input_len=input_len,
-                output_len=output_len,
-                layers=layers,
-                runs=runs,
-                dtype=dtype,
-                cuda_graph=cuda_graph,
-                timeline=timeline,
-                skip_nsys=skip_nsys,
-                skip_ncu=skip_ncu,
-                nvtx_run=nvtx_run,
-                ncu_set=ncu_set,
-                ncu_launch_count=ncu_launch_count,
-                ncu_kernel=ncu_kernel,
-                clock_control=clock_control,
-                out=out,
-                runs_dir=runs_dir,
-                redact=redact,
-            )
-        )
-        if message:
-            raise RooflensError(message)
-        typer.echo(str(run_dir))
+
+def profile_command(
+    command: Annotated[
+        list[str] | None, typer.Argument(help="After `--`: a program to profile as it is.")
+    ] = None,
+    model: Model = "llama-3-8b",
+    batch: Batch = 1,
+    input_len: InputLen = 128,
+    output_len: OutputLen = 1,
+    layers: Layers = 1,
+    runs: Runs = 3,
+    dtype: Dtype = "fp16",
+    cuda_graph: CudaGraph = False,
+    timeline: Timeline = "nsys",
+    skip_nsys: Annotated[
+        bool, typer.Option("--skip-nsys", help="No Nsight Systems capture.")
+    ] = False,
+    skip_ncu: SkipNcu = False,
+    nvtx_run: Annotated[
+        str | None, typer.Option(help="NVTX range (regex) whose kernels ncu profiles.")
+    ] = None,
+    ncu_set: Annotated[
+        str | None, typer.Option(help="Add an ncu section set (e.g. detailed, full).")
+    ] = None,
+    ncu_launch_count: Annotated[
+        int | None, typer.Option(help="Cap on kernels ncu profiles (foreign commands).")
+    ] = None,
+    ncu_kernel: Annotated[
+        str | None, typer.Option(help="Only kernels whose demangled name matches this regex.")
+    ] = None,
+    clock_control: Annotated[
+        str, typer.Option(help="ncu --clock-control (none keeps the card's clocks).")
+    ] = "none",
+    out: Out = None,
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+    redact: Annotated[
+        bool,
+        typer.Option("--redact/--no-redact", help="Strip the environment from the nsys SQLite."),
+    ] = True,
+) -> None:
+    """Capture a run on this GPU into a new run folder (nsys timeline + one ncu pass)."""
+    run_dir, message = run_capture(
+        CaptureRequest(command=list(command or []), model=model, batch=batch, input_len=input_len,
+                       output_len=output_len, layers=layers, runs=runs, dtype=dtype, cuda_graph=cuda_graph,
+                       timeline=timeline, skip_nsys=skip_nsys, skip_ncu=skip_ncu, nvtx_run=nvtx_run,
+                       ncu_set=ncu_set, ncu_launch_count=ncu_launch_count, ncu_kernel=ncu_kernel,
+                       clock_control=clock_control, out=out, runs_dir=runs_dir, redact=redact)
+    )  # fmt: skip
+    if message:
+        raise RooflensError(message)
+    typer.echo(str(run_dir))
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``profile`` to the CLI app (arguments after ``--`` are the program to profile)."""
+    app.command("profile", context_settings={"allow_interspersed_args": False})(profile_command)

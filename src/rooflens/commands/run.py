@@ -6,42 +6,45 @@ trace; everything lands in one new run folder, the report in its ``report/`` sub
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from rooflens.commands.profile import DEFAULT_RUNS_DIR, CaptureRequest, run_capture
+from rooflens.commands.profile import (
+    DEFAULT_RUNS_DIR,
+    Batch,
+    CaptureRequest,
+    CudaGraph,
+    Dtype,
+    InputLen,
+    Layers,
+    Model,
+    Out,
+    OutputLen,
+    Runs,
+    RunsDir,
+    SkipNcu,
+    Timeline,
+    run_capture,
+)
 from rooflens.errors import RooflensError
 
 
 def run_command(
-    model: Annotated[
-        str, typer.Option(help="Preset name, config.json or model folder.")
-    ] = "llama-3-8b",
-    batch: Annotated[int, typer.Option(help="Batch size.")] = 1,
-    input_len: Annotated[int, typer.Option(help="Prompt tokens per sequence.")] = 128,
-    output_len: Annotated[
-        int, typer.Option(help="Generated tokens (output_len−1 decode steps).")
-    ] = 1,
-    layers: Annotated[int, typer.Option(help="Decoder layers to build (the seed profiled 1).")] = 1,
-    runs: Annotated[
-        int, typer.Option(help="Repetitions; run 0 is warm-up, the last is analysed.")
-    ] = 3,
-    dtype: Annotated[str, typer.Option(help="fp16 or bf16.")] = "fp16",
-    cuda_graph: Annotated[
-        bool, typer.Option("--cuda-graph", help="Replay decode steps from CUDA graphs.")
-    ] = False,
-    timeline: Annotated[str, typer.Option(help="Timeline source: nsys, torch, or both.")] = "nsys",
-    skip_ncu: Annotated[
-        bool, typer.Option("--skip-ncu", help="No Nsight Compute capture.")
-    ] = False,
+    model: Model = "llama-3-8b",
+    batch: Batch = 1,
+    input_len: InputLen = 128,
+    output_len: OutputLen = 1,
+    layers: Layers = 1,
+    runs: Runs = 3,
+    dtype: Dtype = "fp16",
+    cuda_graph: CudaGraph = False,
+    timeline: Timeline = "nsys",
+    skip_ncu: SkipNcu = False,
     hardware: Annotated[str | None, typer.Option(help="GPU spec key (default: detected).")] = None,
     lang: Annotated[str, typer.Option(help="Report language: zh or en.")] = "zh",
-    out: Annotated[
-        Path | None, typer.Option(help="Run folder (must not exist or be empty).")
-    ] = None,
-    runs_dir: Annotated[Path, typer.Option(help="Parent of new run folders.")] = DEFAULT_RUNS_DIR,
+    out: Out = None,
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
 ) -> None:
     """Profile the built-in workload on this GPU and write the integrated report."""
     from rooflens.commands.report import analyse_inputs, write_report
