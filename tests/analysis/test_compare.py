@@ -166,3 +166,22 @@ def test_decode_steps_use_the_total_scaled_to_the_measured_steps() -> None:
     assert out["scope"]["decode_steps"] == 2
     assert row["phase"] == "decode" and row["predicted_time_s"] == pytest.approx(8e-6 * 2 / 4)
     assert row["measured_time_s"] == pytest.approx(6e-6)
+
+
+def test_innermost_range_skips_structural_names() -> None:
+    from rooflens.analysis.compare import innermost_range
+
+    assert innermost_range(["Run[2]", "prefill", "sample"]) == "sample"
+    assert innermost_range(["Run[2]", "decode[3]", "Layer[0]#Run[2]"]) is None
+    assert innermost_range(["Run[1]/prefill/argmax"]) == "argmax"
+    assert innermost_range([]) is None and innermost_range(None) is None
+
+
+def test_unmatched_kernel_named_by_its_nvtx_range() -> None:
+    # An argmax reduce kernel that neither NVTX operator nor its name maps: named `sample`.
+    tl = {"kernels": [{"index": 0, "name": "void at::native::reduce_kernel<512>", "short_name": "reduce_kernel",
+                       "duration_s": 3e-5, "operator": None, "phase": "prefill", "layer": None,
+                       "nvtx": ["Run[2]", "prefill", "sample"]}]}  # fmt: skip
+    comp = compare({"operators": []}, tl, None, None, {"peak_flops": PEAK, "bandwidth_bps": BW})
+    assert comp["unmatched_kernels"][0]["operator"] == "sample"
+    assert comp["kernel_operators"][0] == {"index": 0, "operator": "sample", "source": "nvtx_range"}

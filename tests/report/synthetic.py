@@ -135,6 +135,34 @@ def kernel_specs() -> list[tuple[str, str, float, float, float]]:
     return ks
 
 
+def _finding(
+    rule: str, metric: str, value: float, threshold: float, severity: str
+) -> dict[str, Any]:
+    return {"rule": rule, "source": "rooflens", "severity": severity, "message": rule,
+            "estimated_speedup": None, "metric": metric, "value": value, "threshold": threshold}  # fmt: skip
+
+
+def roofline_rules(k: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-kernel rules rooflens.analysis.kernels fires, written out by hand: roof fraction
+    < 20 % far_from_roof (else < 50 % below_roof), both SOL % < 60 latency_bound, L2 hit < 50 %
+    low_l2_hit, achieved / theoretical occupancy < 0.5 low_occupancy."""
+    out = []
+    roof = k["roof_fraction"]
+    if roof < 0.2:
+        out.append(_finding("far_from_roof", "roof_fraction", roof, 0.2, "high"))
+    elif roof < 0.5:
+        out.append(_finding("below_roof", "roof_fraction", roof, 0.5, "medium"))
+    sol = max(k["sm_throughput_pct"], k["memory_throughput_pct"])
+    if sol < 60.0:
+        out.append(_finding("latency_bound", "max_sol_pct", sol, 60.0, "medium"))
+    if k["l2_hit_pct"] < 50.0:
+        out.append(_finding("low_l2_hit", "l2_hit_pct", k["l2_hit_pct"], 50.0, "low"))
+    occ = k["achieved_occupancy_pct"] / k["theoretical_occupancy_pct"]
+    if occ < 0.5:
+        out.append(_finding("low_occupancy", "occupancy_ratio", occ, 0.5, "medium"))
+    return out
+
+
 def _kernel_block(
     i: int, spec: tuple[str, str, float, float, float], start_s: float, total_s: float
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -186,6 +214,7 @@ def _kernel_block(
     }
     if attainable is not None:
         ncu["attainable_flops_per_s"] = attainable
+    ncu["findings"].extend(roofline_rules(ncu))
     if gemm:
         ncu["findings"].append(
             {

@@ -92,3 +92,32 @@ def test_cuda_graph_decode_is_not_launch_bound() -> None:
         pytest.skip("fixture not present")
     doc = build_report(**analyse_inputs([run_dir], {}, None, None))
     assert "launch_bound" not in {f["rule"] for f in doc["comparison"]["findings"]}
+
+
+def test_prefill_groups_rope_and_names_the_sampling_kernel() -> None:
+    run_dir = FIXTURES / "h200_llama3_8b_prefill"
+    if not (run_dir / "manifest.json").is_file():
+        pytest.skip("fixture not present")
+    doc = build_report(**analyse_inputs([run_dir], {}, None, None))
+    comp = doc["comparison"]
+    rope_row = next(o for o in comp["operators"] if o["name"] == "rope")
+    rope = next(f for f in comp["findings"] if f["rule"] == "fragmented_operator")
+    # 10 kernels, 28.7 us measured against 0.546 us predicted: stake = the difference.
+    assert rope["subject"] == "rope" and rope["count"] == rope_row["kernel_count"] == 10
+    assert rope["time_at_stake_s"] == rope_row["measured_time_s"] - rope_row["predicted_time_s"]
+    assert "rotary" in rope["suggestion"]
+    # The argmax reduce kernel runs in the NVTX range `sample`: named so, not `other`.
+    (unmatched,) = comp["unmatched_kernels"]
+    assert unmatched["short_name"] == "reduce_kernel" and unmatched["operator"] == "sample"
+    # One group per (rule, subject); a kernel's time is in one group at most per rule family.
+    keys = [(f["source"], f["rule"], f["subject"]) for f in comp["findings"]]
+    assert len(keys) == len(set(keys))
+    seen: set[int] = set()
+    for f in comp["findings"]:
+        if f["source"] == "rooflens" and f["rule"] in (
+            "far_from_roof",
+            "below_roof",
+            "fragmented_operator",
+        ):
+            assert seen.isdisjoint(f["kernel_indices"])
+            seen.update(f["kernel_indices"])

@@ -32,6 +32,11 @@ OPERATOR_ALIASES: dict[str, str] = {
 
 _DECODE = re.compile(r"^decode(\[\d+\])?$|^decode_")
 
+# NVTX range names that only say where a kernel ran (run, layer, phase), not what it does.
+_STRUCTURAL_RANGE = re.compile(
+    r"^(Run\[\d+\]|Layer\[\d+\](#Run\[\d+\])?|prefill|decode(\[\d+\])?)$"
+)
+
 
 def canonical_operator(name: str) -> str:
     """The operator name used for joining (``q_proj`` → ``qkv_proj``)."""
@@ -43,6 +48,19 @@ def canonical_phase(phase: str | None) -> str:
     if phase is None:
         return "prefill"
     return "decode" if _DECODE.match(phase) else phase
+
+
+def innermost_range(stack: list[str] | None) -> str | None:
+    """The innermost NVTX range name that says what a kernel does (``sample``), or None.
+
+    Structural names (``Run[2]``, ``Layer[0]#Run[2]``, ``prefill``, ``decode[3]``) are skipped:
+    they place a kernel, they do not name its work.  A ``a/b`` path entry gives its last part.
+    """
+    for entry in reversed(stack or []):
+        leaf = str(entry).rsplit("/", 1)[-1].strip()
+        if leaf and not _STRUCTURAL_RANGE.match(leaf):
+            return leaf
+    return None
 
 
 def timeline_key(ncu_kernel: dict[str, Any]) -> Any:
@@ -77,6 +95,7 @@ def measured_kernels(
                 "layer": k.get("layer"),
                 "flops": ncu.get("flops"),
                 "dram_bytes": ncu.get("dram_bytes"),
+                "nvtx": k.get("nvtx") or ncu.get("nvtx"),
             }
         )
     if rows and any(r["operator"] is None for r in rows):
@@ -84,6 +103,13 @@ def measured_kernels(
         for r, op in zip(rows, guessed, strict=True):
             if r["operator"] is None:
                 r["operator"], r["operator_source"] = op, "name"
+    for r in rows:
+        # No operator from NVTX or the name: the innermost range name (``sample``) says more
+        # than ``other``.
+        stack = r.pop("nvtx")
+        label = innermost_range(stack) if r["operator"] in (None, "other") else None
+        if label:
+            r["operator"], r["operator_source"] = label, "nvtx_range"
     return rows
 
 

@@ -1,66 +1,90 @@
-"""Findings ranked by the time at stake: where the time beyond the roofline goes, and what to do.
+"""Where the time beyond the roofline goes, and what to do: findings grouped and ranked.
 
-Each finding is a plain dict ``{rule, source, severity, time_at_stake_s, subject, kernel_index,
-message, suggestion, metric, value, threshold, estimated_speedup}``.  ``time_at_stake_s`` is
-the time (seconds, per chosen run) that the fix could win at most, so findings from different
-rules can be ranked on one scale:
+Per-kernel rule results live in each NCU kernel's ``findings`` (section 三): NCU's own rules
+and :mod:`rooflens.analysis.kernels`' roofline rules, plus ``copy_cast`` from here.  This
+module does not repeat a rule that ``analysis.kernels`` fires; it *groups* the per-kernel
+results by (rule, operator) — or (rule, kernel short name / NVTX range) without an operator —
+adds the run- and operator-level rules, and ranks the groups by **time at stake**: the time
+(seconds, per chosen run) the fix could save at most.
 
-- ``launch_bound`` (run): the GPU idles between kernels — stake = window − GPU busy.
-- ``below_roof`` (kernel): achieved / attainable at its intensity < threshold — stake =
-  duration × (1 − roof fraction), the time above what its roof allows.
-- ``copy_cast`` (kernel): a copy or cast that a fused kernel would avoid — stake = duration.
-- ``low_occupancy`` / ``low_l2_hit`` (kernel): stake = duration × (1 − roof fraction), since
-  the most either fix can win is reaching the roof.
-- NCU rule results (``source = "ncu"``) — stake = estimated speedup (fraction) × duration.
+Time at stake of one kernel under one rule (:data:`RULE_KINDS`, column ``stake``):
 
-Thresholds are data (:data:`THRESHOLDS`) and every finding carries the one that fired it.
+- ``beyond_roof`` (``far_from_roof``, ``below_roof``, and the diagnoses ``latency_bound``,
+  ``low_occupancy``, ``low_l2_hit``): duration × (1 − roof fraction), the time beyond the
+  kernel's roofline time at its intensity.  A diagnosis explains *why* a kernel misses its roof,
+  so the most its fix can win is that same gap — never more (the whole duration only when the
+  roof fraction is unknown).
+- ``speedup`` (NCU rules): NCU's estimated speedup × duration.
+- ``duration`` (``copy_cast``): the whole kernel, which a fused producer/consumer removes.
+- ``excess`` (``fragmented_operator``): measured − predicted time of the operator.
+- ``idle`` (``launch_bound``): window − GPU busy of the chosen run.
+
+A group's stake is the Σ over its kernels of that one rule's stake.  One kernel's time is never
+summed across rules: a lower-level finding (a diagnosis, or the roof rule under a fragmented
+operator) on a kernel already in a higher-level group of the same subject is *folded* into that
+group (``also``: rule → kernel count) instead of forming a group of its own.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rooflens.analysis.compare import canonical_operator, canonical_phase
+from rooflens.analysis.operators import operator_class
+from rooflens.analysis.suggestions import SUGGESTIONS, suggestion_key
+
+__all__ = [
+    "SUGGESTIONS",
+    "THRESHOLDS",
+    "kernel_findings",
+    "launch_bound_finding",
+    "rank_findings",
+    "suggestion_key",
+    "time_at_stake",
+]
+
+# Every threshold of this module, in one table.
 THRESHOLDS: dict[str, float] = {
     # Launch-bound when > 20 % of the window is idle.  On the H200 fixtures the same 1-layer
     # decode idles 28.6 % eager and 11.7 % replayed from CUDA graphs: 20 % separates them.
     "bubble_ratio": 0.20,
-    "roof_fraction": 0.30,  # a kernel below 30 % of its roof is "far below"
-    "achieved_occupancy_pct": 25.0,  # low occupancy below 25 % of warps
-    "l2_hit_pct": 50.0,  # low L2 hit rate below 50 % on operators that re-read data
-    "min_kernel_share": 0.01,  # ignore kernel rules on kernels under 1 % of the run
+    # An operator served by ≥ 3 kernels that takes ≥ 3× its predicted time is fragmented:
+    # rope on the H200 prefill runs as 10 kernels in 28.7 us against 0.55 us predicted.
+    "fragment_kernel_count": 3,
+    "fragment_time_ratio": 3.0,
+    # A low L2 hit rate costs DRAM traffic only if the operator moved more bytes than predicted:
+    # within 1.1× of the minimum, the data is streamed once (lm_head's weights, say).
+    "reread_bytes_ratio": 1.1,
+    "min_kernel_share": 0.01,  # copy_cast skips kernels under 1 % of the run's kernel time
+    # Section 三 per-name summary (the seed's "低于50%" / "低L2/L1命中率" counts).
+    "sm_efficiency_low_pct": 50.0,
+    "l2_hit_low_pct": 50.0,
+    "l1_hit_low_pct": 50.0,
 }
 
-# Operators whose kernels re-read tiles (GEMM operands, K/V per query tile): a low L2 hit rate
-# there means re-reads go to DRAM.
-_REREAD_OPERATORS = {
-    "qkv_proj",
-    "o_proj",
-    "gate_up_proj",
-    "down_proj",
-    "lm_head",
-    "attention",
-    "experts",
-    "shared_experts",
+# rule → (level, stake kind).  Levels: a finding folds into a group of a *lower* level number
+# on the same subject and kernel.  NCU rules (level "ncu") never fold: they carry their own
+# estimate and advice.
+RULE_KINDS: dict[str, tuple[int, str]] = {
+    "launch_bound": (0, "idle"),
+    "fragmented_operator": (1, "excess"),
+    "copy_cast": (2, "duration"),
+    "far_from_roof": (3, "beyond_roof"),
+    "below_roof": (3, "beyond_roof"),
+    # Diagnoses: why a kernel misses its roof.  On one kernel, the first of them holds the others.
+    "latency_bound": (4, "beyond_roof"),
+    "low_occupancy": (5, "beyond_roof"),
+    "low_l2_hit": (6, "beyond_roof"),
 }
+_UNKNOWN_LEVEL = 7  # a rule added to analysis.kernels later: a diagnosis, folded last
+# Rules that are one family in a group (kernels.py fires at most one of them per kernel).
+_FAMILY = {"far_from_roof": "below_roof"}
 
-SUGGESTIONS: dict[str, str] = {
-    "launch_bound": "Capture the step with CUDA graphs (or torch.compile mode='reduce-overhead') "
-    "so kernel launches stop leaving the GPU idle; batch more tokens per launch.",
-    "below_roof": "Check the kernel's shape and tiling (a GEMM shape the library handles well, "
-    "padding to multiples of 64/128) or use a fused/FP8 implementation.",
-    "copy_cast": "Fuse the copy or cast into its producer or consumer (write the KV cache in "
-    "place, keep one dtype end to end).",
-    "low_occupancy": "Raise occupancy: fewer registers per thread or less shared memory per "
-    "block, or more blocks (split-K / smaller tiles).",
-    "low_l2_hit": "Improve reuse: tile order that keeps operands in L2 (swizzle / rasterisation), "
-    "or a fused kernel that reads the data once.",
-    "ncu": "Follow Nsight Compute's rule guidance for this kernel.",
-    "latency_bound": "Give each kernel more work (larger batch, fuse small kernels) or cut launch "
-    "overhead with CUDA graphs.",
-}
+# A low L2 hit rate only matters where data is re-read (GEMM operands, K/V per query tile).
+_REREAD_CLASSES = frozenset({"gemm", "attention"})
 
 
-def _severity(fraction_of_run: float) -> str:
+def severity_of(fraction_of_run: float) -> str:
     """high ≥ 20 % of the run's kernel time at stake, medium ≥ 5 %, else low."""
     if fraction_of_run >= 0.20:
         return "high"
@@ -69,189 +93,255 @@ def _severity(fraction_of_run: float) -> str:
     return "low"
 
 
-def _finding(rule: str, stake_s: float, total_s: float, **fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "rule": rule,
-        "source": "rooflens",
-        "severity": _severity(stake_s / total_s if total_s else 0.0),
-        "time_at_stake_s": stake_s,
-        "subject": None,
-        "kernel_index": None,
-        "suggestion": SUGGESTIONS.get(rule, ""),
-        "estimated_speedup": None,
-    }
-    base.update(fields)
-    return base
-
-
 def launch_bound_finding(timeline: dict[str, Any] | None, total_s: float) -> dict[str, Any] | None:
     """The chosen run idles more than the threshold: time at stake = window − busy."""
-    run = next(
-        (
-            r
-            for r in (timeline or {}).get("runs") or []
-            if r.get("name") == (timeline or {}).get("chosen_run")
-        ),
-        None,
-    )
+    tl = timeline or {}
+    run = next((r for r in tl.get("runs") or [] if r.get("name") == tl.get("chosen_run")), None)
     if not run or run.get("bubble_ratio") is None:
         return None
     ratio, limit = float(run["bubble_ratio"]), THRESHOLDS["bubble_ratio"]
     if ratio <= limit:
         return None
-    idle = float(run.get("window_s") or 0.0) - float(run.get("gpu_busy_s") or 0.0)
+    idle = max(float(run.get("window_s") or 0.0) - float(run.get("gpu_busy_s") or 0.0), 0.0)
     host = run.get("host_bound_gap_s")
-    return _finding(
-        "launch_bound",
-        max(idle, 0.0),
-        max(total_s, idle),
-        subject=run["name"],
-        message=f"{run['name']}: GPU idle for {ratio:.3g} of the window"
+    return {
+        "rule": "launch_bound",
+        "source": "rooflens",
+        "severity": severity_of(idle / max(total_s, idle) if idle else 0.0),
+        "time_at_stake_s": idle,
+        "subject": run["name"],
+        "count": None,
+        "kernel_indices": [],
+        "message": f"{run['name']}: GPU idle for {ratio:.3g} of the window"
         + (f", host-bound gaps {host:.3g} s" if host is not None else ""),
-        metric="bubble_ratio",
-        value=ratio,
-        threshold=limit,
-    )
-
-
-# Rules of rooflens.analysis.kernels that cover one of ours (same figure): ours is then skipped.
-_COVERED_BY: dict[str, set[str]] = {
-    "below_roof": {"below_roof", "far_from_roof"},
-    "low_occupancy": {"low_occupancy"},
-    "low_l2_hit": {"low_l2_hit"},
-    "copy_cast": {"copy_cast"},
-}
+        "suggestion_key": "launch_bound",
+        "suggestion": SUGGESTIONS["launch_bound"],
+        "metric": "bubble_ratio",
+        "value": ratio,
+        "threshold": limit,
+        "estimated_speedup": None,
+        "also": {},
+    }
 
 
 def kernel_findings(k: dict[str, Any], total_s: float) -> list[dict[str, Any]]:
-    """rooflens rules for one kernel that its own ``findings`` do not already hold.
+    """rooflens rules of this module for one kernel (``analysis.kernels`` fires the others).
 
-    The NCU block of a kernel may already carry rule results from
-    :mod:`rooflens.analysis.kernels` (same figures, possibly other thresholds); a rule of ours
-    that one of those covers is not repeated.
+    Only ``copy_cast``: a kernel mapped to ``copy`` that takes ≥ 1 % of the run.
     """
     dur = float(k.get("duration_s") or 0.0)
     if total_s <= 0 or dur / total_s < THRESHOLDS["min_kernel_share"]:
         return []
-    have = {f.get("rule") for f in k.get("findings") or []}
-    op, roof = k.get("operator"), k.get("roof_fraction")
-    common = {"subject": k.get("short_name") or k.get("name"), "kernel_index": k.get("index")}
-    candidates: list[tuple[str, str, Any, float | None, str]] = []
-    if op == "copy":
-        candidates.append(("copy_cast", "operator", op, None, "copy/cast kernel"))
-    if roof is not None and roof < THRESHOLDS["roof_fraction"]:
-        candidates.append(
-            (
-                "below_roof",
-                "roof_fraction",
-                roof,
-                THRESHOLDS["roof_fraction"],
-                "kernel far below its roofline",
-            )
-        )
-    occ, theo = k.get("achieved_occupancy_pct"), k.get("theoretical_occupancy_pct")
-    # Low only if the launch could do better: achieved well under what its configuration allows.
-    headroom = theo is None or (theo > 0 and occ is not None and occ / theo < 0.5)
-    if occ is not None and occ < THRESHOLDS["achieved_occupancy_pct"] and headroom:
-        candidates.append(
-            (
-                "low_occupancy",
-                "achieved_occupancy_pct",
-                occ,
-                THRESHOLDS["achieved_occupancy_pct"],
-                "low achieved occupancy",
-            )
-        )
-    l2 = k.get("l2_hit_pct")
-    if l2 is not None and op in _REREAD_OPERATORS and l2 < THRESHOLDS["l2_hit_pct"]:
-        candidates.append(
-            (
-                "low_l2_hit",
-                "l2_hit_pct",
-                l2,
-                THRESHOLDS["l2_hit_pct"],
-                "low L2 hit rate on re-read data",
-            )
-        )
-    out = []
-    for rule, metric, value, threshold, message in candidates:
-        if have & _COVERED_BY[rule]:
-            continue
-        f = _finding(
-            rule,
-            0.0,
-            total_s,
-            message=message,
-            metric=metric,
-            value=value,
-            threshold=threshold,
-            **common,
-        )
-        f["time_at_stake_s"] = time_at_stake(f, k)
-        f["severity"] = _severity(f["time_at_stake_s"] / total_s)
-        out.append(f)
-    return out
+    if k.get("operator") != "copy" or any(
+        f.get("rule") == "copy_cast" for f in k.get("findings") or []
+    ):
+        return []
+    return [
+        {"rule": "copy_cast", "source": "rooflens", "severity": severity_of(dur / total_s),
+         "message": "copy/cast kernel that a fused kernel would avoid", "estimated_speedup": None,
+         "metric": "operator", "value": "copy", "threshold": None}
+    ]  # fmt: skip
 
 
 def time_at_stake(f: dict[str, Any], k: dict[str, Any]) -> float:
-    """Seconds a finding on kernel ``k`` could win at most (see the module docstring)."""
+    """Seconds a per-kernel finding ``f`` on kernel ``k`` could save at most (module docstring)."""
     dur = float(k.get("duration_s") or 0.0)
     if f.get("source") == "ncu":
         speedup = f.get("estimated_speedup")
         return dur * float(speedup) if speedup is not None else 0.0
-    if f.get("rule") == "copy_cast":
-        return dur
+    _, kind = RULE_KINDS.get(f.get("rule") or "", (_UNKNOWN_LEVEL, "beyond_roof"))
     roof = k.get("roof_fraction")
-    return dur * max(0.0, 1.0 - float(roof)) if roof is not None else dur
+    if kind == "duration" or roof is None:
+        return dur
+    return dur * max(0.0, 1.0 - float(roof))
 
 
-def _ranked(f: dict[str, Any], k: dict[str, Any], total_s: float) -> dict[str, Any]:
-    """A kernel's finding (any source) as a ranked entry with subject, stake and suggestion."""
-    stake = time_at_stake(f, k)
+def subject_of(k: dict[str, Any]) -> str:
+    """What a finding is about: the operator, else the kernel's short name."""
+    op = k.get("operator")
+    if op and op != "other":
+        return canonical_operator(str(op))
+    return str(k.get("short_name") or k.get("name") or "?")
+
+
+def _instances(members: list[dict[str, Any]]) -> int:
+    """Operator instances the kernels ran for: distinct (phase label, layer) pairs (≥ 1).
+
+    Decode runs an operator once per step (``decode[k]``) and layer, so 15 norm kernels over 15
+    steps are one kernel per instance, not a fragmented norm.
+    """
+    return max(1, len({(k.get("phase"), k.get("layer")) for k in members}))
+
+
+def fragmented_findings(
+    operators: list[dict[str, Any]], kernels: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Operators served by ≥ 3 kernels per instance that take ≥ 3× their predicted time.
+
+    ``operators`` are the comparison rows (per operator and phase: measured/predicted time);
+    ``kernels`` carry ``operator``, ``phase`` and ``layer``.  Time at stake = measured − predicted.
+    """
+    out = []
+    for o in operators:
+        meas, pred = o.get("measured_time_s"), o.get("predicted_time_s")
+        members = [
+            k for k in kernels
+            if subject_of(k) == o["name"] and canonical_phase(k.get("phase")) == o.get("phase", "prefill")
+        ]  # fmt: skip
+        per_instance = len(members) / _instances(members)
+        if meas is None or not pred or per_instance < THRESHOLDS["fragment_kernel_count"]:
+            continue
+        if meas / pred < THRESHOLDS["fragment_time_ratio"]:
+            continue
+        phase = o.get("phase", "prefill")
+        subject = o["name"] if phase == "prefill" else f"{o['name']} ({phase})"
+        out.append(
+            {
+                "rule": "fragmented_operator", "source": "rooflens", "subject": subject,
+                "operator": o["name"], "phase": phase, "kernel_class": operator_class(o["name"]),
+                "count": len(members), "kernels_per_instance": per_instance,
+                "kernel_indices": sorted(int(k["index"]) for k in members if k.get("index") is not None),
+                "time_at_stake_s": meas - pred, "measured_time_s": meas, "predicted_time_s": pred,
+                "metric": "time_ratio", "value": meas / pred,
+                "threshold": THRESHOLDS["fragment_time_ratio"], "estimated_speedup": None,
+                "message": f"{subject}: {len(members)} kernels ({per_instance:.3g} per instance) "
+                f"take {meas:.3g} s, {meas / pred:.3g}x the predicted {pred:.3g} s",
+                "also": {},
+            }
+        )  # fmt: skip
+    return out
+
+
+def _group_key(f: dict[str, Any], k: dict[str, Any]) -> tuple[str, str, str]:
     rule = f.get("rule") or "ncu"
     source = f.get("source") or "rooflens"
-    suggestion = (
-        f.get("suggestion") or SUGGESTIONS.get(_SUGGESTION_OF.get(rule, rule)) or SUGGESTIONS["ncu"]
-    )
+    return (source, _FAMILY.get(rule, rule), subject_of(k))
+
+
+def _new_group(source: str, family: str, subject: str, k: dict[str, Any]) -> dict[str, Any]:
     return {
-        "rule": rule,
-        "source": source,
-        "severity": f.get("severity") or _severity(stake / total_s if total_s else 0.0),
-        "time_at_stake_s": stake,
-        "subject": k.get("short_name") or k.get("name"),
-        "kernel_index": k.get("index"),
-        "message": f.get("message") or "",
-        "suggestion": suggestion
-        if source == "rooflens"
-        else (f.get("suggestion") or SUGGESTIONS["ncu"]),
-        "metric": f.get("metric") or ("estimated_speedup" if source == "ncu" else None),
-        "value": f.get("value") if f.get("value") is not None else f.get("estimated_speedup"),
-        "threshold": f.get("threshold"),
-        "estimated_speedup": f.get("estimated_speedup"),
-    }
+        "rule": family, "source": source, "subject": subject,
+        "kernel_class": operator_class(k.get("operator"), str(k.get("name") or "")),
+        "count": 0, "kernel_indices": [], "time_at_stake_s": 0.0, "metric": None,
+        "value": None, "threshold": None, "estimated_speedup": None, "message": "",
+        "rules": [], "also": {},
+    }  # fmt: skip
 
 
-# Rules of rooflens.analysis.kernels that share a suggestion with one of ours.
-_SUGGESTION_OF = {"far_from_roof": "below_roof"}
+def _worse(g: dict[str, Any], v: Any) -> bool:
+    """Whether value ``v`` is worse than the group's: lowest for rooflens rules (all "<"),
+    highest estimated speedup for NCU rules."""
+    if v is None or isinstance(v, str):
+        return g["value"] is None
+    if g["value"] is None or isinstance(g["value"], str):
+        return True
+    return bool(v > g["value"]) if g["source"] == "ncu" else bool(v < g["value"])
+
+
+def _add(g: dict[str, Any], f: dict[str, Any], k: dict[str, Any]) -> None:
+    """Add kernel ``k``'s finding ``f`` to group ``g``; the worst member names the group's value."""
+    g["count"] += 1
+    g["kernel_indices"].append(k.get("index"))
+    g["time_at_stake_s"] += time_at_stake(f, k)
+    if f.get("rule") not in g["rules"]:
+        g["rules"].append(f.get("rule"))
+    ncu = g["source"] == "ncu"
+    v = f.get("estimated_speedup") if ncu else f.get("value")
+    if _worse(g, v):
+        g["value"], g["threshold"] = v, f.get("threshold")
+        g["metric"] = "estimated_speedup" if ncu else f.get("metric")
+        g["message"] = f.get("message") or ""
+        if not ncu:
+            g["rule"] = f.get("rule")
+    if f.get("estimated_speedup") is not None:
+        g["estimated_speedup"] = max(g["estimated_speedup"] or 0.0, float(f["estimated_speedup"]))
+
+
+def _level(f: dict[str, Any]) -> int | None:
+    if (f.get("source") or "rooflens") == "ncu":
+        return None
+    return RULE_KINDS.get(f.get("rule") or "", (_UNKNOWN_LEVEL, ""))[0]
+
+
+def _streamed_once(operators: list[dict[str, Any]]) -> set[str]:
+    """Operators whose measured DRAM bytes stay within ``reread_bytes_ratio`` of the prediction."""
+    ratios: dict[str, float] = {}
+    for o in operators:
+        m, p = o.get("measured_bytes"), o.get("predicted_bytes")
+        if m is not None and p:
+            ratios[o["name"]] = max(ratios.get(o["name"], 0.0), float(m) / float(p))
+    return {name for name, r in ratios.items() if r <= THRESHOLDS["reread_bytes_ratio"]}
+
+
+def _l2_irrelevant(k: dict[str, Any], streamed: set[str]) -> bool:
+    """A low L2 hit rate says nothing on streaming kernels or on data read no more than once."""
+    return _cls(k) not in _REREAD_CLASSES or subject_of(k) in streamed
+
+
+def group_findings(
+    kernels: list[dict[str, Any]],
+    fragmented: list[dict[str, Any]],
+    operators: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Per-kernel findings grouped by (source, rule family, subject), lower levels folded."""
+    streamed = _streamed_once(operators or [])
+    covered: dict[tuple[str, Any], tuple[int, dict[str, Any]]] = {}
+    for g in fragmented:
+        for i in g["kernel_indices"]:
+            covered[(g["operator"], i)] = (1, g)
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    entries = [(f, k) for k in kernels for f in k.get("findings") or []]
+    for f, k in sorted(entries, key=lambda e: _level(e[0]) or 0):
+        level = _level(f)
+        if f.get("rule") == "low_l2_hit" and _l2_irrelevant(k, streamed):
+            continue
+        holder = covered.get((subject_of(k), k.get("index")))
+        if level is not None and holder is not None and holder[0] < level:
+            also = holder[1]["also"]
+            also[f["rule"]] = also.get(f["rule"], 0) + 1
+            continue
+        key = _group_key(f, k)
+        g = groups.setdefault(key, _new_group(key[0], key[1], key[2], k))
+        _add(g, f, k)
+        if level is not None:
+            covered.setdefault((subject_of(k), k.get("index")), (level, g))
+    for g in groups.values():
+        g["kernel_indices"].sort(key=lambda i: -1 if i is None else i)
+    return list(groups.values())
+
+
+def _cls(k: dict[str, Any]) -> str:
+    return operator_class(k.get("operator"), str(k.get("name") or ""))
+
+
+def _group_message(g: dict[str, Any]) -> str:
+    """English one-liner of a group (renderers use strings.toml in the report's language)."""
+    v = g["value"]
+    worst = f"{v:.3g}" if isinstance(v, float) else str(v)
+    return f"{g['subject']}: {g['count']} kernel(s), worst {g['metric']} {worst}: {g['message']}"
 
 
 def rank_findings(
     timeline: dict[str, Any] | None,
     kernels: list[dict[str, Any]],
+    operators: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """All findings of the chosen run, highest time at stake first.
+    """Finding groups of the chosen run, highest time at stake first.
 
-    ``kernels`` are per-kernel dicts (NCU block merged with the timeline's duration and
-    operator); their own ``findings`` (NCU rules, rooflens.analysis.kernels rules) are ranked
-    together with :func:`kernel_findings` and the run-level launch-bound rule.
+    ``kernels``: per-kernel dicts (NCU block merged with the timeline's duration and final
+    operator) with their ``findings``; ``operators``: the comparison rows (for
+    ``fragmented_operator``).  The launch-bound rule is run level and stays one entry.
     """
     total_s = float(sum(float(k.get("duration_s") or 0.0) for k in kernels))
-    found: list[dict[str, Any]] = []
+    fragmented = fragmented_findings(operators or [], kernels)
+    groups = fragmented + group_findings(kernels, fragmented, operators)
+    for g in groups:
+        if g["rule"] != "fragmented_operator":
+            g["message"] = _group_message(g)
+        g["suggestion_key"] = suggestion_key(g["rule"], g["source"], g["kernel_class"])
+        g["suggestion"] = SUGGESTIONS[g["suggestion_key"]]
+        g["severity"] = severity_of(g["time_at_stake_s"] / total_s if total_s else 0.0)
     lb = launch_bound_finding(timeline, total_s)
-    if lb:
-        found.append(lb)
-    for k in kernels:
-        found.extend(_ranked(f, k, total_s) for f in k.get("findings") or [])
-        found.extend(kernel_findings(k, total_s))
-    found.sort(key=lambda f: (-f["time_at_stake_s"], f["rule"], f["kernel_index"] or -1))
+    found = ([lb] if lb else []) + groups
+    found.sort(key=lambda f: (-f["time_at_stake_s"], f["rule"], f["subject"] or ""))
     return found

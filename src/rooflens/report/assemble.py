@@ -13,6 +13,7 @@ from typing import Any
 from rooflens import __version__
 from rooflens.analysis.compare import compare, timeline_key
 from rooflens.analysis.findings import kernel_findings, rank_findings
+from rooflens.analysis.summary import summarize_kernel_names
 from rooflens.report.document import SCHEMA_VERSION, self_check
 
 
@@ -29,7 +30,11 @@ def _kernel_rows_for_findings(
     for k in base:
         row = dict(ncu.get(k.get("index"), {})) if timeline else dict(k)
         row.update(
-            {key: k[key] for key in ("index", "name", "short_name", "duration_s") if key in k}
+            {
+                key: k[key]
+                for key in ("index", "name", "short_name", "duration_s", "phase", "layer")
+                if key in k
+            }
         )
         row["operator"] = ops.get(k.get("index")) or row.get("operator") or k.get("operator")
         rows.append(row)
@@ -46,7 +51,7 @@ def _attach_kernel_findings(
     by_index = {r.get("index"): r for r in rows}
     for k in kernels:
         row = by_index.get(timeline_key(k)) if timeline_key(k) is not None else None
-        if row is not None and k.get("operator") is None:
+        if row is not None and k.get("operator") in (None, "other"):
             k["operator"] = row.get("operator")
         merged = {**k, "duration_s": (row or k).get("duration_s"), "operator": k.get("operator")}
         k["findings"] = list(k.get("findings") or []) + kernel_findings(merged, total_s)
@@ -80,10 +85,12 @@ def build_report(
         _attach_kernel_findings(kernels, rows)
         ops = {o["index"]: o["operator"] for o in comparison["kernel_operators"]}
         for k in (timeline or {}).get("kernels") or []:
-            if k.get("operator") is None:
-                k["operator"] = ops.get(k.get("index"))
+            if k.get("operator") in (None, "other"):
+                k["operator"] = ops.get(k.get("index")) or k.get("operator")
         comparison["findings"] = rank_findings(
-            timeline, _kernel_rows_for_findings(timeline, kernels, comparison)
+            timeline,
+            _kernel_rows_for_findings(timeline, kernels, comparison),
+            comparison["operators"],
         )
     doc = {
         "schema_version": SCHEMA_VERSION,
@@ -96,6 +103,7 @@ def build_report(
         "kernels": kernels,
         "measured": measured,
         "comparison": comparison,
+        "kernel_groups": None if kernels is None else summarize_kernel_names(kernels),
     }
     self_check(doc)
     return doc

@@ -16,7 +16,7 @@ import orjson
 
 from rooflens.errors import InputError, RooflensError
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 # Top-level sections and the value an older or partial report gets when it lacks one.
 _DEFAULTS: dict[str, Any] = {
@@ -30,6 +30,7 @@ _DEFAULTS: dict[str, Any] = {
     "kernels": None,
     "measured": None,
     "comparison": None,
+    "kernel_groups": None,  # added in 1.1; load_report fills it for 1.0 files
 }
 
 # Slack for float sums (Σ of per-kernel values vs a window computed elsewhere).
@@ -66,7 +67,13 @@ def load_report(path: str | Path) -> dict[str, Any]:
             p,
             f"schema_version {raw['schema_version']} is not readable by this rooflens ({SCHEMA_VERSION})",
         )
-    return with_defaults(raw)
+    doc = with_defaults(raw)
+    if doc["kernel_groups"] is None and doc["kernels"]:
+        # A 1.0 report: the per-name summary is a pure function of its NCU kernel blocks.
+        from rooflens.analysis.summary import summarize_kernel_names
+
+        doc["kernel_groups"] = summarize_kernel_names(doc["kernels"])
+    return doc
 
 
 def _problems_measured(doc: dict[str, Any]) -> list[str]:
@@ -123,9 +130,32 @@ def _problems_values(node: Any, where: str) -> list[str]:
     return out
 
 
+def _problems_findings(doc: dict[str, Any]) -> list[str]:
+    """A finding group cannot save more time than its kernels take."""
+    kernels = (doc.get("timeline") or {}).get("kernels") or doc.get("kernels") or []
+    dur = {k.get("index"): float(k.get("duration_s") or 0.0) for k in kernels}
+    out = []
+    for f in (doc.get("comparison") or {}).get("findings") or []:
+        indices = f.get("kernel_indices") or []
+        if not indices or any(i not in dur for i in indices):
+            continue
+        total = sum(dur[i] for i in indices)
+        if float(f.get("time_at_stake_s") or 0.0) > total * (1 + _REL_TOL) + 1e-15:
+            out.append(
+                f"finding {f.get('rule')} on {f.get('subject')}: time at stake "
+                f"{f.get('time_at_stake_s'):.4g} s exceeds its kernels' time {total:.4g} s"
+            )
+    return out
+
+
 def problems(doc: dict[str, Any]) -> list[str]:
     """Every broken invariant of a report, as one readable line each (empty when sound)."""
-    return _problems_measured(doc) + _problems_timeline(doc) + _problems_values(doc, "")
+    return (
+        _problems_measured(doc)
+        + _problems_timeline(doc)
+        + _problems_findings(doc)
+        + _problems_values(doc, "")
+    )
 
 
 def self_check(doc: dict[str, Any]) -> None:

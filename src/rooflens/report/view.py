@@ -13,17 +13,28 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from rooflens.units import (
-    fmt_bandwidth,
-    fmt_bytes,
-    fmt_duration,
-    fmt_flops_rate,
-    fmt_pct,
-    fmt_scaled,
-    sig3,
+from rooflens.report.findings_view import finding_view, kernel_groups_view
+from rooflens.report.formats import (
+    NA,
+    f_bw,
+    f_bytes,
+    f_count,
+    f_dims,
+    f_flops,
+    f_frac,
+    f_gap,
+    f_indices,
+    f_intensity,
+    f_pct,
+    f_rate,
+    f_ratio,
+    f_text,
+    f_time,
 )
 
-NA = "n/a"
+__all__ = ["build_view", "f_frac", "f_intensity", "f_rate", "f_time", "strings"]
+# Finding groups shown in Markdown / HTML; the rest stay in report.json.
+FINDINGS_SHOWN = 12
 
 
 @cache
@@ -34,75 +45,6 @@ def strings(lang: str) -> dict[str, Any]:
     if lang not in table:
         raise ValueError(f"unknown report language {lang!r} (known: {', '.join(sorted(table))})")
     return dict(table[lang])
-
-
-def f_time(x: float | None) -> str:
-    return NA if x is None else fmt_duration(x)
-
-
-def f_bytes(x: float | None) -> str:
-    return NA if x is None else fmt_bytes(x)
-
-
-def f_bw(x: float | None) -> str:
-    return NA if x is None else fmt_bandwidth(x)
-
-
-def f_rate(x: float | None) -> str:
-    return NA if x is None else fmt_flops_rate(x)
-
-
-def f_flops(x: float | None) -> str:
-    return NA if x is None else fmt_scaled(x, "FLOP")
-
-
-def f_intensity(x: float | None) -> str:
-    return NA if x is None else f"{sig3(x)} FLOP/B"
-
-
-def f_frac(x: float | None) -> str:
-    """A fraction (0.69) as a percentage (``69.0%``)."""
-    return NA if x is None else fmt_pct(x)
-
-
-def f_pct(x: float | None) -> str:
-    """A value already in percent (NCU's ``*_pct``) with a % sign."""
-    return NA if x is None else f"{sig3(x)}%"
-
-
-def f_gap(x: float | None) -> str:
-    """A signed relative difference: −0.187 → ``-18.7%``, 7.1 → ``+710%``."""
-    if x is None:
-        return NA
-    return ("+" if x > 0 else "") + fmt_pct(x)
-
-
-def f_ratio(x: float | None) -> str:
-    """A measured/predicted ratio: ``3.21×``."""
-    return NA if x is None else f"{sig3(x)}×"
-
-
-def f_dims(d: list[int] | None) -> str:
-    return NA if not d else "(" + ", ".join(str(int(v)) for v in d) + ")"
-
-
-def f_metric_value(metric: str | None, value: Any) -> str:
-    """A finding's metric value in the unit its name implies."""
-    if value is None:
-        return NA
-    if isinstance(value, str):
-        return value
-    if metric and metric.endswith("_pct"):
-        return f_pct(value)
-    if metric and metric.endswith("_s"):
-        return f_time(value)
-    if metric and metric.endswith("_bps"):
-        return f_bw(value)
-    return (
-        f_frac(value)
-        if metric in ("bubble_ratio", "roof_fraction", "estimated_speedup", "occupancy_ratio")
-        else sig3(value)
-    )
 
 
 def header_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
@@ -131,15 +73,6 @@ def header_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
         if gpu.get("peak_flops") and gpu.get("bandwidth_bps")
         else NA,
     }
-
-
-def f_text(x: Any) -> str:
-    """A label or name as is (``n/a`` when missing)."""
-    return NA if x is None or x == "" else str(x)
-
-
-def f_count(x: Any) -> str:
-    return NA if x is None else str(int(x))
 
 
 Spec = dict[str, tuple[str, Any]]
@@ -300,41 +233,6 @@ def timeline_view(doc: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def finding_view(f: dict[str, Any], s: dict[str, Any], in_block: bool = False) -> dict[str, str]:
-    """One finding as text in ``lang``: rooflens rules from the strings table, NCU's as NCU wrote them.
-
-    ``in_block``: shown inside its kernel's NCU block, so the message does not repeat the kernel.
-    """
-    metric = f.get("metric")
-    fields = {
-        "subject": f.get("subject") or "",
-        "value": f_metric_value(metric, f.get("value")),
-        "threshold": f_metric_value(metric, f.get("threshold")),
-    }
-    rooflens = f.get("source", "rooflens") == "rooflens"
-    rule = f.get("rule") or ""
-    template = (s["rules"].get(f"{rule}:{metric}") or s["rules"].get(rule)) if rooflens else None
-    if template and in_block:
-        template = template.removeprefix("{subject}: ")
-    message = template.format(**fields) if template else (f.get("message") or "")
-    suggestion = s["suggestions"].get(f.get("rule", "")) if rooflens else None
-    return {
-        "rule": f.get("rule") or NA,
-        "source": f.get("source") or "rooflens",
-        "severity": f.get("severity") or NA,
-        "time_at_stake": f_time(f.get("time_at_stake_s")),
-        "metric": metric or NA,
-        "value": fields["value"],
-        "threshold": fields["threshold"],
-        "subject": fields["subject"],
-        "message": message,
-        "suggestion": suggestion or f.get("suggestion") or s["suggestions"]["ncu"],
-        "speedup": f_frac(f.get("estimated_speedup"))
-        if f.get("estimated_speedup") is not None
-        else "",
-    }
-
-
 def kernel_block_view(k: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     view: dict[str, Any] = apply_spec(k, NCU_FIELDS)
     view.update(
@@ -347,21 +245,32 @@ def kernel_block_view(k: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+def unmatched_view(unmatched: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Unmatched kernels, one row per (short name, operator): count, Σ duration, which kernels
+    (a decode capture repeats the same few kernels every step)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for u in unmatched:
+        key = (u.get("short_name") or "", u.get("operator") or NA)
+        groups.setdefault(key, []).append(u)
+    return [
+        {
+            "index": f_indices([u.get("index") for u in us]) or NA,
+            "short_name": name,
+            "operator": op,
+            "count": str(len(us)),
+            "duration": f_time(sum(float(u.get("duration_s") or 0.0) for u in us)),
+        }
+        for (name, op), us in groups.items()
+    ]
+
+
 def comparison_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
     comp = doc.get("comparison")
     if not comp:
         return None
     rows = [apply_spec(o, OPERATOR_FIELDS) for o in comp.get("operators") or []]
     tot = comp.get("total") or {}
-    unmatched = [
-        {
-            "index": u.get("index"),
-            "short_name": u.get("short_name") or "",
-            "operator": u.get("operator") or NA,
-            "duration": f_time(u.get("duration_s")),
-        }
-        for u in comp.get("unmatched_kernels") or []
-    ]
+    findings = comp.get("findings") or []
     return {
         "scope": scope_text(doc, s),
         "rows": rows,
@@ -369,8 +278,10 @@ def comparison_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | 
         "total_meas_time": f_time(tot.get("measured_time_s")),
         "total_matched_time": f_time(tot.get("matched_measured_time_s")),
         "performance_gap": f_gap(tot.get("performance_gap")),
-        "unmatched": unmatched,
-        "findings": [finding_view(f, s) for f in comp.get("findings") or []],
+        "unmatched": unmatched_view(comp.get("unmatched_kernels") or []),
+        "findings": [finding_view(f, s) for f in findings[:FINDINGS_SHOWN]],
+        "findings_total": len(findings),
+        "findings_more": max(0, len(findings) - FINDINGS_SHOWN),
     }
 
 
@@ -387,4 +298,5 @@ def build_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
         "timeline": timeline_view(doc),
         "ncu": None if kernels is None else [kernel_block_view(k, s) for k in kernels],
         "comparison": comparison_view(doc, s),
+        "kernel_groups": kernel_groups_view(doc, s),
     }
