@@ -361,8 +361,27 @@ def analyze_timeline(trace: Trace, run: str | None = None) -> TimelineAnalysis:
         members = np.arange(len(trace.kernels))
         if len(trace.kernels):
             warnings.append("no Run[j] / Layer[i]#Run[j] ranges: whole-trace overview")
+    kernels = run_kernels(trace, proj, members)
+    kernels = _label_graph_replays(trace, proj, kernels, warnings)
     return TimelineAnalysis(
         source=trace.source, path=trace.path, chosen_run=chosen.name, runs=runs, chosen=chosen,
-        kernels=run_kernels(trace, proj, members), overview=overview,
+        kernels=kernels, overview=overview,
         gpu_names=[g.name for g in trace.gpus], warnings=warnings,
     )  # fmt: skip
+
+
+def _label_graph_replays(
+    trace: Trace, proj: Projection, kernels: list[TimelineKernel], warnings: list[str]
+) -> list[TimelineKernel]:
+    """Operators for CUDA-graph replays from identical eager steps (analysis/replay_labels.py)."""
+    from rooflens.analysis import replay_labels as rl
+
+    if not rl.needs_labels(kernels) or len(trace.kernels) > rl.MAX_REFERENCE_KERNELS:
+        return kernels
+    reference = run_kernels(trace, proj, np.arange(len(trace.kernels)))
+    kernels, n = rl.label_replays(kernels, reference)
+    if n:
+        warnings.append(
+            f"{n} kernels replayed from CUDA graphs took their operator from the identical eager step"
+        )
+    return kernels

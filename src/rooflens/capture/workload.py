@@ -292,8 +292,11 @@ def run_workload(
                     model.step(prompt, 0, j, mark, ids_buf)
                 for k in range(1, output_len):
                     with mark(f"decode[{k}]"):
-                        if cuda_graph:
-                            with mark(f"Layer[0]#Run[{j}]"):
+                        if cuda_graph and j > 0:
+                            # NVTX is host-side: a replay has no operator ranges. Run 0 runs the
+                            # same steps eagerly, so the analysis can label replayed kernels by
+                            # their position in the identical eager kernel sequence.
+                            with mark("graph"):
                                 graphs[k - 1].replay()
                         else:
                             model.step(ids_buf, input_len + k - 1, j, mark, ids_buf)
