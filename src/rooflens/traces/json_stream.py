@@ -2,7 +2,7 @@
 
 A Kineto trace of a million kernels is gigabytes of JSON with ~15 events per kernel, most of
 them (``cpu_op``, ``python_function``, flow events) of no use to rooflens.  Loading it whole
-would take several times its size in Python objects.  Instead the file is memory-mapped and
+would take several times its size in Python objects.  Instead the file is read and
 cut into chunks at event boundaries found with numpy (quote / backslash / brace masks, so
 braces inside strings do not count); in each chunk a C-speed regex finds the events whose
 ``"cat"`` is one rooflens reads, and only those are parsed, as one JSON array per chunk.
@@ -10,11 +10,11 @@ braces inside strings do not count); in each chunk a C-speed regex finds the eve
 
 from __future__ import annotations
 
-import mmap
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
@@ -64,25 +64,48 @@ def _event_spans(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return starts[: ends.size], ends, int(closed[0]) if closed.size else -1
 
 
+def _find_key(fh: BinaryIO) -> int:
+    """Offset just past ``"traceEvents": [`` (-1 when absent), reading the file block by block."""
+    pos, overlap, step = 0, 64, 1 << 20
+    while True:
+        fh.seek(pos)
+        block = fh.read(step)
+        m = _KEY_RE.search(block)
+        if m is not None:
+            return pos + m.end()
+        if len(block) < step:
+            return -1
+        pos += step - overlap
+
+
 def iter_events(path: Path) -> tuple[dict[str, Any], Iterator[list[Any]]]:
-    """(the document without its events, an iterator of event batches of the wanted categories)."""
+    """(the document without its events, an iterator of event batches of the wanted categories).
+
+    The file is read block by block (not memory-mapped: mapped pages would count as resident
+    memory), so memory stays near one chunk plus the parsed events of interest.
+    """
     fh = path.open("rb")
-    mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    m = _KEY_RE.search(mm, 0, min(len(mm), 1 << 20)) or _KEY_RE.search(mm)
-    if m is None:
-        mm.close()
+    size_total = os.fstat(fh.fileno()).st_size
+    first = _find_key(fh)
+    if first < 0:
         fh.close()
         raise StreamError("no traceEvents array")
-    first = m.end()
+    fh.seek(0)
+    try:
+        head = orjson.loads(fh.read(first) + b"]}")
+    except orjson.JSONDecodeError as exc:
+        fh.close()
+        raise StreamError(f"malformed JSON before traceEvents ({exc.msg})") from exc
 
     def batches() -> Iterator[list[Any]]:
         pos, size = first, CHUNK_BYTES
         try:
-            while pos < len(mm):
-                chunk = mm[pos : pos + size]  # a copy: no numpy view pins the map
+            while pos < size_total:
+                fh.seek(pos)
+                chunk = fh.read(size)
                 starts, ends, closed = _event_spans(np.frombuffer(chunk, dtype=np.uint8))
                 if closed < 0 and not ends.size:
-                    if pos + len(chunk) >= len(mm):
+                    if pos + len(chunk) >= size_total:
                         raise StreamError("traceEvents array is not closed (truncated file?)")
                     size *= 2  # one event longer than a chunk: widen the window
                     continue
@@ -91,24 +114,19 @@ def iter_events(path: Path) -> tuple[dict[str, Any], Iterator[list[Any]]]:
                     starts, ends = starts[keep], ends[keep]
                 yield _parse_wanted(chunk, starts, ends)
                 if closed >= 0:
-                    _merge_tail(head, mm, pos + closed + 1)
+                    fh.seek(pos + closed + 1)
+                    _merge_tail(head, fh.read())
                     return
                 pos, size = pos + int(ends[-1]), CHUNK_BYTES
         finally:
-            mm.close()
             fh.close()
 
-    rest = bytes(mm[:first]) + b"]}"
-    try:
-        head = orjson.loads(rest)
-    except orjson.JSONDecodeError as exc:
-        raise StreamError(f"malformed JSON before traceEvents ({exc.msg})") from exc
     return head, batches()
 
 
-def _merge_tail(head: dict[str, Any], mm: mmap.mmap, after: int) -> None:
+def _merge_tail(head: dict[str, Any], tail: bytes) -> None:
     """Add the top-level keys that follow the ``traceEvents`` array (if any) to ``head``."""
-    tail = bytes(mm[after:]).strip()
+    tail = tail.strip()
     if tail.startswith(b","):
         try:
             extra = orjson.loads(b"{" + tail[1:])
