@@ -186,7 +186,11 @@ def test_real_report_rule_results() -> None:
     )  # NCU's @section:…@ markup is resolved to its title
     assert "Memory Workload Analysis section" in first["SOLBottleneck"].message
     # What fired each rule, as NCU states it: 128 blocks against 132 SMs.
-    assert (grid.speedup_type, grid.focus_metric, grid.focus_value) == ("global", "launch__grid_size", 128.0)
+    assert (grid.speedup_type, grid.focus_metric, grid.focus_value) == (
+        "global",
+        "launch__grid_size",
+        128.0,
+    )
     occ = first["TheoreticalOccupancy"]
     assert occ.speedup_type == "local"  # a section-level estimate, not the kernel's runtime
 
