@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -363,12 +363,3 @@ def _gpu_from_row(rec: dict[str, object]) -> GpuInfo:
         kw["compute_capability"] = f"{major}.{minor}"
     dev = rec.get("id")
     return GpuInfo(name=str(rec["name"]), device=int(dev) if isinstance(dev, int) else 0, **kw)  # type: ignore[arg-type]
-
-
-def iter_tables(path: str | Path) -> Iterable[str]:
-    """Table names of an SQLite file (used by format sniffing and tests)."""
-    con = sqlite3.connect(f"file:{Path(path).resolve().as_posix()}?mode=ro&immutable=1", uri=True)
-    try:
-        return [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    finally:
-        con.close()
