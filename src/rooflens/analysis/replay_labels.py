@@ -43,40 +43,52 @@ def _steps(kernels: list[TimelineKernel]) -> Iterator[list[int]]:
         yield current
 
 
-def reference_table(
-    reference: list[TimelineKernel],
-) -> dict[tuple[object, ...], list[tuple[str, int | None]]]:
-    """(phase, kernel short names) → [(operator, layer)] for every fully labelled step."""
-    table: dict[tuple[object, ...], list[tuple[str, int | None]]] = {}
+Label = tuple[str | None, int | None, list[str]]  # operator, layer, range path below the phase
+
+
+def _below_phase(k: TimelineKernel) -> list[str]:
+    return k.nvtx[k.nvtx.index(k.phase) + 1 :] if k.phase in k.nvtx else []
+
+
+def reference_table(reference: list[TimelineKernel]) -> dict[tuple[object, ...], list[Label]]:
+    """(phase, kernel short names) → per-kernel labels, for every eager (operator-labelled) step.
+
+    A step counts as eager when any of its kernels sits in an operator range; its kernels outside
+    operator ranges (sampling, say) keep ``None`` and their own range names.
+    """
+    table: dict[tuple[object, ...], list[Label]] = {}
     for idx in _steps(reference):
         ks = [reference[i] for i in idx]
-        if all(k.operator for k in ks):
+        if any(k.operator for k in ks):
             key = (ks[0].phase, tuple(k.short_name for k in ks))
-            table.setdefault(key, [(str(k.operator), k.layer) for k in ks])
+            table.setdefault(key, [(k.operator, k.layer, _below_phase(k)) for k in ks])
     return table
 
 
 def needs_labels(kernels: list[TimelineKernel]) -> bool:
-    """True when some kernel inside a phase range has no operator (a graph replay, typically)."""
-    return any(k.operator is None and k.phase is not None for k in kernels)
+    """True when some phase step has no operator-labelled kernel at all (a graph replay, typically)."""
+    return any(not any(kernels[i].operator for i in idx) for idx in _steps(kernels))
 
 
 def label_replays(
     kernels: list[TimelineKernel], reference: list[TimelineKernel]
 ) -> tuple[list[TimelineKernel], int]:
-    """``kernels`` with operator/layer labels copied from identical labelled steps; and how many."""
+    """``kernels`` with labels copied from identical eager steps; and how many kernels got one.
+
+    A copied kernel keeps its own range path and gains the eager kernel's ranges below it
+    (``Run[2] > decode[1] > graph > Layer[0]#Run[0] > qkv_proj``), so it still shows it was replayed.
+    """
     table = reference_table(reference)
     out = list(kernels)
     labelled = 0
     for idx in _steps(kernels):
         ks = [kernels[i] for i in idx]
-        if all(k.operator for k in ks):
+        if any(k.operator for k in ks):
             continue
         labels = table.get((ks[0].phase, tuple(k.short_name for k in ks)))
         if labels is None:
             continue
-        for i, (op, layer) in zip(idx, labels, strict=True):
-            if out[i].operator is None:
-                out[i] = replace(out[i], operator=op, layer=layer)
-                labelled += 1
+        for i, (op, layer, below) in zip(idx, labels, strict=True):
+            out[i] = replace(out[i], operator=op, layer=layer, nvtx=[*out[i].nvtx, *below])
+            labelled += 1
     return out, labelled
