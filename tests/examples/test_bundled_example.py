@@ -25,9 +25,13 @@ def committed() -> dict:
     return json.loads((EXAMPLE / "report" / "report.json").read_text(encoding="utf-8"))
 
 
-def test_report_json_is_reproduced_from_the_capture(committed: dict) -> None:
+def test_report_json_is_reproduced_from_the_capture(
+    committed: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(EXAMPLE.parents[1])  # the report records input paths as given: repo-relative
+    rel = EXAMPLE.relative_to(EXAMPLE.parents[1])
     fresh = build_report(
-        **analyse_inputs([EXAMPLE], {}, None, None), generated_at=committed["generated_at"]
+        **analyse_inputs([rel], {}, None, None), generated_at=committed["generated_at"]
     )
     assert json.loads(json.dumps(fresh)) == committed, f"examples are stale: {REGEN}"
 
