@@ -1,6 +1,6 @@
-"""The bundled example (examples/h200_llama3_8b_prefill) is current: regenerating it changes nothing.
+"""The bundled examples (examples/h100_…, examples/h200_…) are current: regenerating changes nothing.
 
-Its report.json is the golden output for its real H200 capture; its Markdown and HTML, in both
+Each report.json is the golden output for its real capture; its Markdown and HTML, in both
 languages, are exactly what the renderers make of that document today.
 """
 
@@ -16,42 +16,46 @@ from rooflens.report import RENDERERS
 from rooflens.report.assemble import build_report
 from rooflens.report.markdown import MarkdownRenderer, charts_available
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "h200_llama3_8b_prefill"
-REGEN = "rooflens report examples/h200_llama3_8b_prefill --force (and --lang en --out …/report-en)"
+ROOT = Path(__file__).parents[2]
+NAMES = ("h100_llama3_8b_prefill", "h200_llama3_8b_prefill")
+REGEN = "stale example: regenerate it as examples/README.md says"
 
 
-@pytest.fixture(scope="module")
-def committed() -> dict:
-    return json.loads((EXAMPLE / "report" / "report.json").read_text(encoding="utf-8"))
+@pytest.fixture(params=NAMES)
+def example(request: pytest.FixtureRequest) -> tuple[Path, dict]:
+    folder = ROOT / "examples" / request.param
+    return folder, json.loads((folder / "report" / "report.json").read_text(encoding="utf-8"))
 
 
 def test_report_json_is_reproduced_from_the_capture(
-    committed: dict, monkeypatch: pytest.MonkeyPatch
+    example: tuple[Path, dict], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(EXAMPLE.parents[1])  # the report records input paths as given: repo-relative
-    rel = EXAMPLE.relative_to(EXAMPLE.parents[1])
-    fresh = build_report(
-        **analyse_inputs([rel], {}, None, None), generated_at=committed["generated_at"]
-    )
-    assert json.loads(json.dumps(fresh)) == committed, f"examples are stale: {REGEN}"
+    folder, committed = example
+    monkeypatch.chdir(
+        ROOT
+    )  # the report records input paths as given: repo-relative, as in the README
+    inputs = analyse_inputs([folder.relative_to(ROOT)], {}, None, None)
+    fresh = build_report(**inputs, generated_at=committed["generated_at"])
+    assert json.loads(json.dumps(fresh)) == committed, REGEN
 
 
-@pytest.mark.parametrize("lang, folder", [("zh", "report"), ("en", "report-en")])
-def test_rendered_files_are_current(committed: dict, lang: str, folder: str) -> None:
-    doc = json.loads((EXAMPLE / folder / "report.json").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("lang, sub", [("zh", "report"), ("en", "report-en")])
+def test_rendered_files_are_current(example: tuple[Path, dict], lang: str, sub: str) -> None:
+    folder, _ = example
+    doc = json.loads((folder / sub / "report.json").read_text(encoding="utf-8"))
     md = MarkdownRenderer(with_charts=charts_available()).render(doc, lang)
-    assert (EXAMPLE / folder / "report.md").read_text(encoding="utf-8") == md, f"stale: {REGEN}"
-    assert (EXAMPLE / folder / "report.html").read_text(encoding="utf-8") == RENDERERS[
-        "html"
-    ].render(doc, lang)
+    assert (folder / sub / "report.md").read_text(encoding="utf-8") == md, REGEN
+    html = RENDERERS["html"].render(doc, lang)
+    assert (folder / sub / "report.html").read_text(encoding="utf-8") == html, REGEN
 
 
-def test_every_kernel_of_the_run_is_in_both_reports(committed: dict) -> None:
+def test_every_kernel_of_the_run_is_in_both_reports(example: tuple[Path, dict]) -> None:
+    folder, committed = example
     kernels = committed["timeline"]["kernels"]
-    assert (
-        len(kernels) == 28 == len(committed["kernels"])
-    )  # Run[2] of the capture; ncu saw the same 28
-    for folder in ("report", "report-en"):
-        md = (EXAMPLE / folder / "report.md").read_text(encoding="utf-8")
+    # Run[2] of the built-in workload launches 28 kernels; ncu profiled the same 28.
+    assert len(kernels) == 28 == len(committed["kernels"])
+    assert committed["gpu"]["detected_name"].startswith(("NVIDIA H100", "NVIDIA H200"))
+    for sub in ("report", "report-en"):
+        md = (folder / sub / "report.md").read_text(encoding="utf-8")
         for k in kernels:
             assert k["short_name"] in md
