@@ -56,3 +56,22 @@ def test_select_metrics_keeps_top_level_tensor_counters_only() -> None:
 def test_select_metrics_without_query_keeps_everything() -> None:
     keep, dropped = ncu.select_metrics(set())
     assert keep == ncu.METRICS and dropped == []
+
+
+def test_metric_query_is_cached_per_ncu_build_and_gpu(tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    fake = tmp_path / "ncu"
+    fake.write_text(
+        f"#!/bin/sh\necho x >> {calls}\n"
+        "echo 'gpu__time_duration  Counter  ns  Duration'\necho 'dram__bytes_read  Counter  byte  Read'\n"
+    )
+    fake.chmod(0o755)
+    cache = tmp_path / "cache"
+    first = ncu.query_metric_names(fake, gpu_name="NVIDIA H100 80GB HBM3", cache_dir=cache)
+    again = ncu.query_metric_names(fake, gpu_name="NVIDIA H100 80GB HBM3", cache_dir=cache)
+    assert first == again == {"gpu__time_duration", "dram__bytes_read"}
+    assert calls.read_text().count("x") == 1  # the second answer came from the cache
+    ncu.query_metric_names(fake, gpu_name="NVIDIA H200", cache_dir=cache)  # another GPU: asks again
+    assert calls.read_text().count("x") == 2
+    ncu.query_metric_names(fake)  # no GPU name: no cache
+    assert calls.read_text().count("x") == 3

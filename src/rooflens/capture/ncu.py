@@ -11,6 +11,7 @@ Tensor "ops" counters count FLOPs: on a 4096³ GEMM ``sm__ops_path_tensor_src_fp
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 from pathlib import Path
@@ -72,19 +73,54 @@ def nvtx_run_filter(run_regex: str) -> str:
     return f"regex:{run_regex}/"
 
 
-def query_metric_names(ncu: Path, env: dict[str, str] | None = None) -> set[str]:
-    """Base metric names this GPU offers (``ncu --query-metrics``); empty when the query fails."""
+def _parse_metric_names(text: str) -> set[str]:
+    names: set[str] = set()
+    for line in text.splitlines():
+        tok = line.split(maxsplit=1)[0] if line.strip() else ""
+        if "__" in tok:
+            names.add(tok)
+    return names
+
+
+def _cache_file(ncu: Path, gpu_name: str, cache_dir: Path) -> Path:
+    """One cache entry per ncu build and GPU model: the metric list depends on both only."""
+    st = ncu.resolve().stat()
+    key = hashlib.sha256(
+        f"{ncu.resolve()}|{st.st_size}|{st.st_mtime_ns}|{gpu_name}".encode()
+    ).hexdigest()
+    return cache_dir / f"ncu-metrics-{key[:16]}.txt"
+
+
+def query_metric_names(
+    ncu: Path,
+    env: dict[str, str] | None = None,
+    *,
+    gpu_name: str | None = None,
+    cache_dir: Path | None = None,
+) -> set[str]:
+    """Base metric names this GPU offers (``ncu --query-metrics``); empty when the query fails.
+
+    The query takes about 1.5 s (H200, ncu 2025.3.1): with ``gpu_name`` and ``cache_dir`` its
+    output is kept per ncu build and GPU model and reused by later captures.
+    """
+    cache = _cache_file(ncu, gpu_name, cache_dir) if gpu_name and cache_dir else None
+    if cache is not None and cache.is_file():
+        names = _parse_metric_names(cache.read_text(encoding="utf-8", errors="replace"))
+        if names:
+            return names
     try:
         out = subprocess.run(
             [str(ncu), "--query-metrics"], capture_output=True, text=True, timeout=120, env=env
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return set()
-    names: set[str] = set()
-    for line in out.splitlines():
-        tok = line.split(maxsplit=1)[0] if line.strip() else ""
-        if "__" in tok:
-            names.add(tok)
+    names = _parse_metric_names(out)
+    if cache is not None and names:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text("\n".join(sorted(names)), encoding="utf-8")
+        except OSError:
+            pass  # a cache that cannot be written only costs the next capture 1.5 s
     return names
 
 

@@ -7,6 +7,7 @@ and any user command (``rooflens profile -- CMD``) go through the same steps.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -145,6 +146,12 @@ def _skip(manifest: Manifest, name: str, why: str, progress: Progress) -> None:
     progress(f"{name}: skipped — {why}")
 
 
+def metrics_cache_dir() -> Path:
+    """Where ``ncu --query-metrics`` results are kept (``$XDG_CACHE_HOME/rooflens``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rooflens"
+
+
 def _tool_or_skip(manifest: Manifest, name: str, hint: str, progress: Progress) -> Path | None:
     """The tool's path, or ``None`` after recording the step as skipped with ``hint``."""
     path = find_tool(name, required=False)
@@ -240,7 +247,11 @@ def _capture_ncu(manifest: Manifest, opts: CaptureOptions, progress: Progress) -
         return
     env = tool_env(ncu)
     t_query = time.perf_counter()
-    metrics, dropped = ncu_cmd.select_metrics(ncu_cmd.query_metric_names(ncu, env))
+    gpu = manifest.environment.get("gpu_name")
+    available = ncu_cmd.query_metric_names(
+        ncu, env, gpu_name=str(gpu) if gpu else None, cache_dir=metrics_cache_dir()
+    )
+    metrics, dropped = ncu_cmd.select_metrics(available)
     manifest.environment["ncu_query_metrics_s"] = round(time.perf_counter() - t_query, 3)
     manifest.environment["ncu_metrics_dropped"] = dropped
     extra = ["--launch-count", str(opts.ncu_launch_count)] if opts.ncu_launch_count else []
