@@ -46,24 +46,16 @@ def main() -> None:
     )
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    ours = a.work / f"ours_{int(time.time())}"
-    t0 = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rooflens",
-            "profile",
-            "--model",
-            a.model,
-            "--layers",
-            str(a.layers),
-            "--out",
-            str(ours),
-        ],
-        check=True,
-    )
-    t_ours = time.perf_counter() - t0
+    # Twice: the first capture on a machine also asks ncu for its metric list (cached after).
+    times = []
+    for i in range(2):
+        ours = a.work / f"ours_{i}_{int(time.time())}"
+        argv = [sys.executable, "-m", "rooflens", "profile", "--model", a.model,
+                "--layers", str(a.layers), "--out", str(ours)]  # fmt: skip
+        t0 = time.perf_counter()
+        subprocess.run(argv, check=True)
+        times.append(time.perf_counter() - t0)
+    t_cold, t_ours = times
     import json
 
     manifest = json.loads((ours / "manifest.json").read_text())
@@ -97,6 +89,9 @@ def main() -> None:
         f"GPU: {manifest['environment'].get('gpu_name')}  model {a.model}, {a.layers} layer(s), fp16, b1, i128, o1"
     )
     print(f"{'method':<48}{'wall s':>10}{'kernels':>10}")
+    print(
+        f"{'rooflens, first capture (metric query not cached)':<48}{t_cold:>10.1f}{len(names):>10}"
+    )
     print(f"{'rooflens (nsys + one ncu pass)':<48}{t_ours:>10.1f}{len(names):>10}")
     print(f"{'  of which ncu':<48}{steps.get('ncu', 0):>10.1f}")
     print(f"{'predecessor (nsys + ncu per distinct name)':<48}{t_pred:>10.1f}{covered:>10}")
