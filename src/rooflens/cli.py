@@ -12,6 +12,11 @@ import sys
 
 import typer
 
+try:  # typer ≥ 0.27 carries its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+
 from rooflens import __version__
 from rooflens.errors import RooflensError
 
@@ -59,7 +64,19 @@ def main(argv: list[str] | None = None) -> None:
     _register_commands()
     debug = os.environ.get("ROOFLENS_DEBUG") == "1"
     try:
-        app(args=argv, standalone_mode=True)
+        app(args=argv, standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as exc:
+        # `rooflens` or `rooflens predict` alone: the help, as click would show it.
+        print(exc.ctx.get_help() if exc.ctx else "", file=sys.stderr)
+        raise SystemExit(2) from None
+    except click_exceptions.UsageError as exc:
+        # Bad flags are bad input too: one line, exit 2, and where to look.
+        where = exc.ctx.command_path if exc.ctx else "rooflens"
+        fail(f"{exc.format_message()} (see: {where} --help)", 2)
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        fail("aborted", 130)
     except RooflensError as exc:
         if debug:
             raise
