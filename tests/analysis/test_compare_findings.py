@@ -201,3 +201,23 @@ def test_copy_cast_rule() -> None:
 def test_ranking_puts_the_launch_gap_first() -> None:
     k = _k(0, 30e-6, [_f("far_from_roof", 0.1)], operator="act", roof_fraction=0.1)
     assert [f["rule"] for f in rank_findings(_run(0.7), [k])] == ["launch_bound", "far_from_roof"]
+
+
+def test_only_global_ncu_speedups_are_time_at_stake() -> None:
+    from rooflens.analysis.findings import time_at_stake
+
+    kernel = {"duration_s": 10e-6, "roof_fraction": 0.5}
+    glob = {
+        "source": "ncu",
+        "rule": "LaunchConfiguration",
+        "estimated_speedup": 0.0303,
+        "speedup_type": "global",
+    }
+    local = {
+        "source": "ncu",
+        "rule": "TheoreticalOccupancy",
+        "estimated_speedup": 0.8125,
+        "speedup_type": "local",
+    }
+    assert time_at_stake(glob, kernel) == 10e-6 * 0.0303
+    assert time_at_stake(local, kernel) == 0.0

@@ -14,7 +14,8 @@ Time at stake of one kernel under one rule (:data:`RULE_KINDS`, column ``stake``
   kernel's roofline time at its intensity.  A diagnosis explains *why* a kernel misses its roof,
   so the most its fix can win is that same gap — never more (the whole duration only when the
   roof fraction is unknown).
-- ``speedup`` (NCU rules): NCU's estimated speedup × duration.
+- ``speedup`` (NCU rules): NCU's estimated speedup × duration, for its *global* estimates only
+  (a *local* estimate is about the section's own metric, not the kernel's runtime: 0).
 - ``duration`` (``copy_cast``): the whole kernel, which a fused producer/consumer removes.
 - ``excess`` (``fragmented_operator``): measured − predicted time of the operator.
 - ``idle`` (``launch_bound``): window − GPU busy of the chosen run.
@@ -147,8 +148,12 @@ def time_at_stake(f: dict[str, Any], k: dict[str, Any]) -> float:
     """Seconds a per-kernel finding ``f`` on kernel ``k`` could save at most (module docstring)."""
     dur = float(k.get("duration_s") or 0.0)
     if f.get("source") == "ncu":
+        # Only a "global" estimate speaks of the kernel's runtime; a "local" one of the metric of
+        # its own section (TheoreticalOccupancy's 81 %, say), which is no time to be saved.
         speedup = f.get("estimated_speedup")
-        return dur * float(speedup) if speedup is not None else 0.0
+        if speedup is None or f.get("speedup_type") == "local":
+            return 0.0
+        return dur * float(speedup)
     _, kind = RULE_KINDS.get(f.get("rule") or "", (_UNKNOWN_LEVEL, "beyond_roof"))
     roof = k.get("roof_fraction")
     if kind == "duration" or roof is None:
