@@ -96,19 +96,3 @@ class Manifest:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)
-
-
-def load_manifest(run_dir: Path) -> dict[str, Any]:
-    """Read a run folder's manifest (a plain dict; readers use ``.get`` for later fields)."""
-    path = run_dir / MANIFEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RooflensError(
-            f"{run_dir}: no {MANIFEST} here; is this a rooflens run folder?"
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RooflensError(f"{path}: unreadable manifest ({exc.__class__.__name__})") from None
-    if not isinstance(data, dict):
-        raise RooflensError(f"{path}: not a rooflens manifest (expected a JSON object)")
-    return data
