@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# GPU machine, one call: `rooflens run` end to end (the bundled example), a small .ncu-rep fixture
-# of the workload's GEMMs, smoke captures of other architectures, the GPU tests, and the
-# capture-cost benchmark.  Usage: OUT=/some/dir bash scripts/gpu_final.sh
+# GPU machine, one call: `rooflens run` end to end (examples/h200_llama3_8b_prefill), the small
+# .ncu-rep fixture of the workload's GEMMs (tests/fixtures/h200_llama3_8b_gemm_ncu), smoke captures
+# of other architectures and the GPU tests. The capture-cost benchmark: scripts/gpu_bench_capture.sh.
+# Usage: OUT=/some/dir bash scripts/gpu_final.sh
 set -u
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
 source scripts/gpu_env.sh
@@ -15,8 +16,6 @@ python3 -m rooflens profile --model qwen3-30b-a3b --layers 1 --output-len 4 --sk
 python3 -m rooflens profile --model gpt2 --layers 2 --output-len 4 --skip-ncu --out $W/gpt2
 echo "== GPU tests"
 python3 -m pytest -q -m gpu tests/capture/test_gpu_capture.py -p no:cacheprovider 2>&1 | tail -15
-echo "== capture cost benchmark"
-python3 benchmarks/bench_capture.py --work $W/bench 2>&1 | grep -v "^\[" | tee $OUT/bench_capture.txt
-rm -f $W/*/timeline.nsys-rep $W/bench -r
+rm -f $W/*/timeline.nsys-rep
 ls -la $W/*
 ( cd $W && tar czf "$OUT/final.tar.gz" --exclude='kernels.ncu-rep' example moe gpt2 && tar czf "$OUT/gemm_ncu.tar.gz" gemm_ncu )
