@@ -2,6 +2,10 @@
 
     python benchmarks/bench_traces.py                       # 1M and 10M kernels (SQLite), 1M (Kineto)
     python benchmarks/bench_traces.py --sqlite 1e6 --kineto 1e5 1e6 --hta 1e5 1e6
+    python benchmarks/bench_traces.py --sqlite --hta --kineto 1e6 --python-reader 1e5
+
+Kineto JSON is read by the native scanner (C extension built at install) on all available
+CPUs; ``--python-reader`` sizes are also read by the pure-Python fallback, for comparison.
 
 Replicas are built by ``replicate.py`` from ``tests/fixtures/h200_llama3_8b_prefill`` (its
 steady state, repeated: a long session of many generations).  Every measurement runs in a
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -42,7 +47,7 @@ def measure_rooflens(path: str) -> dict[str, float]:
     """Load + analyse one timeline (run inside a fresh process)."""
     t0 = time.perf_counter()
     from rooflens.analysis.timeline import analyze_timeline
-    from rooflens.traces import load_timeline
+    from rooflens.traces import kineto_scan, load_timeline
 
     t1 = time.perf_counter()
     trace = load_timeline(path)
@@ -50,7 +55,9 @@ def measure_rooflens(path: str) -> dict[str, float]:
     result = analyze_timeline(trace)
     t3 = time.perf_counter()
     return {"import_s": t1 - t0, "parse_s": t2 - t1, "analyze_s": t3 - t2, "total_s": t3 - t1,
-            "kernels": len(trace.kernels), "runs": len(result.runs), "peak_mb": _peak_mb()}  # fmt: skip
+            "kernels": len(trace.kernels), "runs": len(result.runs), "peak_mb": _peak_mb(),
+            "reader": "native" if kineto_scan.available() else "python",
+            "threads": kineto_scan.default_threads()}  # fmt: skip
 
 
 def measure_hta(path: str) -> dict[str, float]:
@@ -77,7 +84,9 @@ def measure_hta(path: str) -> dict[str, float]:
     }
 
 
-def run_isolated(tool: str, path: Path, timeout_s: float, mem_gb: float) -> dict[str, float] | str:
+def run_isolated(
+    tool: str, path: Path, timeout_s: float, mem_gb: float, env: dict[str, str] | None = None
+) -> dict[str, float] | str:
     """Measure in a fresh interpreter with an address-space limit; a failure is returned as text."""
     code = (
         f"import resource, json, sys; sys.path.insert(0, {str(HERE)!r});"
@@ -86,8 +95,9 @@ def run_isolated(tool: str, path: Path, timeout_s: float, mem_gb: float) -> dict
     )
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s
-        )
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s,
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
     except subprocess.TimeoutExpired:
         return f"timeout after {timeout_s:.0f} s"
     if proc.returncode != 0:
@@ -117,6 +127,10 @@ def main() -> None:
         "--hta", type=float, nargs="*", default=[1e5, 1e6], help="Kineto sizes HTA also parses"
     )
     ap.add_argument(
+        "--python-reader", type=float, nargs="*", default=[1e5],
+        help="Kineto sizes also read by rooflens's pure-Python fallback",
+    )  # fmt: skip
+    ap.add_argument(
         "--workdir", type=Path, default=None, help="where replicas go (default: a temp dir)"
     )
     ap.add_argument("--timeout", type=float, default=1800.0, help="per measurement, seconds")
@@ -139,14 +153,20 @@ def main() -> None:
             flush=True,
         )
         out.unlink()
-    for n in sorted(set(args.kineto) | set(args.hta)):
+    for n in sorted(set(args.kineto) | set(args.hta) | set(args.python_reader)):
         folder = work / f"kineto_{int(n)}"
         folder.mkdir(exist_ok=True)
         out = folder / "trace.json"
         kernels = build_kineto(FIXTURE / "trace.json", out, max(1, round(n / KERNELS_PER_COPY)))
         size = out.stat().st_size / 1e6
         ours = run_isolated("rooflens", out, args.timeout, args.mem_gb)
-        print(_row(f"rooflens, Kineto JSON, {kernels:,} kernels", size, ours), flush=True)
+        how = "" if isinstance(ours, str) else f" ({ours['reader']}, {ours['threads']} threads)"
+        print(_row(f"rooflens{how}, Kineto JSON, {kernels:,} kernels", size, ours), flush=True)
+        if n in args.python_reader:
+            slow = run_isolated(
+                "rooflens", out, args.timeout, args.mem_gb, {"ROOFLENS_KINETO_SCANNER": "python"}
+            )
+            print(_row("rooflens (pure-Python reader), same file", size, slow), flush=True)
         if n in args.hta:
             theirs = run_isolated("hta", out, args.timeout, args.mem_gb)
             print(

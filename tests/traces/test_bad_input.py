@@ -76,13 +76,17 @@ def test_sqlite_without_kernel_table(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "no CUPTI_ACTIVITY_KIND_KERNEL table" in _run(capsys, str(p))
 
 
-def test_json_not_kineto(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_not_kineto(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kineto_backend: str
+) -> None:
     p = tmp_path / "config.json"
     p.write_bytes(orjson.dumps({"hidden_size": 4096}))
     assert "not a PyTorch profiler (Kineto) trace" in _run(capsys, str(p))
 
 
-def test_non_utf8_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_utf8_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kineto_backend: str
+) -> None:
     p = tmp_path / "latin1.json"
     p.write_bytes(
         b'{"traceEvents": [{"ph": "X", "cat": "kernel", "name": "k\xe9rnel", "ts": 1, "dur": 1}]}'

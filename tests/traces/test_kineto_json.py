@@ -1,4 +1,4 @@
-"""Kineto JSON reader on hand-built traces (microseconds in, seconds out)."""
+"""Kineto JSON reader on hand-built traces (microseconds in, seconds out), with both backends."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from rooflens.errors import InputError
 from rooflens.traces.kineto_json import read_kineto_json
 
 from .synth import K, R, Synth, write_kineto
+
+
+@pytest.fixture(autouse=True)
+def _both_backends(kineto_backend: str) -> str:
+    """Every test here runs with the native scanner and with the pure-Python reader."""
+    return kineto_backend
 
 
 def _synth() -> Synth:

@@ -76,7 +76,7 @@ def test_nsys_launch_threads_decode_from_global_tid() -> None:
     )
 
 
-def test_kineto_counts_match_the_json() -> None:
+def test_kineto_counts_match_the_json(kineto_backend: str) -> None:
     doc = json.loads((PREFILL / "trace.json").read_text())
     ev = doc["traceEvents"]
     kernels = [e for e in ev if e.get("cat") == "kernel" and e.get("ph") == "X"]

@@ -244,17 +244,35 @@ def run_groups(
     return empty
 
 
-def _string_labels(trace: Trace) -> tuple[list[str | None], list[str | None], list[int | None]]:
-    """Per interned string: the operator, phase and layer it names (each string classified once)."""
-    ops: list[str | None] = []
-    phases: list[str | None] = []
-    layers: list[int | None] = []
-    for name in trace.strings.values:
+def _stack_names(trace: Trace, innermost: np.ndarray) -> np.ndarray:
+    """Name ids of every range on the stacks whose innermost rows are ``innermost`` (-1: none)."""
+    if not len(trace.ranges):
+        return np.zeros(0, dtype=np.int64)
+    rows = np.unique(innermost[innermost >= 0])
+    seen = [rows]
+    while rows.size:  # one level up per pass: as many passes as the nesting is deep
+        rows = np.unique(trace.ranges.parent[rows])
+        rows = rows[rows >= 0]
+        seen.append(rows)
+    return np.unique(trace.ranges.name_id[np.concatenate(seen)])
+
+
+def _string_labels(
+    trace: Trace, ids: np.ndarray
+) -> tuple[list[str | None], list[str | None], list[int | None]]:
+    """Per interned string: the operator, phase and layer it names, for the strings ``ids`` only
+    (a long session interns a name per run; classifying them all would be wasted)."""
+    n = len(trace.strings)
+    ops: list[str | None] = [None] * n
+    phases: list[str | None] = [None] * n
+    layers: list[int | None] = [None] * n
+    for i in ids.tolist():
+        name = trace.strings[i]
         leaf = re.split(r"[./]", name)[-1]
-        ops.append(leaf if leaf in OPERATOR_NAMES else None)
-        phases.append(name if PHASE_RE.match(name) else None)
+        ops[i] = leaf if leaf in OPERATOR_NAMES else None
+        phases[i] = name if PHASE_RE.match(name) else None
         m = LAYER_RE.search(name)
-        layers.append(int(m.group(1)) if m else None)
+        layers[i] = int(m.group(1)) if m else None
     return ops, phases, layers
 
 
@@ -306,7 +324,7 @@ def run_kernels(trace: Trace, proj: Projection, members: np.ndarray) -> list[Tim
     )
     order = members[np.lexsort((k.start_s[members], launch))]
     inner = proj.innermost[order]
-    ops, phases, layers = _string_labels(trace)
+    ops, phases, layers = _string_labels(trace, _stack_names(trace, inner))
     dur = k.end_s[order] - k.start_s[order]
     total = float(dur.sum())
     share = dur / total if total > 0 else np.zeros_like(dur)

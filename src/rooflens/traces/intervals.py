@@ -41,15 +41,19 @@ def segment_gaps(
         return SegmentGaps(
             np.zeros(0, np.int64), z, z, z, z, z, np.zeros(0, np.int64), np.zeros(0, np.int64)
         )
-    order = np.lexsort((start, seg))
+    if n > 1 and bool(np.all(start[1:] >= start[:-1])):  # already by start: group, stably
+        order = np.argsort(seg, kind="stable")
+    else:
+        order = np.lexsort((start, seg))
     sg, s, e, ls = seg[order], start[order], end[order], launch[order]
-    ids, rank = np.unique(sg, return_inverse=True)
+    new_seg = np.r_[True, sg[1:] != sg[:-1]]
+    ids, rank = sg[new_seg], np.cumsum(new_seg) - 1
     t0 = float(min(s.min(), e.min()))
     s_ns = np.rint((s - t0) * 1e9).astype(np.int64)
     e_ns = np.rint((e - t0) * 1e9).astype(np.int64)
     shift = rank.astype(np.int64) * (int(e_ns.max()) + 1)
     run_max = np.maximum.accumulate(e_ns + shift) - shift
-    first = np.r_[True, rank[1:] != rank[:-1]]
+    first = new_seg
     prev_max = np.r_[np.int64(0), run_max[:-1]]
     gap = np.where(first, 0, np.maximum(s_ns - prev_max, 0))
     ls_ns = np.where(

@@ -78,24 +78,39 @@ def _find_key(fh: BinaryIO) -> int:
         pos += step - overlap
 
 
+def read_head(path: Path) -> tuple[dict[str, Any], int, int]:
+    """(the document's keys before ``traceEvents``, the offset just inside its ``[``, file size).
+
+    Shared by this module and the native scanner (:mod:`rooflens.traces.kineto_scan`).
+    """
+    with path.open("rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        first = _find_key(fh)
+        if first < 0:
+            raise StreamError("no traceEvents array")
+        fh.seek(0)
+        return parse_head(fh.read(first)), first, size
+
+
+def parse_head(prefix: bytes) -> dict[str, Any]:
+    """The JSON object whose text is ``prefix`` (which ends just inside ``"traceEvents": [``)."""
+    try:
+        head = orjson.loads(prefix + b"]}")
+    except orjson.JSONDecodeError as exc:
+        raise StreamError(f"malformed JSON before traceEvents ({exc.msg})") from exc
+    if not isinstance(head, dict):
+        raise StreamError("no traceEvents array")
+    return head
+
+
 def iter_events(path: Path) -> tuple[dict[str, Any], Iterator[list[Any]]]:
     """(the document without its events, an iterator of event batches of the wanted categories).
 
     The file is read block by block (not memory-mapped: mapped pages would count as resident
     memory), so memory stays near one chunk plus the parsed events of interest.
     """
+    head, first, size_total = read_head(path)
     fh = path.open("rb")
-    size_total = os.fstat(fh.fileno()).st_size
-    first = _find_key(fh)
-    if first < 0:
-        fh.close()
-        raise StreamError("no traceEvents array")
-    fh.seek(0)
-    try:
-        head = orjson.loads(fh.read(first) + b"]}")
-    except orjson.JSONDecodeError as exc:
-        fh.close()
-        raise StreamError(f"malformed JSON before traceEvents ({exc.msg})") from exc
 
     def batches() -> Iterator[list[Any]]:
         pos, size = first, CHUNK_BYTES
@@ -115,16 +130,17 @@ def iter_events(path: Path) -> tuple[dict[str, Any], Iterator[list[Any]]]:
                 yield _parse_wanted(chunk, starts, ends)
                 if closed >= 0:
                     fh.seek(pos + closed + 1)
-                    _merge_tail(head, fh.read())
+                    merge_tail(head, fh.read())
                     return
                 pos, size = pos + int(ends[-1]), CHUNK_BYTES
+            raise StreamError("traceEvents array is not closed (truncated file?)")
         finally:
             fh.close()
 
     return head, batches()
 
 
-def _merge_tail(head: dict[str, Any], tail: bytes) -> None:
+def merge_tail(head: dict[str, Any], tail: bytes) -> None:
     """Add the top-level keys that follow the ``traceEvents`` array (if any) to ``head``."""
     tail = tail.strip()
     if tail.startswith(b","):

@@ -19,8 +19,10 @@ import numpy as np
 import orjson
 
 from rooflens.errors import InputError
+from rooflens.traces import kineto_scan
 from rooflens.traces.files import check_input_file, read_head
 from rooflens.traces.json_stream import StreamError, iter_events
+from rooflens.traces.kineto_scan import Block
 from rooflens.traces.model import (
     RANGE_PUSH_POP,
     Copies,
@@ -40,43 +42,62 @@ _LAUNCH_CATS = {"cuda_runtime", "cuda_driver"}
 _COPY_CATS = {"gpu_memcpy": False, "gpu_memset": True}
 
 
-# Row layouts: which tuple positions hold (ts, dur) in microseconds; the rest are integers.
-_TIME_COLS = {"kernel": (2, 3), "launch": (3, 4), "range": (1, 2), "copy": (0, 1)}
+# The integer columns of each table; every row ends with (ts, dur) in microseconds.  The
+# native scanner (_kineto_scan.c, function emit) writes the same columns in the same order.
+INT_COLUMNS = {
+    "kernel": ("name", "short", "device", "stream", "correlation", "grid_x", "grid_y", "grid_z",
+               "block_x", "block_y", "block_z", "registers", "shared_mem"),
+    "launch": ("correlation", "pid", "tid"),
+    "range": ("name", "pid", "tid"),
+    "copy": ("device", "stream", "correlation", "bytes", "is_memset"),
+}  # fmt: skip
+
+
+def _empty_block(table: str) -> Block:
+    return Block(
+        [np.zeros(0, np.int64) for _ in INT_COLUMNS[table]],
+        np.zeros(0, np.float64),
+        np.zeros(0, np.float64),
+    )
 
 
 class _Columns:
-    """Rows filled event by event; :meth:`flush` packs them into numpy blocks after each batch.
+    """Rows filled event by event; :meth:`flush` packs them into column blocks after each batch.
 
     Packing per batch keeps memory near the size of the final arrays: a million kernels as
-    Python tuples would take gigabytes.
+    Python tuples would take gigabytes.  The native scanner hands over blocks directly.
     """
 
     def __init__(self) -> None:
-        self.kernel: list[tuple[Any, ...]] = []
-        self.launch: list[tuple[Any, ...]] = []
-        self.range: list[tuple[Any, ...]] = []
-        self.copy: list[tuple[Any, ...]] = []
-        self.blocks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {k: [] for k in _TIME_COLS}
+        self.rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in INT_COLUMNS}
+        self.blocks: dict[str, list[Block]] = {t: [] for t in INT_COLUMNS}
 
     def flush(self) -> None:
-        """Move the pending rows of every table into (integer columns, (ts, dur)) array blocks."""
-        for table, (a, b) in _TIME_COLS.items():
-            rows: list[tuple[Any, ...]] = getattr(self, table)
+        """Move the pending rows of every table into a :class:`Block`."""
+        for table, rows in self.rows.items():
             if not rows:
                 continue
-            n = len(rows)
-            times = np.array([(r[a], r[b]) for r in rows], dtype=np.float64).reshape(n, 2)
-            ints = np.array([r[:a] + r[b + 1 :] for r in rows], dtype=np.int64).reshape(n, -1)
-            self.blocks[table].append((ints, times))
+            n, k = len(rows), len(INT_COLUMNS[table])
+            ints = np.array([r[:k] for r in rows], dtype=np.int64).reshape(n, k)
+            times = np.array([r[k:] for r in rows], dtype=np.float64).reshape(n, 2)
+            self.blocks[table].append(
+                Block([ints[:, j].copy() for j in range(k)], times[:, 0].copy(), times[:, 1].copy())
+            )
             rows.clear()
 
-    def arrays(self, table: str, n_int: int) -> tuple[np.ndarray, np.ndarray]:
-        """All rows of ``table``: integer columns ``(n, n_int)`` and ``(ts, dur)`` ``(n, 2)``."""
+    def table(self, table: str) -> Block:
+        """All rows of ``table`` as one block (no copy when there is a single block)."""
         self.flush()
         parts = self.blocks[table]
         if not parts:
-            return np.zeros((0, n_int), np.int64), np.zeros((0, 2), np.float64)
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            return _empty_block(table)
+        if len(parts) == 1:
+            return parts[0]
+        return Block(
+            [np.concatenate([p.ints[j] for p in parts]) for j in range(len(INT_COLUMNS[table]))],
+            np.concatenate([p.ts for p in parts]),
+            np.concatenate([p.dur for p in parts]),
+        )
 
 
 def _int(value: Any, default: int = -1) -> int:
@@ -106,33 +127,21 @@ def _kernel_row(
     regs, smem = args.get("registers per thread", 0), args.get("shared memory", 0)
     if (type(name) is str and type(grid) is list and type(block) is list and len(grid) == 3 and len(block) == 3
             and all(type(x) is int for x in (corr, dev, stream, regs, smem, *grid, *block))):  # fmt: skip
-        return (
-            intern(name),
-            intern(short_kernel_name(name)),
-            ts,
-            dur,
-            dev,
-            stream,
-            corr,
-            *grid,
-            *block,
-            regs,
-            smem,
-        )
+        return (intern(name), intern(short_kernel_name(name)), dev, stream, corr, *grid, *block,
+                regs, smem, ts, dur)  # fmt: skip
     name = str(name)
-    return (intern(name), intern(short_kernel_name(name)), ts, dur, _int(dev), _int(stream), _int(corr),
-            *_dim3(grid), *_dim3(block), _int(regs, 0), _int(smem, 0))  # fmt: skip
+    return (intern(name), intern(short_kernel_name(name)), _int(dev), _int(stream), _int(corr),
+            *_dim3(grid), *_dim3(block), _int(regs, 0), _int(smem, 0), ts, dur)  # fmt: skip
 
 
 def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> None:
-    """Sort the events of interest into ``cols`` (names interned into ``strings``)."""
+    """Sort the events of interest into ``cols`` (names interned into ``strings``).
+
+    The reference semantics: the native scanner (``_kineto_scan.c``) does the same in C, and
+    the tests hold the two to identical results.
+    """
     intern = strings.intern
-    kernel, launch, rng, copy = (
-        cols.kernel.append,
-        cols.launch.append,
-        cols.range.append,
-        cols.copy.append,
-    )
+    kernel, launch, rng, copy = (cols.rows[t].append for t in ("kernel", "launch", "range", "copy"))
     for ev in events:
         if type(ev) is not dict or ev.get("ph") != "X":
             continue
@@ -142,7 +151,9 @@ def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> Non
             dur = float(ev.get("dur", 0.0))
         except (KeyError, TypeError, ValueError):
             continue
-        args = ev.get("args") or {}
+        args = ev.get("args")
+        if type(args) is not dict:  # absent, null or not an object: no args
+            args = {}
         if cat == "kernel":
             kernel(_kernel_row(ev, args, ts, dur, intern))
         elif cat in _LAUNCH_CATS:
@@ -151,37 +162,42 @@ def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> Non
             )
         elif cat == "user_annotation":
             rng(
-                (intern(str(ev.get("name", ""))), ts, dur, _int(ev.get("pid")), _int(ev.get("tid")))
+                (intern(str(ev.get("name", ""))), _int(ev.get("pid")), _int(ev.get("tid")), ts, dur)
             )
         elif cat in _COPY_CATS:
             copy(
-                (ts, dur, _int(args.get("device", ev.get("pid"))), _int(args.get("stream", ev.get("tid"))),
-                 _int(args.get("correlation")), _int(args.get("bytes"), 0), _COPY_CATS[cat])
+                (_int(args.get("device", ev.get("pid"))), _int(args.get("stream", ev.get("tid"))),
+                 _int(args.get("correlation")), _int(args.get("bytes"), 0), _COPY_CATS[cat], ts, dur)
             )  # fmt: skip
 
 
-def _origin(times: list[np.ndarray]) -> float:
+def _origin(blocks: list[Block]) -> float:
     """Earliest timestamp (us): times are kept relative to it.
 
     Kineto timestamps are ~1e12 us; in float64 seconds that leaves ~1 ns resolution and
     durations computed as end − start would carry that error.  Relative to the first event
     they stay exact to the JSON's own decimals.
     """
-    firsts = [float(t[:, 0].min()) for t in times if t.size]
+    firsts = [float(b.ts.min()) for b in blocks if len(b)]
     return min(firsts) if firsts else 0.0
 
 
-def _seconds(ts_dur: np.ndarray, t0: float) -> tuple[np.ndarray, np.ndarray]:
-    """(start, end) in seconds relative to ``t0`` from (ts, dur) columns in microseconds."""
-    start = (ts_dur[:, 0] - t0) * US
-    return start, start + ts_dur[:, 1] * US
+def _seconds(ts: np.ndarray, dur: np.ndarray, t0: float) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) in seconds relative to ``t0`` from ts and dur in microseconds."""
+    start = (ts - t0) * US
+    return start, start + dur * US
 
 
-def _build_kernels(ints: np.ndarray, times: np.ndarray, launches: Launches, t0: float) -> Kernels:
-    order = np.argsort(times[:, 0], kind="stable")
-    ints, times = ints[order], times[order]
-    start, end = _seconds(times, t0)
-    corr = ints[:, 4]
+def _build_kernels(k: Block, launches: Launches, t0: float) -> Kernels:
+    ts = k.ts
+    if ts.size > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
+        order = np.argsort(ts, kind="stable")
+        cols = [c[order] for c in k.ints]
+        ts, dur = ts[order], k.dur[order]
+    else:  # already in time order (the usual case): no copies
+        cols, dur = k.ints, k.dur
+    start, end = _seconds(ts, dur, t0)
+    corr = cols[4]
     # The kernel's process is its launch call's (matched by correlation id).
     pid = np.full(corr.size, -1, dtype=np.int64)
     if len(launches):
@@ -191,39 +207,35 @@ def _build_kernels(ints: np.ndarray, times: np.ndarray, launches: Launches, t0: 
         hit = sc[pos] == corr
         pid[hit] = launches.pid[lo][pos[hit]]
     return Kernels(
-        name_id=ints[:, 0].copy(), short_id=ints[:, 1].copy(),
-        start_s=start, end_s=end,
-        device=ints[:, 2].copy(), stream=ints[:, 3].copy(), correlation=corr.copy(), pid=pid,
-        grid=ints[:, 5:8].copy(), block=ints[:, 8:11].copy(),
-        registers_per_thread=ints[:, 11].copy(), shared_mem_bytes=ints[:, 12].copy(),
+        name_id=cols[0], short_id=cols[1], start_s=start, end_s=end,
+        device=cols[2], stream=cols[3], correlation=corr, pid=pid,
+        grid=np.column_stack(cols[5:8]), block=np.column_stack(cols[8:11]),
+        registers_per_thread=cols[11], shared_mem_bytes=cols[12],
     )  # fmt: skip
 
 
 def _build_trace(
     path: Path, doc_rest: dict[str, Any], cols: _Columns, strings: StringTable
 ) -> Trace:
-    ki, kt = cols.arrays("kernel", 13)
-    la, lt = cols.arrays("launch", 3)
-    ri, rt = cols.arrays("range", 3)
-    cp, ct = cols.arrays("copy", 5)
-    t0 = _origin([kt, lt, rt, ct])
-    ls, le = _seconds(lt, t0)
-    launches = Launches(la[:, 0].copy(), la[:, 1].copy(), la[:, 2].copy(), ls, le)
-    rs, re_ = _seconds(rt, t0)
+    kb, lb, rb, cb = (cols.table(t) for t in ("kernel", "launch", "range", "copy"))
+    t0 = _origin([kb, lb, rb, cb])
+    ls, le = _seconds(lb.ts, lb.dur, t0)
+    launches = Launches(lb.ints[0], lb.ints[1], lb.ints[2], ls, le)
+    rs, re_ = _seconds(rb.ts, rb.dur, t0)
     ranges = NvtxRanges(
-        name_id=ri[:, 0].copy(), start_s=rs, end_s=re_,
-        pid=ri[:, 1].copy(), tid=ri[:, 2].copy(), kind=np.full(ri.shape[0], RANGE_PUSH_POP),
+        name_id=rb.ints[0], start_s=rs, end_s=re_, pid=rb.ints[1], tid=rb.ints[2],
+        kind=np.full(len(rb), RANGE_PUSH_POP),
     )  # fmt: skip
     assign_nesting(ranges)
-    cs, ce = _seconds(ct, t0)
+    cs, ce = _seconds(cb.ts, cb.dur, t0)
     copies = Copies(
-        start_s=cs, end_s=ce, device=cp[:, 0].copy(), stream=cp[:, 1].copy(),
-        correlation=cp[:, 2].copy(), pid=np.full(cp.shape[0], -1, dtype=np.int64),
-        size_bytes=cp[:, 3].copy(), is_memset=cp[:, 4].astype(bool),
+        start_s=cs, end_s=ce, device=cb.ints[0], stream=cb.ints[1], correlation=cb.ints[2],
+        pid=np.full(len(cb), -1, dtype=np.int64), size_bytes=cb.ints[3],
+        is_memset=cb.ints[4].astype(bool),
     )  # fmt: skip
     trace = Trace(
         source="kineto", path=str(path), strings=strings,
-        kernels=_build_kernels(ki, kt, launches, t0), launches=launches, ranges=ranges,
+        kernels=_build_kernels(kb, launches, t0), launches=launches, ranges=ranges,
         copies=copies, gpus=_gpus(doc_rest.get("deviceProperties")), time_origin_s=t0 * US,
     )  # fmt: skip
     if not len(trace.kernels):
@@ -248,45 +260,91 @@ def _gpus(props: Any) -> list[GpuInfo]:
     return out
 
 
-def _load_document(path: Path) -> dict[str, Any]:
-    raw = path.read_bytes()
-    if raw.startswith(b"\x1f\x8b"):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise InputError(path, f"corrupt gzip data ({exc})") from exc
+def _decompress(path: Path) -> bytes:
     try:
-        doc = orjson.loads(raw)
+        return gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as exc:
+        raise InputError(path, f"corrupt gzip data ({exc})") from exc
+    except MemoryError as exc:
+        raise InputError(path, "too large to load into memory") from exc
+
+
+def _load_document(path: Path) -> dict[str, Any]:
+    """A gzip-compressed trace, whole (the pure-Python path; the native one scans the bytes)."""
+    try:
+        doc = orjson.loads(_decompress(path))
     except orjson.JSONDecodeError as exc:
         raise InputError(path, f"not valid JSON ({exc.msg} at byte {exc.pos})") from exc
     except MemoryError as exc:
         raise InputError(path, "too large to load into memory") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("traceEvents"), list):
-        raise InputError(
-            path, "JSON without a traceEvents list: not a PyTorch profiler (Kineto) trace"
-        )
+        raise InputError(path, _NOT_KINETO)
     return doc
 
 
-class KinetoJsonReader:
-    """Reads one Kineto JSON trace; :meth:`read` returns the :class:`Trace`."""
+def _decode_name(raw: bytes) -> str:
+    """A name as the native scanner hands it over (raw JSON string bytes, already valid UTF-8)."""
+    if b"\\" not in raw:
+        return raw.decode("utf-8")
+    try:
+        return str(orjson.loads(b'"' + raw + b'"'))
+    except orjson.JSONDecodeError as exc:
+        raise StreamError(f"malformed string {raw[:40]!r}... ({exc.msg})") from exc
 
-    def __init__(self, path: str | Path) -> None:
+
+def _add_parts(parts: list[kineto_scan.Part], cols: _Columns, strings: StringTable) -> None:
+    """Put the native scanner's rows into ``cols``, its name indices replaced by string ids."""
+    for part in parts:
+        names = [_decode_name(raw) for raw in part.names]
+        ids = np.array([strings.intern(n) for n in names], dtype=np.int64)
+        kernel_names = part.tables["kernel"].ints[0]
+        if len(kernel_names):
+            used = np.flatnonzero(np.bincount(kernel_names, minlength=len(names)))
+            short = np.zeros(len(names), dtype=np.int64)
+            short[used] = [strings.intern(short_kernel_name(names[i])) for i in used.tolist()]
+            part.tables["kernel"].ints[1] = short[kernel_names]
+            part.tables["kernel"].ints[0] = ids[kernel_names]
+        range_names = part.tables["range"].ints[0]
+        if len(range_names):
+            part.tables["range"].ints[0] = ids[range_names]
+        for table, block in part.tables.items():
+            if len(block):
+                cols.blocks[table].append(block)
+
+
+class KinetoJsonReader:
+    """Reads one Kineto JSON trace; :meth:`read` returns the :class:`Trace`.
+
+    ``threads`` bounds the native scanner's parallelism (default: the CPUs available).
+    """
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
         self.path = check_input_file(path)
+        self.threads = threads
 
     def read(self) -> Trace:
         """Parse kernels, launches, ``record_function`` ranges, copies and device properties.
 
-        Plain files are streamed (:mod:`rooflens.traces.json_stream`: bounded memory, only the
-        event categories rooflens reads are parsed); gzip files are decompressed and loaded whole.
+        The native scanner (:mod:`rooflens.traces.kineto_scan`) reads plain and gzip files when
+        it was built; otherwise plain files are streamed by :mod:`rooflens.traces.json_stream`
+        (bounded memory, only the event categories rooflens reads are parsed) and gzip files
+        are loaded whole.  Both give the same :class:`Trace`.
         """
         cols = _Columns()
         strings = StringTable()
-        if read_head(self.path, 2) == b"\x1f\x8b":
-            doc = _load_document(self.path)
-            _collect(doc.pop("traceEvents"), cols, strings)
-            return _build_trace(self.path, doc, cols, strings)
+        gz = read_head(self.path, 2) == b"\x1f\x8b"
         try:
+            if kineto_scan.available():
+                if gz:
+                    head, parts = kineto_scan.scan_bytes(_decompress(self.path))
+                else:
+                    head, parts = kineto_scan.scan_file(self.path, self.threads)
+                _add_parts(parts, cols, strings)
+                return _build_trace(self.path, head, cols, strings)
+            if gz:
+                doc = _load_document(self.path)
+                _collect(doc.pop("traceEvents"), cols, strings)
+                return _build_trace(self.path, doc, cols, strings)
             head, batches = iter_events(self.path)
             for batch in batches:
                 _collect(batch, cols, strings)
@@ -297,6 +355,8 @@ class KinetoJsonReader:
             raise InputError(self.path, f"not valid JSON: {exc}") from exc
         except orjson.JSONDecodeError as exc:
             raise InputError(self.path, f"not valid JSON ({exc.msg})") from exc
+        except MemoryError as exc:
+            raise InputError(self.path, "too large to load into memory") from exc
         return _build_trace(self.path, head, cols, strings)
 
 

@@ -28,6 +28,35 @@ def assign_nesting(ranges: NvtxRanges) -> None:
     ranges.parent = parent
 
 
+def _event_order(
+    pid: np.ndarray, tid: np.ndarray, time: np.ndarray, order_key: np.ndarray, tie: np.ndarray
+) -> np.ndarray:
+    """``np.lexsort((tie, order_key, time, tid, pid))``, computed faster.
+
+    ``lexsort`` does one full stable sort per key, and sorting by the (mostly distinct) tie keys
+    first is the slow part: 2.6 s for 1.4M events.  Here the events are sorted by thread and
+    time (stable argsorts), and only the runs of equal (thread, time) are sorted by the other
+    keys, which keeps the result identical.
+    """
+    order = np.argsort(time, kind="stable")
+    thread: np.ndarray | None = None
+    if not ((pid == pid[0]).all() and (tid == tid[0]).all()):
+        _, thread = np.unique(np.rec.fromarrays([pid, tid]), return_inverse=True)
+        order = order[np.argsort(thread[order], kind="stable")]
+    t = time[order]
+    same = t[1:] == t[:-1]
+    if thread is not None:
+        th = thread[order]
+        same &= th[1:] == th[:-1]
+    if not same.any():
+        return order
+    tied = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+    group = np.cumsum(np.r_[True, ~same])[tied]
+    sub = order[tied]
+    order[tied] = sub[np.lexsort((tie[sub], order_key[sub], group))]
+    return order
+
+
 def _nest_rows(ranges: NvtxRanges, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Depth and parent (as a position in ``rows``, -1 for none) of the push/pop ranges ``rows``."""
     m = rows.size
@@ -43,11 +72,12 @@ def _nest_rows(ranges: NvtxRanges, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     tie = np.concatenate([-end, np.zeros(m)])
     delta = np.concatenate([np.ones(m, dtype=np.int64), -np.ones(m, dtype=np.int64)])
     owner = np.concatenate([np.arange(m), np.arange(m)])
-    order = np.lexsort((tie, order_key, time, tid, pid))
-    running = np.cumsum(delta[order])
-    is_start = delta[order] > 0
-    start_pos = np.flatnonzero(is_start)
-    start_owner = owner[order][start_pos]
+    order = _event_order(pid, tid, time, order_key, tie)
+    delta_o = delta[order]
+    owner_o = owner[order]
+    running = np.cumsum(delta_o)
+    start_pos = np.flatnonzero(delta_o > 0)
+    start_owner = owner_o[start_pos]
     start_depth = running[start_pos] - 1
     depth = np.empty(m, dtype=np.int64)
     depth[start_owner] = start_depth
@@ -56,5 +86,5 @@ def _nest_rows(ranges: NvtxRanges, rows: np.ndarray) -> tuple[np.ndarray, np.nda
         cands = start_pos[start_depth == level - 1]
         targets = start_pos[start_depth == level]
         idx = np.searchsorted(cands, targets) - 1
-        parent[owner[order][targets]] = owner[order][cands[idx]]
+        parent[owner_o[targets]] = owner_o[cands[idx]]
     return depth, parent
