@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -217,26 +218,33 @@ def _build_kernels(k: Block, launches: Launches, t0: float) -> Kernels:
 def _build_trace(
     path: Path, doc_rest: dict[str, Any], cols: _Columns, strings: StringTable
 ) -> Trace:
-    kb, lb, rb, cb = (cols.table(t) for t in ("kernel", "launch", "range", "copy"))
+    cols.flush()
+    with ThreadPoolExecutor(max_workers=2) as pool:  # concatenating parts: plain copies
+        kb, lb, rb, cb = pool.map(cols.table, ("kernel", "launch", "range", "copy"))
     t0 = _origin([kb, lb, rb, cb])
-    ls, le = _seconds(lb.ts, lb.dur, t0)
-    launches = Launches(lb.ints[0], lb.ints[1], lb.ints[2], ls, le)
     rs, re_ = _seconds(rb.ts, rb.dur, t0)
     ranges = NvtxRanges(
         name_id=rb.ints[0], start_s=rs, end_s=re_, pid=rb.ints[1], tid=rb.ints[2],
         kind=np.full(len(rb), RANGE_PUSH_POP),
     )  # fmt: skip
-    assign_nesting(ranges)
-    cs, ce = _seconds(cb.ts, cb.dur, t0)
-    copies = Copies(
-        start_s=cs, end_s=ce, device=cb.ints[0], stream=cb.ints[1], correlation=cb.ints[2],
-        pid=np.full(len(cb), -1, dtype=np.int64), size_bytes=cb.ints[3],
-        is_memset=cb.ints[4].astype(bool),
-    )  # fmt: skip
+    # Nesting (sorts over every range start and end) runs beside the kernel and launch columns:
+    # both are numpy work that releases the GIL, and a large trace has a core to spare here.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        nesting = pool.submit(assign_nesting, ranges)
+        ls, le = _seconds(lb.ts, lb.dur, t0)
+        launches = Launches(lb.ints[0], lb.ints[1], lb.ints[2], ls, le)
+        cs, ce = _seconds(cb.ts, cb.dur, t0)
+        copies = Copies(
+            start_s=cs, end_s=ce, device=cb.ints[0], stream=cb.ints[1], correlation=cb.ints[2],
+            pid=np.full(len(cb), -1, dtype=np.int64), size_bytes=cb.ints[3],
+            is_memset=cb.ints[4].astype(bool),
+        )  # fmt: skip
+        kernels = _build_kernels(kb, launches, t0)
+        nesting.result()
     trace = Trace(
-        source="kineto", path=str(path), strings=strings,
-        kernels=_build_kernels(kb, launches, t0), launches=launches, ranges=ranges,
-        copies=copies, gpus=_gpus(doc_rest.get("deviceProperties")), time_origin_s=t0 * US,
+        source="kineto", path=str(path), strings=strings, kernels=kernels, launches=launches,
+        ranges=ranges, copies=copies, gpus=_gpus(doc_rest.get("deviceProperties")),
+        time_origin_s=t0 * US,
     )  # fmt: skip
     if not len(trace.kernels):
         trace.warnings.append("no GPU kernel events (was the profiler run with CUDA activity?)")
