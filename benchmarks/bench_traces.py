@@ -164,7 +164,7 @@ def main() -> None:
         print(_row(f"rooflens{how}, Kineto JSON, {kernels:,} kernels", size, ours), flush=True)
         if n in args.python_reader:
             slow = run_isolated(
-                "rooflens", out, args.timeout, args.mem_gb, {"ROOFLENS_KINETO_SCANNER": "python"}
+                "rooflens", out, args.timeout, args.mem_gb, {"ROOFLENS_NATIVE": "0"}
             )
             print(_row("rooflens (pure-Python reader), same file", size, slow), flush=True)
         if n in args.hta:

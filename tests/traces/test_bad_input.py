@@ -51,7 +51,9 @@ def test_binary_garbage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "unknown profile format" in _run(capsys, str(p))
 
 
-def test_truncated_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_truncated_sqlite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reader_backend: str
+) -> None:
     good = _good_sqlite(tmp_path).read_bytes()
     p = tmp_path / "trunc.sqlite"
     p.write_bytes(good[: len(good) // 3])
@@ -59,7 +61,9 @@ def test_truncated_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "trunc.sqlite" in line and ("corrupt" in line or "truncated" in line)
 
 
-def test_corrupt_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_corrupt_sqlite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reader_backend: str
+) -> None:
     raw = bytearray(_good_sqlite(tmp_path).read_bytes())
     raw[100:4096] = b"\xff" * (4096 - 100)  # smash the schema page
     p = tmp_path / "corrupt.sqlite"
@@ -67,7 +71,9 @@ def test_corrupt_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "corrupt.sqlite" in _run(capsys, str(p))
 
 
-def test_sqlite_without_kernel_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sqlite_without_kernel_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reader_backend: str
+) -> None:
     p = tmp_path / "nokernels.sqlite"
     con = sqlite3.connect(p)
     con.execute("CREATE TABLE StringIds (id INTEGER PRIMARY KEY, value TEXT)")
@@ -77,7 +83,7 @@ def test_sqlite_without_kernel_table(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_json_not_kineto(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], kineto_backend: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reader_backend: str
 ) -> None:
     p = tmp_path / "config.json"
     p.write_bytes(orjson.dumps({"hidden_size": 4096}))
@@ -85,7 +91,7 @@ def test_json_not_kineto(
 
 
 def test_non_utf8_json(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], kineto_backend: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reader_backend: str
 ) -> None:
     p = tmp_path / "latin1.json"
     p.write_bytes(
@@ -118,7 +124,7 @@ def test_unknown_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_non_utf8_and_very_long_names_are_read(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reader_backend: str
 ) -> None:
     long = "void " + "k" * 200_000 + "<int>(int)"
     p = write_nsys(

@@ -16,9 +16,9 @@ from .synth import K, R, Synth, write_kineto
 
 
 @pytest.fixture(autouse=True)
-def _both_backends(kineto_backend: str) -> str:
+def _both_backends(reader_backend: str) -> str:
     """Every test here runs with the native scanner and with the pure-Python reader."""
-    return kineto_backend
+    return reader_backend
 
 
 def _synth() -> Synth:

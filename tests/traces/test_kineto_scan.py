@@ -22,6 +22,7 @@ from rooflens.traces import kineto_scan
 from rooflens.traces.kineto_json import KinetoJsonReader
 from rooflens.traces.model import Trace
 
+from .conftest import assert_same_trace as _assert_same
 from .conftest import native_or_skip
 
 PREFILL = Path(__file__).parents[1] / "fixtures" / "h200_llama3_8b_prefill" / "trace.json"
@@ -33,27 +34,8 @@ def _native() -> None:
 
 
 def _read(path: Path, backend: str, monkeypatch: pytest.MonkeyPatch, **kw: Any) -> Trace:
-    monkeypatch.setenv("ROOFLENS_KINETO_SCANNER", backend)
+    monkeypatch.setenv("ROOFLENS_NATIVE", "1" if backend == "native" else "0")
     return KinetoJsonReader(path, **kw).read()
-
-
-def _canon(t: Trace) -> dict[str, Any]:
-    """The trace as plain values: names as text (string ids may be interned in another order)."""
-    out: dict[str, Any] = {"t0": t.time_origin_s, "gpus": [vars(g) for g in t.gpus]}
-    for table in ("kernels", "launches", "ranges", "copies"):
-        for col, val in vars(getattr(t, table)).items():
-            if isinstance(val, np.ndarray):
-                if col in ("name_id", "short_id"):
-                    val = [t.strings[i] for i in val.tolist()]
-                out[f"{table}.{col}"] = np.asarray(val).tolist()
-    return out
-
-
-def _assert_same(a: Trace, b: Trace) -> None:
-    ca, cb = _canon(a), _canon(b)
-    assert ca.keys() == cb.keys()
-    for key in ca:
-        assert ca[key] == cb[key], key
 
 
 # ---------------------------------------------------------------- adversarial traces

@@ -37,6 +37,12 @@ def _synth() -> Synth:
     )
 
 
+
+@pytest.fixture(autouse=True)
+def _both_backends(reader_backend: str) -> str:
+    """Every test here runs with the C row reader and with Python's sqlite3 cursor."""
+    return reader_backend
+
 def test_kernels_in_seconds_with_names_and_launch_geometry(tmp_path: Path) -> None:
     t = read_nsys_sqlite(write_nsys(tmp_path / "a.sqlite", _synth()))
     t.self_check()
@@ -118,3 +124,23 @@ def test_kernel_name_missing_from_string_table(tmp_path: Path) -> None:
     t = read_nsys_sqlite(path)
     t.self_check()
     assert t.strings[t.kernels.name_id[1]] == "<unknown>"
+
+
+@pytest.mark.parametrize(
+    "fixture", sorted((Path(__file__).parents[1] / "fixtures").glob("*/*.sqlite")), ids=str
+)
+def test_c_reader_equals_python_cursor_on_real_exports(
+    fixture: Path, monkeypatch: pytest.MonkeyPatch, reader_backend: str
+) -> None:
+    """The C row reader and Python's sqlite3 give the same trace, helper thread or not."""
+    from rooflens.traces import nsys_sqlite
+
+    from .conftest import assert_same_trace, native_or_skip
+
+    native_or_skip()
+    monkeypatch.setenv("ROOFLENS_NATIVE", "0")
+    ref = read_nsys_sqlite(fixture)
+    monkeypatch.setenv("ROOFLENS_NATIVE", "1")
+    for parallel_min in (10**9, 1):  # inline, then launches and ranges on the helper thread
+        monkeypatch.setattr(nsys_sqlite, "PARALLEL_MIN_KERNELS", parallel_min)
+        assert_same_trace(read_nsys_sqlite(fixture), ref)

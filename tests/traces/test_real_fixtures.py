@@ -31,7 +31,7 @@ def _sql(path: Path, query: str) -> list[tuple]:  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize("path", SQLITE, ids=lambda p: p.parent.name)
-def test_nsys_kernels_and_ranges_match_sql(path: Path) -> None:
+def test_nsys_kernels_and_ranges_match_sql(path: Path, reader_backend: str) -> None:
     t = load_timeline(path)
     t.self_check()
     ((n, total_ns),) = _sql(
@@ -64,7 +64,7 @@ def test_nsys_kernels_and_ranges_match_sql(path: Path) -> None:
     )
 
 
-def test_nsys_launch_threads_decode_from_global_tid() -> None:
+def test_nsys_launch_threads_decode_from_global_tid(reader_backend: str) -> None:
     path = SQLITE[0]
     t = load_timeline(path)
     rows = _sql(
@@ -76,7 +76,7 @@ def test_nsys_launch_threads_decode_from_global_tid() -> None:
     )
 
 
-def test_kineto_counts_match_the_json(kineto_backend: str) -> None:
+def test_kineto_counts_match_the_json(reader_backend: str) -> None:
     doc = json.loads((PREFILL / "trace.json").read_text())
     ev = doc["traceEvents"]
     kernels = [e for e in ev if e.get("cat") == "kernel" and e.get("ph") == "X"]

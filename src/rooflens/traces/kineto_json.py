@@ -44,7 +44,7 @@ _COPY_CATS = {"gpu_memcpy": False, "gpu_memset": True}
 
 
 # The integer columns of each table; every row ends with (ts, dur) in microseconds.  The
-# native scanner (_kineto_scan.c, function emit) writes the same columns in the same order.
+# native scanner (_fastread.c, function emit) writes the same columns in the same order.
 INT_COLUMNS = {
     "kernel": ("name", "short", "device", "stream", "correlation", "grid_x", "grid_y", "grid_z",
                "block_x", "block_y", "block_z", "registers", "shared_mem"),
@@ -138,7 +138,7 @@ def _kernel_row(
 def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> None:
     """Sort the events of interest into ``cols`` (names interned into ``strings``).
 
-    The reference semantics: the native scanner (``_kineto_scan.c``) does the same in C, and
+    The reference semantics: the native scanner (``_fastread.c``) does the same in C, and
     the tests hold the two to identical results.
     """
     intern = strings.intern

@@ -1,7 +1,7 @@
-"""The native Kineto scanner (C extension ``_kineto_scan``) over a file, in parallel, bounded memory.
+"""The native Kineto scanner (C extension ``_fastread``) over a file, in parallel, bounded memory.
 
 A Kineto trace of a million kernels is ~2 GB of JSON.  The C scanner reads each event once
-and keeps only the rows rooflens uses (see ``_kineto_scan.c``); this module feeds it:
+and keeps only the rows rooflens uses (see ``_fastread.c``); this module feeds it:
 
 * the file is memory-mapped a window at a time (64 MB), so resident memory stays near one
   window per thread rather than the file's size, and nothing is copied before scanning;
@@ -31,9 +31,9 @@ import numpy as np
 from rooflens.traces.json_stream import StreamError, merge_tail, parse_head, read_head
 
 try:
-    from rooflens.traces import _kineto_scan  # type: ignore[attr-defined]
+    from rooflens.traces import _fastread as _native  # type: ignore[attr-defined]
 except ImportError:  # built without a C compiler: the pure-Python reader is used
-    _kineto_scan = None
+    _native = None
 
 #: Integer columns of each table (layouts in :mod:`rooflens.traces.kineto_json`).
 TABLE_INTS = {"kernel": 13, "launch": 3, "range": 3, "copy": 5}
@@ -47,7 +47,7 @@ _KEY_RE = re.compile(rb'"traceEvents"\s*:\s*\[')
 
 def available() -> bool:
     """Whether the C extension was built (``pip install`` compiles it where gcc is present)."""
-    return _kineto_scan is not None and os.environ.get("ROOFLENS_KINETO_SCANNER") != "python"
+    return _native is not None and os.environ.get("ROOFLENS_NATIVE") != "0"
 
 
 def default_threads() -> int:
@@ -160,7 +160,7 @@ def scan_file(
     ``threads``: at most this many parts (default :func:`default_threads`); ``window``: bytes
     mapped at a time per thread (default :data:`WINDOW_BYTES`).
     """
-    assert _kineto_scan is not None
+    assert _native is not None
     window = window or WINDOW_BYTES
     head, first, size = read_head(path)
     threads = default_threads() if threads is None else max(1, threads)
@@ -168,7 +168,7 @@ def scan_file(
     fd = os.open(path, os.O_RDONLY)
     try:
         points = _resync_points(fd, first, size, n_parts) if n_parts > 1 else [first]
-        scanners = [_kineto_scan.Scanner(mid_array=i > 0) for i in range(len(points))]
+        scanners = [_native.Scanner(mid_array=i > 0) for i in range(len(points))]
         limits = points[1:] + [-1]
 
         def work(i: int) -> tuple[int, int] | StreamError:
@@ -218,12 +218,12 @@ def _check_parts(
 
 def scan_bytes(data: bytes) -> tuple[dict[str, Any], list[Part]]:
     """The same for a document in memory (a decompressed ``.json.gz``): one scanner, one pass."""
-    assert _kineto_scan is not None
+    assert _native is not None
     m = _KEY_RE.search(data)
     if m is None:
         raise StreamError("no traceEvents array")
     head = parse_head(data[: m.end()])
-    scanner = _kineto_scan.Scanner()
+    scanner = _native.Scanner()
     with memoryview(data) as whole, whole[m.end() :] as view:
         consumed, status = _feed(scanner, view, m.end(), -1)
     if status != _ST_CLOSED:

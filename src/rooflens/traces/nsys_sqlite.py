@@ -2,8 +2,9 @@
 
 nsys stores times as integer nanoseconds and threads as serialized ``globalTid`` values
 (``pid = (globalTid >> 24) & 0xFFFFFF``, ``tid = globalTid & 0xFFFFFF``); both are converted
-here, once.  Rows are fetched in chunks straight into int64 arrays so ten million kernels
-never become ten million Python tuples at once.  Tables that nsys creates lazily (memcpy,
+here, once.  Rows go straight into int64 arrays, never one Python tuple per row: through the
+C extension (``_fastread.sqlite_ints``, which calls the SQLite library Python itself uses) when
+it was built, else through ``np.fromiter`` over the cursor.  Tables that nsys creates lazily (memcpy,
 memset, driver API) may be absent; kernels are required, NVTX is optional (a trace without
 ranges still gets a whole-trace overview).
 """
@@ -14,8 +15,9 @@ import multiprocessing as mp
 import os
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +59,46 @@ def _dim3(packed: np.ndarray) -> np.ndarray:
     return np.stack([packed >> 32, (packed >> 16) & _LO16, packed & _LO16], axis=1)
 
 
+def _load_native() -> Any:
+    """The C row reader bound to the SQLite library of Python's own sqlite3 module, or None."""
+    try:
+        import _sqlite3
+
+        from rooflens.traces import _fastread  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    for lib in (getattr(_sqlite3, "__file__", None), "libsqlite3.so.0", "libsqlite3.dylib"):
+        if lib:
+            try:
+                _fastread.sqlite_load(lib)
+                return _fastread
+            except OSError:
+                continue
+    return None
+
+
+_NATIVE = _load_native()
+
+
+def native_available() -> bool:
+    """Whether rows are read by the C extension (``ROOFLENS_NATIVE=0`` turns it off)."""
+    return _NATIVE is not None and os.environ.get("ROOFLENS_NATIVE") != "0"
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that knows its URI, so the native reader can open its own on the file."""
+
+    uri = ""
+
+
+def _connect(uri: str) -> _Connection:
+    con = sqlite3.connect(uri, uri=True, factory=_Connection)
+    con.uri = uri
+    # Names are C++ signatures from arbitrary programs: never fail on a stray non-UTF-8 byte.
+    con.text_factory = lambda b: b.decode("utf-8", "replace")
+    return con
+
+
 def _pid(global_tid: np.ndarray) -> np.ndarray:
     return (global_tid >> 24) & 0xFFFFFF
 
@@ -79,11 +121,9 @@ class NsysSqliteReader:
     def read(self) -> Trace:
         """Parse kernels, launches, NVTX ranges, copies and GPU info (SI units)."""
         try:
-            con = sqlite3.connect(self._uri(), uri=True)
+            con = _connect(self._uri())
         except sqlite3.Error as exc:
             raise InputError(self.path, f"cannot open SQLite database ({exc})") from exc
-        # Names are C++ signatures from arbitrary programs: never fail on a stray non-UTF-8 byte.
-        con.text_factory = lambda b: b.decode("utf-8", "replace")
         try:
             return self._read(con)
         except sqlite3.OperationalError as exc:
@@ -128,9 +168,8 @@ PARALLEL_MIN_KERNELS = 200_000
 
 
 def _host_side(uri: str, tables: set[str]) -> tuple[np.ndarray, RawRanges | None]:
-    """Launch and NVTX rows (run in the helper process: opens its own connection)."""
-    con = sqlite3.connect(uri, uri=True)
-    con.text_factory = lambda b: b.decode("utf-8", "replace")
+    """Launch and NVTX rows (run in the helper thread or process: opens its own connection)."""
+    con = _connect(uri)
     try:
         return _fetch_launches(con, tables), _fetch_ranges(con, tables)
     finally:
@@ -142,14 +181,17 @@ def _start_host_side(
 ) -> Callable[[], tuple[np.ndarray, RawRanges | None]]:
     """Start reading launches and ranges (in a forked process for large traces); returns the getter."""
     (n,) = con.execute("SELECT COUNT(*) FROM CUPTI_ACTIVITY_KIND_KERNEL").fetchone()
-    if (
-        n < PARALLEL_MIN_KERNELS
-        or (os.cpu_count() or 1) < 2
-        or "fork" not in mp.get_all_start_methods()
-    ):
+    if n < PARALLEL_MIN_KERNELS or (os.cpu_count() or 1) < 2:
         result = (_fetch_launches(con, tables), _fetch_ranges(con, tables))
         return lambda: result
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+    pool: Executor
+    if native_available():  # the C reader releases the GIL: a thread is enough
+        pool = ThreadPoolExecutor(max_workers=1)
+    elif "fork" in mp.get_all_start_methods():
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+    else:
+        result = (_fetch_launches(con, tables), _fetch_ranges(con, tables))
+        return lambda: result
     future = pool.submit(_host_side, uri, tables)
 
     def get() -> tuple[np.ndarray, RawRanges | None]:
@@ -173,6 +215,13 @@ def _fetch_int(con: sqlite3.Connection, sql: str, ncols: int, count: int = -1) -
     is ever built, which halves time and memory against ``fetchall`` for millions of rows.
     A known row ``count`` lets it allocate once instead of growing.
     """
+    uri = getattr(con, "uri", "")
+    if uri and native_available():
+        try:
+            data, n = _NATIVE.sqlite_ints(uri, sql, ncols)
+            return np.frombuffer(data, dtype=np.int64).reshape(n, ncols)
+        except ValueError:
+            pass  # the query below raises sqlite3's own error for this file
     dtype = np.dtype([(f"c{i}", np.int64) for i in range(ncols)])
     rows = np.fromiter(con.execute(sql), dtype=dtype, count=count)
     return rows.view(np.int64).reshape(rows.shape[0], ncols)
@@ -255,7 +304,9 @@ def _build_launches(a: np.ndarray) -> Launches:
     )
 
 
-RawRanges = tuple[np.ndarray, list[str | None]]
+#: NVTX rows (start, end, eventType, globalTid, textId), each row's inline-text index (-1: none)
+#: and those distinct texts.
+RawRanges = tuple[np.ndarray, np.ndarray, list[str]]
 
 
 def _fetch_ranges(con: sqlite3.Connection, tables: set[str]) -> RawRanges | None:
@@ -272,20 +323,29 @@ def _fetch_ranges(con: sqlite3.Connection, tables: set[str]) -> RawRanges | None
         f"SELECT start, end, eventType, globalTid, coalesce({text_id}, -1) FROM NVTX_EVENTS {where}",
         5,
     )
-    texts = [r[0] for r in con.execute(f"SELECT text FROM NVTX_EVENTS {where}")]
-    return a, texts
+    sql = f"SELECT text FROM NVTX_EVENTS {where}"
+    uri = getattr(con, "uri", "")
+    if uri and native_available():
+        try:
+            ids, raw = _NATIVE.sqlite_texts(uri, sql)
+            return a, np.frombuffer(ids, dtype=np.int64), [b.decode("utf-8", "replace") for b in raw]
+        except ValueError:
+            pass
+    table: dict[str, int] = {}
+    text_ids = np.fromiter(
+        (-1 if t is None else table.setdefault(str(t), len(table)) for (t,) in con.execute(sql)),
+        dtype=np.int64,
+    )
+    return a, text_ids, list(table)
 
 
 def _build_ranges(raw: RawRanges | None, strings: StringTable, remap: np.ndarray) -> NvtxRanges:
     """NVTX push/pop (59) and start/end (60) ranges with nesting; unterminated ranges are dropped."""
     if raw is None:
         return NvtxRanges(depth=np.zeros(0, np.int64), parent=np.zeros(0, np.int64))
-    a, texts = raw
-    table: dict[str | None, int] = {None: -1}
-    name = np.array(
-        [table[t] if t in table else table.setdefault(t, strings.intern(str(t))) for t in texts],
-        dtype=np.int64,
-    )
+    a, text_ids, texts = raw
+    ours = np.array([strings.intern(t) for t in texts] + [-1], dtype=np.int64)
+    name = ours[text_ids]  # -1 (no inline text) picks the trailing -1
     order = np.argsort(a[:, 0], kind="stable")
     a, name = a[order], name[order]
     by_id = _lookup(remap, a[:, 4])

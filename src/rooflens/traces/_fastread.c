@@ -1,6 +1,14 @@
 /*
- * rooflens.traces._kineto_scan: a single-pass scanner for the traceEvents array of a Kineto
- * (PyTorch profiler) JSON trace.
+ * rooflens.traces._fastread: the two hot loops of reading large profiles, in C.
+ *
+ * 1. Scanner: a single-pass scanner for the traceEvents array of a Kineto (PyTorch profiler)
+ *    JSON trace (most of this file).
+ * 2. sqlite_ints / sqlite_texts: rows of an nsys SQLite export straight into int64 arrays and
+ *    interned names, through the SQLite library Python itself uses (found with dlopen, so no
+ *    SQLite headers are needed to build).  Python's sqlite3 module makes a tuple of Python
+ *    objects per row; for millions of rows that, not SQLite, was the cost.
+ *
+ * The Kineto scanner:
  *
  * Why native code: a trace of a million kernels is ~2 GB of JSON holding ~15 events per
  * kernel.  Parsing it into Python objects (even only the events rooflens reads) costs ~40 s
@@ -26,7 +34,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdio.h>
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>
@@ -129,7 +139,7 @@ static void Column_dealloc(Column *self) {
 static PyBufferProcs Column_as_buffer = {(getbufferproc)Column_getbuffer, NULL};
 
 static PyTypeObject ColumnType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "rooflens.traces._kineto_scan.Column",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "rooflens.traces._fastread.Column",
     .tp_basicsize = sizeof(Column),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Memory of one scanned column (buffer protocol; numpy.frombuffer views it).",
@@ -1294,7 +1304,7 @@ static PyGetSetDef Scanner_getset[] = {
 };
 
 static PyTypeObject ScannerType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "rooflens.traces._kineto_scan.Scanner",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "rooflens.traces._fastread.Scanner",
     .tp_basicsize = sizeof(Scanner),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Scanner(mid_array=False): incremental scanner of a Kineto traceEvents array, one "
@@ -1306,12 +1316,213 @@ static PyTypeObject ScannerType = {
     .tp_getset = Scanner_getset,
 };
 
-static struct PyModuleDef moduledef = {
-    PyModuleDef_HEAD_INIT, "_kineto_scan",
-    "Native scanner for Kineto JSON traceEvents (see rooflens.traces.kineto_json).", -1, NULL,
+/* ---------------------------------------------------------------- SQLite rows */
+
+typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_stmt sqlite3_stmt;
+#define SQ_OK 0
+#define SQ_ROW 100
+#define SQ_DONE 101
+#define SQ_NULL 5
+#define SQ_OPEN_READONLY 0x00000001
+#define SQ_OPEN_URI 0x00000040
+#define SQ_OPEN_NOMUTEX 0x00008000
+
+/* The stable C API functions used, resolved at run time (sqlite_load). */
+static struct {
+    int (*open_v2)(const char *, sqlite3 **, int, const char *);
+    int (*prepare_v2)(sqlite3 *, const char *, int, sqlite3_stmt **, const char **);
+    int (*step)(sqlite3_stmt *);
+    long long (*column_int64)(sqlite3_stmt *, int);
+    int (*column_type)(sqlite3_stmt *, int);
+    const unsigned char *(*column_text)(sqlite3_stmt *, int);
+    int (*column_bytes)(sqlite3_stmt *, int);
+    int (*finalize)(sqlite3_stmt *);
+    int (*close)(sqlite3 *);
+    const char *(*errmsg)(sqlite3 *);
+} SQ;
+static int sq_loaded = 0;
+
+static PyObject *sqlite_load(PyObject *Py_UNUSED(module), PyObject *args) {
+    const char *lib;
+    if (!PyArg_ParseTuple(args, "s", &lib)) return NULL;
+    if (sq_loaded) Py_RETURN_NONE;
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL); /* never closed: used for the process's life */
+    if (!h) return PyErr_Format(PyExc_OSError, "cannot load %s: %s", lib, dlerror());
+#define SQ_SYM(field, name)                                                     \
+    if (!(*(void **)&SQ.field = dlsym(h, name)))                               \
+        return PyErr_Format(PyExc_OSError, "%s has no %s", lib, name);
+    SQ_SYM(open_v2, "sqlite3_open_v2")
+    SQ_SYM(prepare_v2, "sqlite3_prepare_v2")
+    SQ_SYM(step, "sqlite3_step")
+    SQ_SYM(column_int64, "sqlite3_column_int64")
+    SQ_SYM(column_type, "sqlite3_column_type")
+    SQ_SYM(column_text, "sqlite3_column_text")
+    SQ_SYM(column_bytes, "sqlite3_column_bytes")
+    SQ_SYM(finalize, "sqlite3_finalize")
+    SQ_SYM(close, "sqlite3_close")
+    SQ_SYM(errmsg, "sqlite3_errmsg")
+#undef SQ_SYM
+    sq_loaded = 1;
+    Py_RETURN_NONE;
+}
+
+typedef struct {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char err[512];
+} Query;
+
+/* Open uri read-only on its own connection and prepare sql; -1 with q->err set on failure. */
+static int query_open(Query *q, const char *uri, const char *sql) {
+    q->db = NULL;
+    q->st = NULL;
+    q->err[0] = 0;
+    if (SQ.open_v2(uri, &q->db, SQ_OPEN_READONLY | SQ_OPEN_URI | SQ_OPEN_NOMUTEX, NULL) != SQ_OK ||
+        SQ.prepare_v2(q->db, sql, -1, &q->st, NULL) != SQ_OK) {
+        snprintf(q->err, sizeof q->err, "%s", q->db ? SQ.errmsg(q->db) : "cannot open database");
+        return -1;
+    }
+    return 0;
+}
+
+static void query_close(Query *q) {
+    if (q->st) SQ.finalize(q->st);
+    if (q->db) SQ.close(q->db);
+}
+
+static PyObject *query_error(Query *q, int oom) {
+    if (oom) return PyErr_NoMemory();
+    PyErr_SetString(PyExc_ValueError, q->err[0] ? q->err : "SQLite error");
+    return NULL;
+}
+
+/* sqlite_ints(uri, sql, ncols) -> (bytearray of int64 rows, nrows).  NULL reads as 0. */
+static PyObject *sqlite_ints(PyObject *Py_UNUSED(module), PyObject *args) {
+    const char *uri, *sql;
+    int ncols;
+    if (!PyArg_ParseTuple(args, "ssi", &uri, &sql, &ncols)) return NULL;
+    if (!sq_loaded) return PyErr_Format(PyExc_RuntimeError, "sqlite_load() first");
+    if (ncols < 1 || ncols > 64) return PyErr_Format(PyExc_ValueError, "bad ncols %d", ncols);
+    Query q;
+    Buf out = {0};
+    size_t rows = 0;
+    int bad = 0, oom = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (query_open(&q, uri, sql) < 0) {
+        bad = 1;
+    } else {
+        int rc;
+        size_t row_bytes = (size_t)ncols * sizeof(int64_t);
+        while ((rc = SQ.step(q.st)) == SQ_ROW) {
+            if (buf_grow(&out, row_bytes) < 0) {
+                bad = oom = 1;
+                break;
+            }
+            int64_t *dst = (int64_t *)(out.data + out.len);
+            for (int j = 0; j < ncols; j++) dst[j] = (int64_t)SQ.column_int64(q.st, j);
+            out.len += row_bytes;
+            rows++;
+        }
+        if (!bad && rc != SQ_DONE) {
+            snprintf(q.err, sizeof q.err, "%s", SQ.errmsg(q.db));
+            bad = 1;
+        }
+    }
+    query_close(&q);
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        buf_free(&out);
+        return query_error(&q, oom);
+    }
+    PyObject *data = PyByteArray_FromStringAndSize(out.data ? out.data : "", (Py_ssize_t)out.len);
+    buf_free(&out);
+    if (!data) return NULL;
+    return Py_BuildValue("(Nn)", data, (Py_ssize_t)rows);
+}
+
+/* sqlite_texts(uri, sql) -> (bytearray of int64 ids, [distinct texts as bytes]): the first
+ * column of every row, interned; NULL is id -1. */
+static PyObject *sqlite_texts(PyObject *Py_UNUSED(module), PyObject *args) {
+    const char *uri, *sql;
+    if (!PyArg_ParseTuple(args, "ss", &uri, &sql)) return NULL;
+    if (!sq_loaded) return PyErr_Format(PyExc_RuntimeError, "sqlite_load() first");
+    Query q;
+    Buf ids = {0};
+    Interner in = {0};
+    int bad = 0, oom = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (query_open(&q, uri, sql) < 0) {
+        bad = 1;
+    } else {
+        int rc;
+        while ((rc = SQ.step(q.st)) == SQ_ROW) {
+            int64_t id = -1;
+            if (SQ.column_type(q.st, 0) != SQ_NULL) {
+                const unsigned char *text = SQ.column_text(q.st, 0);
+                int n = SQ.column_bytes(q.st, 0);
+                id = intern(&in, text ? text : (const unsigned char *)"", text ? (size_t)n : 0);
+            }
+            if (id < -1 || (id == -1 && SQ.column_type(q.st, 0) != SQ_NULL) ||
+                buf_grow(&ids, sizeof id) < 0) {
+                bad = oom = 1;
+                break;
+            }
+            memcpy(ids.data + ids.len, &id, sizeof id);
+            ids.len += sizeof id;
+        }
+        if (!bad && rc != SQ_DONE) {
+            snprintf(q.err, sizeof q.err, "%s", SQ.errmsg(q.db));
+            bad = 1;
+        }
+    }
+    query_close(&q);
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        buf_free(&ids);
+        interner_free(&in);
+        return query_error(&q, oom);
+    }
+    PyObject *data = PyByteArray_FromStringAndSize(ids.data ? ids.data : "", (Py_ssize_t)ids.len);
+    buf_free(&ids);
+    PyObject *names = data ? PyList_New((Py_ssize_t)in.count) : NULL;
+    const uint32_t *pairs = (const uint32_t *)in.offsets.data;
+    for (size_t i = 0; names && i < in.count; i++) {
+        PyObject *b = PyBytes_FromStringAndSize(in.arena.data + pairs[2 * i], pairs[2 * i + 1]);
+        if (!b) {
+            Py_CLEAR(names);
+            break;
+        }
+        PyList_SET_ITEM(names, (Py_ssize_t)i, b);
+    }
+    interner_free(&in);
+    if (!names) {
+        Py_XDECREF(data);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", data, names);
+}
+
+static PyMethodDef module_methods[] = {
+    {"sqlite_load", sqlite_load, METH_VARARGS,
+     "sqlite_load(library): resolve the SQLite C API from a shared object (the one Python's "
+     "_sqlite3 module is, or links to)."},
+    {"sqlite_ints", sqlite_ints, METH_VARARGS,
+     "sqlite_ints(uri, sql, ncols) -> (bytearray, nrows): the query's rows as int64, row-major "
+     "(NULL is 0); ValueError with SQLite's message on failure.  Releases the GIL."},
+    {"sqlite_texts", sqlite_texts, METH_VARARGS,
+     "sqlite_texts(uri, sql) -> (bytearray of int64 ids, [bytes]): the first column interned, "
+     "NULL as -1.  Releases the GIL."},
+    {NULL, NULL, 0, NULL},
 };
 
-PyMODINIT_FUNC PyInit__kineto_scan(void) {
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT, "_fastread",
+    "Hot loops of the trace readers in C (see rooflens.traces.kineto_scan, nsys_sqlite).", -1,
+    module_methods,
+};
+
+PyMODINIT_FUNC PyInit__fastread(void) {
     init_tables();
     C_LOCALE = newlocale(LC_ALL_MASK, "C", (locale_t)0);
     if (!C_LOCALE) return PyErr_NoMemory();
