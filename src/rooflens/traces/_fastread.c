@@ -1185,8 +1185,10 @@ static PyObject *Scanner_feed(Scanner *self, PyObject *args) {
     Cursor c = {.p = view.buf, .end = (const uint8_t *)view.buf + view.len, .base = view.buf};
     const uint8_t *stop = c.p, *lim = limit >= 0 ? c.base + limit : NULL;
     int oom = 0, status = ST_MORE, r;
-    Py_BEGIN_ALLOW_THREADS r = scan(self, &c, lim, &stop, &status, &oom);
-    Py_END_ALLOW_THREADS self->busy = 0;
+    Py_BEGIN_ALLOW_THREADS
+    r = scan(self, &c, lim, &stop, &status, &oom);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
     Py_ssize_t consumed = (Py_ssize_t)(stop - c.base);
     Py_ssize_t err_at = c.err_at ? (Py_ssize_t)(c.err_at - c.base) : -1;
     PyBuffer_Release(&view);
@@ -1397,48 +1399,88 @@ static PyObject *query_error(Query *q, int oom) {
     return NULL;
 }
 
-/* sqlite_ints(uri, sql, ncols) -> (bytearray of int64 rows, nrows).  NULL reads as 0. */
-static PyObject *sqlite_ints(PyObject *Py_UNUSED(module), PyObject *args) {
-    const char *uri, *sql;
-    int ncols;
-    if (!PyArg_ParseTuple(args, "ssi", &uri, &sql, &ncols)) return NULL;
-    if (!sq_loaded) return PyErr_Format(PyExc_RuntimeError, "sqlite_load() first");
-    if (ncols < 1 || ncols > 64) return PyErr_Format(PyExc_ValueError, "bad ncols %d", ncols);
-    Query q;
-    Buf out = {0};
-    size_t rows = 0;
-    int bad = 0, oom = 0;
-    Py_BEGIN_ALLOW_THREADS
-    if (query_open(&q, uri, sql) < 0) {
+/* Run sql on its own read-only connection, calling row(st, ctx) per result row (which returns
+ * -1 when out of memory).  Returns 0, or -1 with q->err set (*oom for memory).  No GIL used. */
+typedef int (*RowFn)(sqlite3_stmt *st, void *ctx);
+
+static int run_query(Query *q, const char *uri, const char *sql, RowFn row, void *ctx, int *oom) {
+    int bad = 0;
+    if (query_open(q, uri, sql) < 0) {
         bad = 1;
     } else {
         int rc;
-        size_t row_bytes = (size_t)ncols * sizeof(int64_t);
-        while ((rc = SQ.step(q.st)) == SQ_ROW) {
-            if (buf_grow(&out, row_bytes) < 0) {
-                bad = oom = 1;
+        while ((rc = SQ.step(q->st)) == SQ_ROW) {
+            if (row(q->st, ctx) < 0) {
+                bad = *oom = 1;
                 break;
             }
-            int64_t *dst = (int64_t *)(out.data + out.len);
-            for (int j = 0; j < ncols; j++) dst[j] = (int64_t)SQ.column_int64(q.st, j);
-            out.len += row_bytes;
-            rows++;
         }
         if (!bad && rc != SQ_DONE) {
-            snprintf(q.err, sizeof q.err, "%s", SQ.errmsg(q.db));
+            snprintf(q->err, sizeof q->err, "%s", SQ.errmsg(q->db));
             bad = 1;
         }
     }
-    query_close(&q);
+    query_close(q);
+    return bad ? -1 : 0;
+}
+
+typedef struct {
+    Buf out;
+    int ncols;
+    size_t rows;
+} IntRows;
+
+static int int_row(sqlite3_stmt *st, void *ctx) {
+    IntRows *r = ctx;
+    size_t row_bytes = (size_t)r->ncols * sizeof(int64_t);
+    if (buf_grow(&r->out, row_bytes) < 0) return -1;
+    int64_t *dst = (int64_t *)(r->out.data + r->out.len);
+    for (int j = 0; j < r->ncols; j++) dst[j] = (int64_t)SQ.column_int64(st, j);
+    r->out.len += row_bytes;
+    r->rows++;
+    return 0;
+}
+
+/* sqlite_ints(uri, sql, ncols) -> (bytearray of int64 rows, nrows).  NULL reads as 0. */
+static PyObject *sqlite_ints(PyObject *Py_UNUSED(module), PyObject *args) {
+    const char *uri, *sql;
+    IntRows r = {{0}, 0, 0};
+    if (!PyArg_ParseTuple(args, "ssi", &uri, &sql, &r.ncols)) return NULL;
+    if (!sq_loaded) return PyErr_Format(PyExc_RuntimeError, "sqlite_load() first");
+    if (r.ncols < 1 || r.ncols > 64) return PyErr_Format(PyExc_ValueError, "bad ncols %d", r.ncols);
+    Query q;
+    int oom = 0, bad;
+    Py_BEGIN_ALLOW_THREADS
+    bad = run_query(&q, uri, sql, int_row, &r, &oom);
     Py_END_ALLOW_THREADS
     if (bad) {
-        buf_free(&out);
+        buf_free(&r.out);
         return query_error(&q, oom);
     }
-    PyObject *data = PyByteArray_FromStringAndSize(out.data ? out.data : "", (Py_ssize_t)out.len);
-    buf_free(&out);
+    PyObject *data = PyByteArray_FromStringAndSize(r.out.data ? r.out.data : "", (Py_ssize_t)r.out.len);
+    buf_free(&r.out);
     if (!data) return NULL;
-    return Py_BuildValue("(Nn)", data, (Py_ssize_t)rows);
+    return Py_BuildValue("(Nn)", data, (Py_ssize_t)r.rows);
+}
+
+typedef struct {
+    Buf ids;
+    Interner names;
+} TextRows;
+
+static int text_row(sqlite3_stmt *st, void *ctx) {
+    TextRows *r = ctx;
+    int64_t id = -1;
+    if (SQ.column_type(st, 0) != SQ_NULL) {
+        const unsigned char *text = SQ.column_text(st, 0);
+        id = intern(&r->names, text ? text : (const unsigned char *)"",
+                    text ? (size_t)SQ.column_bytes(st, 0) : 0);
+        if (id < 0) return -1;
+    }
+    if (buf_grow(&r->ids, sizeof id) < 0) return -1;
+    memcpy(r->ids.data + r->ids.len, &id, sizeof id);
+    r->ids.len += sizeof id;
+    return 0;
 }
 
 /* sqlite_texts(uri, sql) -> (bytearray of int64 ids, [distinct texts as bytes]): the first
@@ -1448,54 +1490,30 @@ static PyObject *sqlite_texts(PyObject *Py_UNUSED(module), PyObject *args) {
     if (!PyArg_ParseTuple(args, "ss", &uri, &sql)) return NULL;
     if (!sq_loaded) return PyErr_Format(PyExc_RuntimeError, "sqlite_load() first");
     Query q;
-    Buf ids = {0};
-    Interner in = {0};
-    int bad = 0, oom = 0;
+    TextRows r;
+    memset(&r, 0, sizeof r);
+    int oom = 0, bad;
     Py_BEGIN_ALLOW_THREADS
-    if (query_open(&q, uri, sql) < 0) {
-        bad = 1;
-    } else {
-        int rc;
-        while ((rc = SQ.step(q.st)) == SQ_ROW) {
-            int64_t id = -1;
-            if (SQ.column_type(q.st, 0) != SQ_NULL) {
-                const unsigned char *text = SQ.column_text(q.st, 0);
-                int n = SQ.column_bytes(q.st, 0);
-                id = intern(&in, text ? text : (const unsigned char *)"", text ? (size_t)n : 0);
-            }
-            if (id < -1 || (id == -1 && SQ.column_type(q.st, 0) != SQ_NULL) ||
-                buf_grow(&ids, sizeof id) < 0) {
-                bad = oom = 1;
-                break;
-            }
-            memcpy(ids.data + ids.len, &id, sizeof id);
-            ids.len += sizeof id;
-        }
-        if (!bad && rc != SQ_DONE) {
-            snprintf(q.err, sizeof q.err, "%s", SQ.errmsg(q.db));
-            bad = 1;
-        }
-    }
-    query_close(&q);
+    bad = run_query(&q, uri, sql, text_row, &r, &oom);
     Py_END_ALLOW_THREADS
     if (bad) {
-        buf_free(&ids);
-        interner_free(&in);
+        buf_free(&r.ids);
+        interner_free(&r.names);
         return query_error(&q, oom);
     }
-    PyObject *data = PyByteArray_FromStringAndSize(ids.data ? ids.data : "", (Py_ssize_t)ids.len);
-    buf_free(&ids);
-    PyObject *names = data ? PyList_New((Py_ssize_t)in.count) : NULL;
-    const uint32_t *pairs = (const uint32_t *)in.offsets.data;
-    for (size_t i = 0; names && i < in.count; i++) {
-        PyObject *b = PyBytes_FromStringAndSize(in.arena.data + pairs[2 * i], pairs[2 * i + 1]);
+    PyObject *data = PyByteArray_FromStringAndSize(r.ids.data ? r.ids.data : "", (Py_ssize_t)r.ids.len);
+    buf_free(&r.ids);
+    PyObject *names = data ? PyList_New((Py_ssize_t)r.names.count) : NULL;
+    const uint32_t *pairs = (const uint32_t *)r.names.offsets.data;
+    for (size_t i = 0; names && i < r.names.count; i++) {
+        PyObject *b = PyBytes_FromStringAndSize(r.names.arena.data + pairs[2 * i], pairs[2 * i + 1]);
         if (!b) {
             Py_CLEAR(names);
             break;
         }
         PyList_SET_ITEM(names, (Py_ssize_t)i, b);
     }
-    interner_free(&in);
+    interner_free(&r.names);
     if (!names) {
         Py_XDECREF(data);
         return NULL;
@@ -1519,7 +1537,7 @@ static PyMethodDef module_methods[] = {
 static struct PyModuleDef moduledef = {
     PyModuleDef_HEAD_INIT, "_fastread",
     "Hot loops of the trace readers in C (see rooflens.traces.kineto_scan, nsys_sqlite).", -1,
-    module_methods,
+    module_methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__fastread(void) {
