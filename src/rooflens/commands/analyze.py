@@ -48,12 +48,20 @@ def build(files: list[Path], run: str | None, hardware: str | None) -> dict[str,
     """Read and analyse ``files``; the report.json subset as a dict."""
     from rooflens.analysis.kernels import analyze_kernels, match_gpu, tensor_dtype
     from rooflens.analysis.timeline import analyze_timeline
+    from rooflens.commands.progress import reading, step
     from rooflens.traces import load_ncu, load_timeline
 
     tl_path, ncu_path = split_sources(files)
-    trace = load_timeline(tl_path) if tl_path else None
-    ncu = load_ncu(ncu_path) if ncu_path else None
-    timeline = analyze_timeline(trace, run) if trace is not None else None
+    trace = ncu = timeline = None
+    if tl_path:
+        with reading(tl_path):
+            trace = load_timeline(tl_path)
+    if ncu_path:
+        with reading(ncu_path):
+            ncu = load_ncu(ncu_path)
+    if trace is not None:
+        with step(f"analysing {len(trace.kernels):,} kernels…"):
+            timeline = analyze_timeline(trace, run)
     detected = (trace.gpus[0].name if trace and trace.gpus else None) or (
         ncu.device_name if ncu else None
     )
