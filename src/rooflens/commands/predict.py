@@ -88,24 +88,31 @@ def _print_tables(pred: Prediction, show_ops: bool) -> None:
         console.print(f"note: {note}")
 
 
-def phase_table(pred: Prediction) -> Table:
+def _compact_table(title: str) -> Table:
+    """A table that fits an 80-column terminal: no vertical rules, no outer padding."""
+    from rich import box
     from rich.table import Table
 
+    return Table(
+        title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True
+    )
+
+
+def phase_table(pred: Prediction) -> Table:
+    """One row per phase: time, FLOPs, bytes, intensity, performance, bound."""
     from rooflens.predict import PHASES
 
-    """One row per phase: time, FLOPs, bytes, intensity, performance, bound."""
     wl = pred.workload
     title = (
         f"{pred.arch.name} on {pred.gpu.key} · {wl.precision.label} · b={wl.batch} "
         f"s={wl.input_len} n={wl.output_len} · layers={pred.layers} · tp={wl.tp}"
     )
-    table = Table(title=title)
-    for col in ("phase", "time", "FLOPs", "bytes", "FLOP/byte", "performance", "bound"):
-        left = col in ("phase", "bound")
-        table.add_column(col, justify="left" if left else "right", no_wrap=col == "phase")
+    table = _compact_table(title)
+    for col in ("phase", "time", "FLOPs", "bytes", "FLOP/B", "FLOP/s", "bound"):
+        table.add_column(col, justify="left" if col in ("phase", "bound") else "right", no_wrap=True)
     for name in PHASES:
         ph = pred.phases[name]
-        label = f"{name} ({ph.steps} steps)" if name == "decode_total" else name
+        label = f"{name} ×{ph.steps}" if name == "decode_total" else name
         table.add_row(
             label, fmt_duration(ph.time_s), fmt_scaled(ph.flops, "FLOP"), fmt_bytes(ph.bytes), sig3(ph.intensity),
             fmt_flops_rate(ph.performance_flops), ph.bound or "-",
@@ -115,12 +122,11 @@ def phase_table(pred: Prediction) -> Table:
 
 def operator_table(pred: Prediction, phase: str) -> Table:
     """Operator rows of one phase (totals over the layers each stands for)."""
-    from rich.table import Table
 
-    table = Table(title=f"{phase} operators (totals over the layers counted)")
-    for col in ("operator", "layers", "FLOPs", "bytes", "FLOP/byte", "time", "bound"):
+    table = _compact_table(f"{phase} operators (totals over the layers counted)")
+    for col in ("operator", "layers", "FLOPs", "bytes", "FLOP/B", "time", "bound"):
         left = col in ("operator", "bound")
-        table.add_column(col, justify="left" if left else "right", no_wrap=col == "operator")
+        table.add_column(col, justify="left" if left else "right", no_wrap=True)
     for r in pred.operators:
         if r.phase == phase:
             table.add_row(
