@@ -191,7 +191,7 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n) {
         n -= 8;
     }
     uint64_t w = 0;
-    memcpy(&w, p, n);
+    if (n) memcpy(&w, p, n);
     h = (h ^ w) * 0x94D049BB133111EBULL;
     return h ^ (h >> 29);
 }
@@ -221,12 +221,13 @@ static int64_t intern(Interner *in, const uint8_t *p, size_t n) {
     size_t j = h & (in->cap - 1);
     while (in->slots[j].id >= 0) {
         Slot *s = &in->slots[j];
-        if (s->hash == h && s->len == n && memcmp(in->arena.data + s->off, p, n) == 0) return s->id;
+        if (s->hash == h && s->len == n && (n == 0 || memcmp(in->arena.data + s->off, p, n) == 0))
+            return s->id;
         j = (j + 1) & (in->cap - 1);
     }
     if (buf_grow(&in->arena, n) < 0 || buf_grow(&in->offsets, 2 * sizeof(uint32_t)) < 0) return -1;
     uint32_t off = (uint32_t)in->arena.len;
-    memcpy(in->arena.data + off, p, n);
+    if (n) memcpy(in->arena.data + off, p, n); /* the arena may still be NULL for "" */
     in->arena.len += n;
     uint32_t pair[2] = {off, (uint32_t)n};
     memcpy(in->offsets.data + in->offsets.len, pair, sizeof pair);
