@@ -22,9 +22,9 @@ N = int(sys.argv[3])
 TOKENS = [b'"', b"\\", b"{", b"}", b"[", b"]", b",", b":", b"\\u12", b"\\ud800", b"1e999", b"-",
           b"\xff", b"\xe2\x82", b"\x00", b"12345678901234567890123", b"0.", b"tru", b" ", b"\n"]
 errors = 0
-for it in range(N):
+for _ in range(N):
     data = bytearray(body if rng.random() < 0.7 else body[: rng.randrange(1, len(body))])
-    for _ in range(rng.randint(1, 12)):
+    for _mutation in range(rng.randint(1, 12)):
         if not data:
             break
         op, pos = rng.random(), rng.randrange(len(data))
@@ -56,6 +56,6 @@ for it in range(N):
     except ValueError:
         errors += 1
     tables, names = s.take()
-    for t, (ints, ts, dur, n) in tables.items():
-        assert len(memoryview(ts)) == 8 * n and all(len(memoryview(c)) == 8 * n for c in ints)
+    for ints, ts, dur, n in tables.values():
+        assert all(len(memoryview(c)) == 8 * n for c in (*ints, ts, dur))
 print("iterations", N, "errors", errors)
