@@ -185,3 +185,25 @@ def test_unmatched_kernel_named_by_its_nvtx_range() -> None:
     comp = compare({"operators": []}, tl, None, None, {"peak_flops": PEAK, "bandwidth_bps": BW})
     assert comp["unmatched_kernels"][0]["operator"] == "sample"
     assert comp["kernel_operators"][0] == {"index": 0, "operator": "sample", "source": "nvtx_range"}
+
+
+def _row(name: str, predicted: float, measured: float | None) -> dict[str, Any]:
+    return {"name": name, "phase": "prefill", "predicted_flops": predicted, "measured_flops": measured}
+
+
+def test_tensor_padding_note_only_for_gemms_counted_well_above_their_flops() -> None:
+    from rooflens.analysis.compare import PADDING_RATIO, padding_notes
+
+    ops = [
+        _row("lm_head", 1.05e9, 8.4e9),  # M = 1 on an 8-row MMA tile (measured on the H200: 8.0x)
+        _row("qkv_proj", 2.06e11, 2.06e11),
+        _row("o_proj", 1e9, PADDING_RATIO * 1e9 * 0.99),  # just under the threshold
+        _row("rope", 6.3e7, 6.6e8),  # not a tensor-core GEMM: FP counters count other things
+        _row("down_proj", 1e9, None),  # no NCU counters
+        _row("gate_up_proj", 0.0, 1e9),  # nothing predicted
+    ]
+    notes = padding_notes(ops)
+    assert [(n["kind"], n["operator"], n["phase"]) for n in notes] == [
+        ("tensor_padding", "lm_head", "prefill")
+    ]
+    assert notes[0]["flops_ratio"] == pytest.approx(8.4e9 / 1.05e9)

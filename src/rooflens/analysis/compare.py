@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from rooflens.analysis.operators import assign_operators
+from rooflens.analysis.operators import assign_operators, operator_class
 
 # Predictor operators that a fused kernel may implement together: the measurement names the
 # fused operator, the prediction may list the parts (same totals, REPORT_SPEC).
@@ -276,6 +276,25 @@ def _operator_rows(
     return out
 
 
+#: A tensor-core GEMM whose counted FLOPs exceed its useful (predicted) FLOPs by this factor gets
+#: a note: MMA tiles are padded when a GEMM has few rows (M = 1 counted 8.0x on the H200, see
+#: docs/capture.md), so its measured FLOPs, FLOP/s and intensity include the padding.
+PADDING_RATIO = 2.0
+
+
+def padding_notes(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``tensor_padding`` notes for GEMM operators measured at ≥ :data:`PADDING_RATIO` × their FLOPs."""
+    out = []
+    for o in ops:
+        pred, meas = o["predicted_flops"], o["measured_flops"]
+        if operator_class(o["name"]) != "gemm" or not pred or meas is None:
+            continue
+        if meas / pred >= PADDING_RATIO:
+            out.append({"kind": "tensor_padding", "operator": o["name"], "phase": o["phase"],
+                        "flops_ratio": meas / pred})  # fmt: skip
+    return out
+
+
 def _totals(
     ops: list[dict[str, Any]],
     rows: list[dict[str, Any]],
@@ -364,5 +383,6 @@ def compare(
         ],
         "total": _totals(ops, rows, timeline, measured),
         "unmatched_kernels": unmatched,
+        "notes": padding_notes(ops),
         "findings": [],
     }

@@ -16,7 +16,7 @@ import orjson
 
 from rooflens.errors import InputError, RooflensError
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 # Top-level sections and the value an older or partial report gets when it lacks one.
 _DEFAULTS: dict[str, Any] = {

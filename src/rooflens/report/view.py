@@ -279,6 +279,13 @@ def comparison_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | 
         "total_matched_time": f_time(tot.get("matched_measured_time_s")),
         "performance_gap": f_gap(tot.get("performance_gap")),
         "unmatched": unmatched_view(comp.get("unmatched_kernels") or []),
+        "notes": [
+            str(s["tensor_padding_note"]).format(
+                operator=n.get("operator"), phase=n.get("phase"), ratio=f_ratio(n.get("flops_ratio"))
+            )
+            for n in comp.get("notes") or []
+            if n.get("kind") == "tensor_padding"
+        ],
         "findings": [finding_view(f, s) for f in findings[:FINDINGS_SHOWN]],
         "findings_total": len(findings),
         "findings_more": max(0, len(findings) - FINDINGS_SHOWN),
