@@ -248,6 +248,22 @@ static void interner_free(Interner *in) {
     buf_free(&in->offsets);
 }
 
+/* The distinct strings as a list of bytes, in id order; the interner is freed (always). */
+static PyObject *take_names(Interner *in) {
+    PyObject *names = PyList_New((Py_ssize_t)in->count);
+    const uint32_t *pairs = (const uint32_t *)in->offsets.data;
+    for (size_t i = 0; names && i < in->count; i++) {
+        PyObject *b = PyBytes_FromStringAndSize(in->arena.data + pairs[2 * i], pairs[2 * i + 1]);
+        if (!b) {
+            Py_CLEAR(names);
+            break;
+        }
+        PyList_SET_ITEM(names, (Py_ssize_t)i, b);
+    }
+    interner_free(in);
+    return names;
+}
+
 /* ---------------------------------------------------------------- lexing */
 
 /* Results of the parsing functions. */
@@ -877,7 +893,7 @@ typedef struct {
 } Dim3;
 
 typedef struct {
-    int is_x, cat, has_ph;
+    int is_x, cat;
     Val name, pid, tid, ts, dur;
     int has_name, has_pid, has_tid, has_ts, has_dur;
     /* args */
@@ -962,11 +978,16 @@ static int lex_dim3(Cursor *c, Dim3 *d, int depth) {
         ev->has_##field = 1; \
     } while (0)
 
-static int lex_args(Cursor *c, Event *ev, int depth) {
-    if (depth > MAX_DEPTH) return fail(c, "nesting too deep");
-    /* duplicate "args" keys: the last one wins, as in a dict */
+/* Forget the args fields: before an "args" object (a duplicate key: the last one wins, as in a
+ * dict), and when "args" is not an object at all. */
+static void clear_args(Event *ev) {
     ev->has_corr = ev->has_device = ev->has_stream = ev->has_regs = ev->has_smem = ev->has_bytes = 0;
     ev->grid.present = ev->block.present = 0;
+}
+
+static int lex_args(Cursor *c, Event *ev, int depth) {
+    if (depth > MAX_DEPTH) return fail(c, "nesting too deep");
+    clear_args(ev);
     OBJECT_LOOP(c, depth, key, {
         if (KEY_IS(key, "correlation")) TAKE(corr);
         else if (KEY_IS(key, "device")) TAKE(device);
@@ -988,16 +1009,14 @@ static int lex_args(Cursor *c, Event *ev, int depth) {
 /* One event object at c->p into *ev. */
 static int lex_event(Cursor *c, Event *ev) {
     /* only the flags: the values behind them are written before they are read */
-    ev->is_x = ev->cat = ev->has_ph = 0;
+    ev->is_x = ev->cat = 0;
     ev->has_name = ev->has_pid = ev->has_tid = ev->has_ts = ev->has_dur = 0;
-    ev->has_corr = ev->has_device = ev->has_stream = ev->has_regs = ev->has_smem = ev->has_bytes = 0;
-    ev->grid.present = ev->block.present = 0;
+    clear_args(ev);
     const int depth = 1;
     OBJECT_LOOP(c, depth, key, {
         if (KEY_IS(key, "ph")) {
             Val v;
             r_ = lex_value(c, &v, depth + 1);
-            ev->has_ph = 1;
             ev->is_x = v.kind == V_STR && KEY_IS(v.str, "X");
             if (r_ == OK && !ev->is_x) return skip_rest(c);
         } else if (KEY_IS(key, "cat")) {
@@ -1014,9 +1033,7 @@ static int lex_event(Cursor *c, Event *ev) {
             r_ = lex_args(c, ev, depth + 1);
         } else {
             r_ = skip_any(c, depth + 1);
-            if (KEY_IS(key, "args")) /* not an object: no args */
-                ev->has_corr = ev->has_device = ev->has_stream = ev->has_regs = ev->has_smem =
-                    ev->has_bytes = ev->grid.present = ev->block.present = 0;
+            if (KEY_IS(key, "args")) clear_args(ev); /* not an object: no args */
         }
     });
     return OK;
@@ -1030,7 +1047,6 @@ typedef struct {
     int state; /* 0: after '[', 1: after an event, 2: after ',', 3: array closed */
     Event ev;  /* scratch (large: kept off the stack of the hot loop) */
     int busy;
-    int64_t events;
 } Scanner;
 
 static int64_t opt_int(const Val *v, int present, int64_t dflt) {
@@ -1151,7 +1167,6 @@ static int scan(Scanner *s, Cursor *c, const uint8_t *limit, const uint8_t **sto
         if (ch == '{') {
             r = lex_event(c, &s->ev);
             if (r == OK) {
-                s->events++;
                 if (emit(s, &s->ev) < 0) {
                     *oom = 1;
                     return BAD;
@@ -1252,32 +1267,12 @@ static PyObject *Scanner_take(Scanner *self, PyObject *Py_UNUSED(ignored)) {
         }
         Py_DECREF(tuple);
     }
-    Interner *in = &self->names;
-    PyObject *names = PyList_New((Py_ssize_t)in->count);
+    PyObject *names = take_names(&self->names);
     if (!names) {
         Py_DECREF(tables);
         return NULL;
     }
-    const uint32_t *pairs = (const uint32_t *)in->offsets.data;
-    for (size_t i = 0; i < in->count; i++) {
-        PyObject *b = PyBytes_FromStringAndSize(in->arena.data + pairs[2 * i], pairs[2 * i + 1]);
-        if (!b) {
-            Py_DECREF(names);
-            Py_DECREF(tables);
-            return NULL;
-        }
-        PyList_SET_ITEM(names, (Py_ssize_t)i, b);
-    }
-    interner_free(in);
     return Py_BuildValue("(NN)", tables, names);
-}
-
-static PyObject *Scanner_closed(Scanner *self, void *Py_UNUSED(closure)) {
-    return PyBool_FromLong(self->state == 3);
-}
-
-static PyObject *Scanner_events(Scanner *self, void *Py_UNUSED(closure)) {
-    return PyLong_FromLongLong(self->events);
 }
 
 static void Scanner_dealloc(Scanner *self) {
@@ -1300,12 +1295,6 @@ static PyMethodDef Scanner_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyGetSetDef Scanner_getset[] = {
-    {"closed", (getter)Scanner_closed, NULL, "the closing ']' was reached", NULL},
-    {"events", (getter)Scanner_events, NULL, "objects scanned so far", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
 static PyTypeObject ScannerType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "rooflens.traces._fastread.Scanner",
     .tp_basicsize = sizeof(Scanner),
@@ -1316,7 +1305,6 @@ static PyTypeObject ScannerType = {
     .tp_init = (initproc)Scanner_init,
     .tp_dealloc = (destructor)Scanner_dealloc,
     .tp_methods = Scanner_methods,
-    .tp_getset = Scanner_getset,
 };
 
 /* ---------------------------------------------------------------- SQLite rows */
@@ -1504,18 +1492,9 @@ static PyObject *sqlite_texts(PyObject *Py_UNUSED(module), PyObject *args) {
     }
     PyObject *data = PyByteArray_FromStringAndSize(r.ids.data ? r.ids.data : "", (Py_ssize_t)r.ids.len);
     buf_free(&r.ids);
-    PyObject *names = data ? PyList_New((Py_ssize_t)r.names.count) : NULL;
-    const uint32_t *pairs = (const uint32_t *)r.names.offsets.data;
-    for (size_t i = 0; names && i < r.names.count; i++) {
-        PyObject *b = PyBytes_FromStringAndSize(r.names.arena.data + pairs[2 * i], pairs[2 * i + 1]);
-        if (!b) {
-            Py_CLEAR(names);
-            break;
-        }
-        PyList_SET_ITEM(names, (Py_ssize_t)i, b);
-    }
-    interner_free(&r.names);
+    PyObject *names = data ? take_names(&r.names) : NULL;
     if (!names) {
+        interner_free(&r.names); /* a no-op when take_names ran */
         Py_XDECREF(data);
         return NULL;
     }

@@ -22,7 +22,8 @@ import orjson
 CHUNK_BYTES = 16 << 20
 _CATS = rb'"cat"\s*:\s*"(?:kernel|cuda_runtime|cuda_driver|user_annotation|gpu_memcpy|gpu_memset)"'
 _CAT_RE = re.compile(_CATS)
-_KEY_RE = re.compile(rb'"traceEvents"\s*:\s*\[')
+#: Where the events array opens (also used by the native scanner on in-memory documents).
+KEY_RE = re.compile(rb'"traceEvents"\s*:\s*\[')
 
 
 class StreamError(ValueError):
@@ -70,7 +71,7 @@ def _find_key(fh: BinaryIO) -> int:
     while True:
         fh.seek(pos)
         block = fh.read(step)
-        m = _KEY_RE.search(block)
+        m = KEY_RE.search(block)
         if m is not None:
             return pos + m.end()
         if len(block) < step:

@@ -273,8 +273,6 @@ def _decompress(path: Path) -> bytes:
         return gzip.decompress(path.read_bytes())
     except (OSError, EOFError) as exc:
         raise InputError(path, f"corrupt gzip data ({exc})") from exc
-    except MemoryError as exc:
-        raise InputError(path, "too large to load into memory") from exc
 
 
 def _load_document(path: Path) -> dict[str, Any]:
@@ -283,8 +281,6 @@ def _load_document(path: Path) -> dict[str, Any]:
         doc = orjson.loads(_decompress(path))
     except orjson.JSONDecodeError as exc:
         raise InputError(path, f"not valid JSON ({exc.msg} at byte {exc.pos})") from exc
-    except MemoryError as exc:
-        raise InputError(path, "too large to load into memory") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("traceEvents"), list):
         raise InputError(path, _NOT_KINETO)
     return doc
@@ -316,6 +312,7 @@ def _add_parts(parts: list[kineto_scan.Part], cols: _Columns, strings: StringTab
         if len(range_names):
             part.tables["range"].ints[0] = ids[range_names]
         for table, block in part.tables.items():
+            assert len(block.ints) == len(INT_COLUMNS[table]), table  # C and Python layouts agree
             if len(block):
                 cols.blocks[table].append(block)
 

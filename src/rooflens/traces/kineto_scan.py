@@ -28,21 +28,18 @@ from typing import Any
 
 import numpy as np
 
-from rooflens.traces.json_stream import StreamError, merge_tail, parse_head, read_head
+from rooflens.traces.json_stream import KEY_RE, StreamError, merge_tail, parse_head, read_head
 
 try:
     from rooflens.traces import _fastread as _native  # type: ignore[attr-defined]
 except ImportError:  # built without a C compiler: the pure-Python reader is used
     _native = None
 
-#: Integer columns of each table (layouts in :mod:`rooflens.traces.kineto_json`).
-TABLE_INTS = {"kernel": 13, "launch": 3, "range": 3, "copy": 5}
 WINDOW_BYTES = 64 << 20
 MIN_PART_BYTES = 32 << 20  # smaller parts are not worth a thread
 _ST_MORE, _ST_CLOSED, _ST_LIMIT = 0, 1, 2
 _RESYNC = re.compile(rb"\}\s*,\s*\{")
 _RESYNC_SEARCH = 1 << 20
-_KEY_RE = re.compile(rb'"traceEvents"\s*:\s*\[')
 
 
 def available() -> bool:
@@ -88,10 +85,8 @@ def _take(scanner: Any) -> Part:
     raw_tables, names = scanner.take()
     tables = {}
     for table, (ints, ts, dur, rows) in raw_tables.items():
-        cols = [np.frombuffer(c, dtype=np.int64, count=rows) for c in ints]
-        assert len(cols) == TABLE_INTS[table]
         tables[table] = Block(
-            cols,
+            [np.frombuffer(c, dtype=np.int64, count=rows) for c in ints],
             np.frombuffer(ts, dtype=np.float64, count=rows),
             np.frombuffer(dur, dtype=np.float64, count=rows),
         )
@@ -219,7 +214,7 @@ def _check_parts(
 def scan_bytes(data: bytes) -> tuple[dict[str, Any], list[Part]]:
     """The same for a document in memory (a decompressed ``.json.gz``): one scanner, one pass."""
     assert _native is not None
-    m = _KEY_RE.search(data)
+    m = KEY_RE.search(data)
     if m is None:
         raise StreamError("no traceEvents array")
     head = parse_head(data[: m.end()])

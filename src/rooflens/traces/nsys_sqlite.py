@@ -85,6 +85,11 @@ def native_available() -> bool:
     return _NATIVE is not None and os.environ.get("ROOFLENS_NATIVE") != "0"
 
 
+def _native_uri(con: sqlite3.Connection) -> str:
+    """The URI the C reader opens for a query on ``con``; "" when the Python cursor reads it."""
+    return getattr(con, "uri", "") if native_available() else ""
+
+
 class _Connection(sqlite3.Connection):
     """A connection that knows its URI, so the native reader can open its own on the file."""
 
@@ -144,8 +149,9 @@ class NsysSqliteReader:
                 "(profile with `nsys profile -t cuda,nvtx`)",
             )
         strings, remap = _read_strings(con, tables)
-        host = _start_host_side(self._uri(), tables, con)
-        kernels = _read_kernels(con, remap, strings)
+        (n,) = con.execute("SELECT COUNT(*) FROM CUPTI_ACTIVITY_KIND_KERNEL").fetchone()
+        host = _start_host_side(self._uri(), tables, con, n)
+        kernels = _read_kernels(con, remap, strings, n)
         launch_rows, range_rows = host()
         trace = Trace(
             source="nsys",
@@ -177,28 +183,26 @@ def _host_side(uri: str, tables: set[str]) -> tuple[np.ndarray, RawRanges | None
 
 
 def _start_host_side(
-    uri: str, tables: set[str], con: sqlite3.Connection
+    uri: str, tables: set[str], con: sqlite3.Connection, n_kernels: int
 ) -> Callable[[], tuple[np.ndarray, RawRanges | None]]:
-    """Start reading launches and ranges (in a forked process for large traces); returns the getter."""
-    (n,) = con.execute("SELECT COUNT(*) FROM CUPTI_ACTIVITY_KIND_KERNEL").fetchone()
-    if n < PARALLEL_MIN_KERNELS or (os.cpu_count() or 1) < 2:
+    """Start reading launches and ranges (beside the kernels for large traces: on a thread with
+    the C reader, else in a forked process); returns the getter."""
+    pool: Executor | None = None
+    if n_kernels >= PARALLEL_MIN_KERNELS and (os.cpu_count() or 1) >= 2:
+        if native_available():  # the C reader releases the GIL: a thread is enough
+            pool = ThreadPoolExecutor(max_workers=1)
+        elif "fork" in mp.get_all_start_methods():
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+    if pool is None:
         result = (_fetch_launches(con, tables), _fetch_ranges(con, tables))
         return lambda: result
-    pool: Executor
-    if native_available():  # the C reader releases the GIL: a thread is enough
-        pool = ThreadPoolExecutor(max_workers=1)
-    elif "fork" in mp.get_all_start_methods():
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
-    else:
-        result = (_fetch_launches(con, tables), _fetch_ranges(con, tables))
-        return lambda: result
-    future = pool.submit(_host_side, uri, tables)
+    future, executor = pool.submit(_host_side, uri, tables), pool
 
     def get() -> tuple[np.ndarray, RawRanges | None]:
         try:
             return future.result()
         finally:
-            pool.shutdown()
+            executor.shutdown()
 
     return get
 
@@ -215,8 +219,8 @@ def _fetch_int(con: sqlite3.Connection, sql: str, ncols: int, count: int = -1) -
     is ever built, which halves time and memory against ``fetchall`` for millions of rows.
     A known row ``count`` lets it allocate once instead of growing.
     """
-    uri = getattr(con, "uri", "")
-    if uri and native_available():
+    uri = _native_uri(con)
+    if uri:
         try:
             data, n = _NATIVE.sqlite_ints(uri, sql, ncols)
             return np.frombuffer(data, dtype=np.int64).reshape(n, ncols)
@@ -249,8 +253,9 @@ def _lookup(remap: np.ndarray, ids: np.ndarray, strings: StringTable | None = No
     return out
 
 
-def _read_kernels(con: sqlite3.Connection, remap: np.ndarray, strings: StringTable) -> Kernels:
-    (n,) = con.execute("SELECT COUNT(*) FROM CUPTI_ACTIVITY_KIND_KERNEL").fetchone()
+def _read_kernels(
+    con: sqlite3.Connection, remap: np.ndarray, strings: StringTable, n: int
+) -> Kernels:
     a = _fetch_int(con, f"SELECT {_KERNEL_COLS} FROM CUPTI_ACTIVITY_KIND_KERNEL", 8, n)
     a = a[np.argsort(a[:, 0], kind="stable")]
     return Kernels(
@@ -324,8 +329,8 @@ def _fetch_ranges(con: sqlite3.Connection, tables: set[str]) -> RawRanges | None
         5,
     )
     sql = f"SELECT text FROM NVTX_EVENTS {where}"
-    uri = getattr(con, "uri", "")
-    if uri and native_available():
+    uri = _native_uri(con)
+    if uri:
         try:
             ids, raw = _NATIVE.sqlite_texts(uri, sql)
             return a, np.frombuffer(ids, dtype=np.int64), [b.decode("utf-8", "replace") for b in raw]
