@@ -13,41 +13,11 @@ FLOPs and bytes come from NCU counters when present (joined by kernel index).
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from typing import Any
 
 from rooflens.analysis.operators import assign_operators, operator_class
-
-# Predictor operators that a fused kernel may implement together: the measurement names the
-# fused operator, the prediction may list the parts (same totals, REPORT_SPEC).
-OPERATOR_ALIASES: dict[str, str] = {
-    "q_proj": "qkv_proj",
-    "k_proj": "qkv_proj",
-    "v_proj": "qkv_proj",
-    "gate_proj": "gate_up_proj",
-    "up_proj": "gate_up_proj",
-    "softmax": "attention",
-}
-
-_DECODE = re.compile(r"^decode(\[\d+\])?$|^decode_")
-
-# NVTX range names that only say where a kernel ran (run, layer, phase), not what it does.
-_STRUCTURAL_RANGE = re.compile(
-    r"^(Run\[\d+\]|Layer\[\d+\](#Run\[\d+\])?|prefill|decode(\[\d+\])?)$"
-)
-
-
-def canonical_operator(name: str) -> str:
-    """The operator name used for joining (``q_proj`` → ``qkv_proj``)."""
-    return OPERATOR_ALIASES.get(name, name)
-
-
-def canonical_phase(phase: str | None) -> str:
-    """``decode[3]``, ``decode_first_token`` → ``decode``; anything else as given (default prefill)."""
-    if phase is None:
-        return "prefill"
-    return "decode" if _DECODE.match(phase) else phase
+from rooflens.vocab import STRUCTURAL_RANGE_RE, canonical_operator, canonical_phase
 
 
 def innermost_range(stack: list[str] | None) -> str | None:
@@ -58,7 +28,7 @@ def innermost_range(stack: list[str] | None) -> str | None:
     """
     for entry in reversed(stack or []):
         leaf = str(entry).rsplit("/", 1)[-1].strip()
-        if leaf and not _STRUCTURAL_RANGE.match(leaf):
+        if leaf and not STRUCTURAL_RANGE_RE.match(leaf):
             return leaf
     return None
 

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rooflens.analysis.compare import canonical_operator, canonical_phase
 from rooflens.analysis.operators import operator_class
 from rooflens.analysis.suggestions import SUGGESTIONS, suggestion_key
+from rooflens.vocab import canonical_operator, canonical_phase
 
 __all__ = [
     "SUGGESTIONS",

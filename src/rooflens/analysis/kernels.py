@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rooflens.analysis.timeline import OPERATOR_NAMES, TimelineAnalysis
+from rooflens.analysis.timeline import TimelineAnalysis
 from rooflens.traces.metrics import metric_map
 from rooflens.traces.model import NcuKernel, NcuKernels
 from rooflens.traces.names import short_kernel_name
+from rooflens.vocab import operator_of_range
 
 LATENCY_PCT = 60.0  # both SOL figures below this: latency bound (REPORT_SPEC 一)
 
@@ -186,12 +187,12 @@ def _rooflens_findings(values: dict[str, float | None]) -> list[dict[str, Any]]:
 
 
 def _operator_from_nvtx(stack: list[str]) -> str | None:
-    op = None
-    for entry in stack:
-        for part in entry.replace(".", "/").split("/"):
-            if part in OPERATOR_NAMES:
-                op = part
-    return op
+    """The innermost operator range of an NVTX stack (outermost first), or None."""
+    for entry in reversed(stack):
+        op = operator_of_range(entry)
+        if op:
+            return op
+    return None
 
 
 def select_run(ncu: NcuKernels, run: str | None) -> list[NcuKernel]:

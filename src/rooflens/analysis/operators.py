@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rooflens.vocab import OPERATOR_CLASSES
+
 # Ordered (class, pattern) table: the first pattern that matches a kernel name wins.  Order
 # matters: flashinfer's norm/rope/activation kernels contain "flash", so those classes come
 # before attention; flash-attention kernels are templated on cutlass types, so attention is
@@ -151,38 +153,6 @@ def assign_operators(names: Sequence[str], layers: Sequence[int | None] | None =
     ops = _walk(classes, layer_list)
     _relabel_lm_head(classes, ops, layer_list)
     return ops
-
-
-# Predictor operator → kernel class, so a finding on an operator's kernels gets advice that fits
-# what the kernels do (a GEMM far from its roof needs other advice than a norm).
-OPERATOR_CLASSES: dict[str, str] = {
-    "qkv_proj": "gemm",
-    "q_proj": "gemm",
-    "k_proj": "gemm",
-    "v_proj": "gemm",
-    "o_proj": "gemm",
-    "gate_up_proj": "gemm",
-    "gate_proj": "gemm",
-    "up_proj": "gemm",
-    "down_proj": "gemm",
-    "lm_head": "gemm",
-    "router": "gemm",
-    "experts": "gemm",
-    "shared_experts": "gemm",
-    "attention": "attention",
-    "softmax": "attention",
-    "attn_norm": "norm",
-    "mlp_norm": "norm",
-    "final_norm": "norm",
-    "rope": "rope",
-    "act": "act",
-    "kv_cache_write": "kv_cache_write",
-    "copy": "copy",
-    "attn_residual": "residual",
-    "mlp_residual": "residual",
-    "embedding": "embedding",
-    "all_reduce": "all_reduce",
-}
 
 
 def operator_class(operator: str | None, name: str = "") -> str:

@@ -22,18 +22,9 @@ from rooflens.errors import RooflensError
 from rooflens.traces.intervals import segment_gaps
 from rooflens.traces.model import RANGE_START_END, Trace
 from rooflens.traces.projection import Projection, ancestor_in, project, start_end_members
+from rooflens.vocab import LAYER_RE, LAYER_RUN_RE, PHASE_RE, RUN_RE, operator_of_range
 
-RUN_RE = re.compile(r"^Run\[(\d+)\]$")
-LAYER_RUN_RE = re.compile(r"^Layer\[(\d+)\]#Run\[(\d+)\]$")
-LAYER_RE = re.compile(r"Layer\[(\d+)\]")
-PHASE_RE = re.compile(r"^(prefill|decode(?:\[\d+\])?)$")
 WHOLE_TRACE = "<whole trace>"
-
-#: Operator range names of the built-in workload (docs/architecture.md).
-OPERATOR_NAMES = frozenset(
-    "embedding attn_norm qkv_proj rope kv_cache_write attention o_proj attn_residual mlp_norm "
-    "gate_up_proj act down_proj mlp_residual router experts shared_experts final_norm lm_head".split()
-)
 
 
 @dataclass
@@ -268,8 +259,7 @@ def _string_labels(
     layers: list[int | None] = [None] * n
     for i in ids.tolist():
         name = trace.strings[i]
-        leaf = re.split(r"[./]", name)[-1]
-        ops[i] = leaf if leaf in OPERATOR_NAMES else None
+        ops[i] = operator_of_range(name)
         phases[i] = name if PHASE_RE.match(name) else None
         m = LAYER_RE.search(name)
         layers[i] = int(m.group(1)) if m else None

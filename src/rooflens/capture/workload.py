@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from rooflens.capture.shape import DecoderShape
+from rooflens.vocab import layer_range, phase_range, run_range
 
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -174,7 +175,7 @@ class Decoder:
         s, p = self.s, self.L[i]
         b, T, _ = x.shape
         H, Hkv, d = s.num_heads, s.num_kv_heads, s.head_dim
-        with mark(f"Layer[{i}]#Run[{run}]"):
+        with mark(layer_range(i, run)):
             with mark("attn_norm"):
                 h = _rms_norm(x, p["attn_norm"], s.norm_eps, s.rms_norm)
             with mark("qkv_proj"):
@@ -287,11 +288,11 @@ def run_workload(
     with torch.inference_mode():
         for j in range(runs):
             t0 = time.perf_counter()
-            with mark(f"Run[{j}]"):
+            with mark(run_range(j)):
                 with mark("prefill"):
                     model.step(prompt, 0, j, mark, ids_buf)
                 for k in range(1, output_len):
-                    with mark(f"decode[{k}]"):
+                    with mark(phase_range(k)):
                         if cuda_graph and j > 0:
                             # NVTX is host-side: a replay has no operator ranges. Run 0 runs the
                             # same steps eagerly, so the analysis can label replayed kernels by

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -12,13 +14,13 @@ from typing import Annotated
 
 import typer
 
-from rooflens.errors import RooflensError
+from rooflens.capture.profile import CaptureOptions, capture, failed_steps
+from rooflens.capture.rundir import Manifest, claim_out_dir, new_run_dir
+from rooflens.capture.tools import find_tool, gpu_problem, install_hint
+from rooflens.errors import RooflensError, ToolMissingError
+from rooflens.vocab import precision_for_dtype
 
 DEFAULT_RUNS_DIR = Path("rooflens-runs")
-
-
-def _precision_of(dtype: str) -> str:
-    return "W16A16KV16"  # fp16 and bf16 alike: 2-byte weights, activations and KV cache
 
 
 def builtin_program(
@@ -107,29 +109,97 @@ def _timelines(req: CaptureRequest) -> tuple[str, ...]:
     return timelines
 
 
+def preflight(req: CaptureRequest, timelines: tuple[str, ...]) -> None:
+    """Raise one line naming every missing piece (GPU, nsys, ncu, the program) before anything
+    is created: a capture that cannot capture must not leave a run folder or exit 0."""
+    if not timelines and req.skip_ncu:
+        raise RooflensError(
+            "nothing to capture: every tool is skipped (drop --skip-ncu or --skip-nsys)"
+        )
+    missing: list[str] = []
+    if req.command and shutil.which(req.command[0]) is None:
+        missing.append(f"the program {req.command[0]!r} is not an executable on PATH")
+    gpu = gpu_problem()
+    if gpu:
+        missing.append(f"{gpu}; run on a machine with an NVIDIA GPU and its driver")
+    nsys_skip = "--skip-nsys" if req.command else "--timeline torch"
+    for tool, needed, skip in (("nsys", "nsys" in timelines, nsys_skip), ("ncu", not req.skip_ncu, "--skip-ncu")):  # fmt: skip
+        if not needed:
+            continue
+        try:
+            if find_tool(tool, required=False) is None:
+                missing.append(f"{tool} not found: {install_hint(tool)}, or pass {skip}")
+        except ToolMissingError as exc:
+            missing.append(f"{exc}, or pass {skip}")
+    if missing:
+        raise RooflensError("cannot capture here: " + "; ".join(missing))
+
+
+@dataclass
+class _Created:
+    """What run_capture made on disk, so that a capture that captured nothing leaves nothing."""
+
+    run_dir: Path
+    run_dir_existed: bool  # an empty --out folder the user made: emptied, not removed
+    parent: Path | None  # the runs folder, when this capture created it
+
+
+def _claim(req: CaptureRequest, stem: str) -> _Created:
+    if req.out:
+        existed = req.out.is_dir()
+        return _Created(claim_out_dir(req.out), existed, None)
+    parent_existed = req.runs_dir.is_dir()
+    run_dir = new_run_dir(req.runs_dir, stem)
+    return _Created(run_dir, False, None if parent_existed else req.runs_dir)
+
+
+def _discard(made: _Created) -> None:
+    """Remove what the capture created (best effort: a file we cannot remove stays)."""
+    if made.run_dir_existed:
+        for child in made.run_dir.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(made.run_dir, ignore_errors=True)
+    if made.parent is not None:
+        with contextlib.suppress(OSError):
+            made.parent.rmdir()  # only when empty
+
+
+def _builtin_settings(req: CaptureRequest, arch_name: str) -> dict[str, object]:
+    return dict(model=req.model, model_name=arch_name, batch=req.batch, input_len=req.input_len,
+                output_len=req.output_len, layers=req.layers, runs=req.runs, dtype=req.dtype,
+                precision=precision_for_dtype(req.dtype), cuda_graph=req.cuda_graph, workload="builtin")  # fmt: skip
+
+
+def _outcome(run_dir: Path, manifest: Manifest) -> str | None:
+    """``None`` when every step went well, else one line: what failed and what was kept."""
+    failed = failed_steps(manifest)
+    if not failed:
+        return None
+    kept = ", ".join(sorted(manifest.artifacts))
+    reasons = "; ".join(f"{s.name}: {s.message}" for s in failed)
+    return f"capture incomplete in {run_dir} (kept: {kept}). {reasons}"
+
+
 def run_capture(req: CaptureRequest) -> tuple[Path, str | None]:
     """Capture into a new run folder; returns it and, when a step failed, a one-line message.
 
-    Bad options raise :class:`RooflensError` before anything is created.
+    Bad options, a missing GPU or tool raise :class:`RooflensError` before anything is created.
+    A capture that leaves no artifact at all removes its run folder and raises: only a folder
+    holding something captured is kept.
     """
-    from rooflens.capture.profile import CaptureOptions, capture, failed_steps
-    from rooflens.capture.rundir import Manifest, claim_out_dir, new_run_dir
-
-    _check_positive(
-        batch=req.batch,
-        input_len=req.input_len,
-        output_len=req.output_len,
-        layers=req.layers,
-        runs=req.runs,
-    )
+    _check_positive(batch=req.batch, input_len=req.input_len, output_len=req.output_len,
+                    layers=req.layers, runs=req.runs)  # fmt: skip
     if req.dtype not in ("fp16", "bf16"):
         raise RooflensError(f"--dtype must be fp16 or bf16 (got {req.dtype!r})")
     timelines = _timelines(req)
     settings: dict[str, object] = {"command_line": shlex.join(["rooflens", *sys.argv[1:]])}
+    shape_json = None
     if req.command:
         stem = Path(req.command[0]).name
-        run_dir = claim_out_dir(req.out) if req.out else new_run_dir(req.runs_dir, stem)
-        program, torch_program, run_regex = list(req.command), None, req.nvtx_run
         settings.update(workload="command")
     else:
         from rooflens.capture.shape import shape_from_architecture
@@ -140,38 +210,53 @@ def run_capture(req: CaptureRequest) -> tuple[Path, str | None]:
             raise RooflensError(
                 f"--layers {req.layers}: {arch.name} has only {arch.num_layers} layers"
             )
-        shape = shape_from_architecture(arch)
+        shape_json = json.dumps(shape_from_architecture(arch).to_dict(), indent=2)
         stem = f"{arch.name}_b{req.batch}_i{req.input_len}_o{req.output_len}"
-        run_dir = claim_out_dir(req.out) if req.out else new_run_dir(req.runs_dir, stem)
-        shape_file = run_dir / "shape.json"
-        shape_file.write_text(json.dumps(shape.to_dict(), indent=2), encoding="utf-8")
-        kw = dict(
-            batch=req.batch,
-            input_len=req.input_len,
-            output_len=req.output_len,
-            layers=req.layers,
-            runs=req.runs,
-            dtype=req.dtype,
-            cuda_graph=req.cuda_graph,
+        settings.update(_builtin_settings(req, arch.name))
+    preflight(req, timelines)
+    made = _claim(req, stem)
+    run_dir = made.run_dir
+    manifest = Manifest(run_dir=str(run_dir), settings=settings)
+    t0 = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        typer.echo(f"[{time.perf_counter() - t0:7.1f} s] {msg}", err=True)
+
+    try:
+        opts = _options(req, run_dir, timelines, shape_json)
+        progress(f"run folder: {run_dir}")
+        capture(manifest, opts, progress)
+    except BaseException:
+        if not manifest.artifacts:
+            _discard(made)
+        raise
+    if not manifest.artifacts:
+        _discard(made)
+        why = "; ".join(f"{s.name}: {s.message}" for s in manifest.steps if s.message)
+        raise RooflensError(
+            f"capture failed, nothing was captured (run folder {run_dir} removed): "
+            + (why or "no step wrote a file")
         )
+    return run_dir, _outcome(run_dir, manifest)
+
+
+def _options(
+    req: CaptureRequest, run_dir: Path, timelines: tuple[str, ...], shape_json: str | None
+) -> CaptureOptions:
+    """The capture steps' options; writes ``shape.json`` for the built-in workload."""
+    program, torch_program, run_regex = list(req.command), None, req.nvtx_run
+    if shape_json is not None:
+        shape_file = run_dir / "shape.json"
+        try:
+            shape_file.write_text(shape_json, encoding="utf-8")
+        except OSError as exc:
+            raise RooflensError(f"{shape_file}: cannot write ({exc.strerror or exc})") from None
+        kw = dict(batch=req.batch, input_len=req.input_len, output_len=req.output_len,
+                  layers=req.layers, runs=req.runs, dtype=req.dtype, cuda_graph=req.cuda_graph)  # fmt: skip
         program = builtin_program(shape_file, summary=run_dir / "workload.json", **kw)  # type: ignore[arg-type]
         torch_program = builtin_program(shape_file, summary=None, **kw)  # type: ignore[arg-type]
         run_regex = req.nvtx_run or rf"^Run\[{req.runs - 1}\]$"
-        settings.update(
-            model=req.model,
-            model_name=arch.name,
-            batch=req.batch,
-            input_len=req.input_len,
-            output_len=req.output_len,
-            layers=req.layers,
-            runs=req.runs,
-            dtype=req.dtype,
-            precision=_precision_of(req.dtype),
-            cuda_graph=req.cuda_graph,
-            workload="builtin",
-        )
-    manifest = Manifest(run_dir=str(run_dir), settings=settings)
-    opts = CaptureOptions(
+    return CaptureOptions(
         program=program,
         run_regex=run_regex,
         timelines=timelines,
@@ -183,19 +268,6 @@ def run_capture(req: CaptureRequest) -> tuple[Path, str | None]:
         redact=req.redact,
         torch_program=torch_program,
     )
-    t0 = time.perf_counter()
-
-    def progress(msg: str) -> None:
-        typer.echo(f"[{time.perf_counter() - t0:7.1f} s] {msg}", err=True)
-
-    progress(f"run folder: {run_dir}")
-    capture(manifest, opts, progress)
-    failed = failed_steps(manifest)
-    if not failed:
-        return run_dir, None
-    kept = ", ".join(sorted(manifest.artifacts)) or "nothing"
-    reasons = "; ".join(f"{s.name}: {s.message}" for s in failed)
-    return run_dir, f"capture incomplete in {run_dir} (kept: {kept}). {reasons}"
 
 
 # Options shared by `profile` and `run` (declared once; Typer reads them from the annotations).

@@ -15,6 +15,7 @@ import orjson
 import typer
 
 from rooflens.errors import InputError, RooflensError
+from rooflens.vocab import precision_for_dtype
 
 _TIMELINE_ARTIFACTS = ("nsys_sqlite", "kineto_json", "nsys_rep")
 _NCU_ARTIFACTS = ("ncu_rep", "ncu_csv", "ncu_csv_base")
@@ -82,8 +83,7 @@ def _precision_text(settings: dict[str, Any], override: str | None) -> str:
         return override
     if settings.get("precision"):
         return str(settings["precision"])
-    dtype = str(settings.get("dtype") or "fp16").lower()
-    return {"fp16": "W16A16KV16", "bf16": "W16A16KV16", "fp8": "W8A8KV8"}.get(dtype, "W16A16KV16")
+    return precision_for_dtype(settings.get("dtype"))
 
 
 def _precision_label(text: str) -> str:
