@@ -30,7 +30,8 @@ if a[:1] == ["--version"]:
     print("NVIDIA Nsight Systems version 2099.1.0-fake"); sys.exit(0)
 if a[:1] == ["profile"]:
     out = a[a.index("-o") + 1]
-    open(out + ".nsys-rep", "wb").write(b"fake report")
+    if not os.environ.get("FAKE_NSYS_NOREP"):
+        open(out + ".nsys-rep", "wb").write(b"fake report")
     print("program output line"); sys.exit(int(os.environ.get("FAKE_PROGRAM_RC", "0")))
 if a[:1] == ["export"]:
     shutil.copy(os.environ["FAKE_SQLITE"], a[a.index("-o") + 1]); sys.exit(0)
@@ -55,11 +56,19 @@ sys.exit(0)
 """
 
 
+FAKE_SMI = r"""#!/usr/bin/env python3
+import sys
+if "-L" in sys.argv:
+    print("GPU 0: NVIDIA H200 (UUID: GPU-00000000-fake)"); sys.exit(0)
+print("NVIDIA H200, 570.00, 143771 MiB"); sys.exit(0)
+"""
+
+
 @pytest.fixture
 def fake_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name, text in (("nsys", FAKE_NSYS), ("ncu", FAKE_NCU)):
+    for name, text in (("nsys", FAKE_NSYS), ("ncu", FAKE_NCU), ("nvidia-smi", FAKE_SMI)):
         p = bin_dir / name
         p.write_text(
             text.replace("/usr/bin/env python3", sys.executable, 1).replace(
@@ -73,7 +82,13 @@ def fake_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FAKE_SQLITE", str(sqlite))
     monkeypatch.setenv("FAKE_CSV", str(FIX / "kernels.csv"))
     monkeypatch.setenv("HF_TOKEN", SECRET)
-    for var in ("ROOFLENS_NSYS", "ROOFLENS_NCU", "FAKE_NCU_PERM", "FAKE_PROGRAM_RC"):
+    for var in (
+        "ROOFLENS_NSYS",
+        "ROOFLENS_NCU",
+        "FAKE_NCU_PERM",
+        "FAKE_PROGRAM_RC",
+        "FAKE_NSYS_NOREP",
+    ):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
 
@@ -232,3 +247,84 @@ def test_env_override_and_known_locations(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("ROOFLENS_NSYS", str(tmp_path / "nope"))
     with pytest.raises(ToolMissingError, match="not an executable"):
         tools.find_tool("nsys")
+
+
+def _rooflens(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rooflens", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def _one_line_error(r: subprocess.CompletedProcess[str]) -> str:
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("rooflens: ")
+    return last
+
+
+def _only_fake_bin(fake_tools: Path, monkeypatch: pytest.MonkeyPatch, *remove: str) -> None:
+    for name in remove:
+        (fake_tools / "bin" / name).unlink()
+    monkeypatch.setenv("PATH", f"{fake_tools / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin")
+
+
+@pytest.mark.parametrize("verb", ["profile", "run"])
+def test_no_gpu_fails_before_creating_anything(
+    fake_tools: Path, monkeypatch: pytest.MonkeyPatch, verb: str
+) -> None:
+    _only_fake_bin(fake_tools, monkeypatch, "nvidia-smi")
+    runs = fake_tools / "runs"
+    r = _rooflens(verb, "--runs-dir", str(runs), cwd=fake_tools)
+    line = _one_line_error(r)
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "no NVIDIA GPU found" in line and "nsys" not in line.split("GPU found")[1], line
+    assert not runs.exists() and not (fake_tools / "rooflens-runs").exists()
+
+
+def test_missing_tools_are_named_with_how_to_get_them(
+    fake_tools: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _only_fake_bin(fake_tools, monkeypatch, "nsys", "ncu")
+    out = fake_tools / "run"
+    line = _one_line_error(_rooflens("profile", "--out", str(out)))
+    assert "nsys not found" in line and "ROOFLENS_NSYS" in line and "--timeline torch" in line
+    assert "ncu not found" in line and "ROOFLENS_NCU" in line and "--skip-ncu" in line
+    assert "GPU" not in line and not out.exists()
+    # A tool the user chose to skip is not required.
+    line = _one_line_error(_rooflens("profile", "--skip-ncu", "--out", str(out)))
+    assert "nsys not found" in line and "ncu" not in line and not out.exists()
+    line = _one_line_error(
+        _rooflens("profile", "--skip-ncu", "--out", str(out), "--", "no-such-program-x")
+    )
+    assert "'no-such-program-x' is not an executable" in line and "--skip-nsys" in line
+    line = _one_line_error(_rooflens("profile", "--skip-ncu", "--skip-nsys", "--", "true"))
+    assert "nothing to capture" in line
+
+
+def test_capture_that_captured_nothing_leaves_no_folder(
+    fake_tools: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_NSYS_NOREP", "1")
+    monkeypatch.setenv("FAKE_PROGRAM_RC", "3")
+    runs = fake_tools / "runs"
+    cmd = ("--skip-ncu", "--runs-dir", str(runs), "--", sys.executable, "-c", "pass")
+    line = _one_line_error(_rooflens("profile", *cmd))
+    assert "nothing was captured" in line and "removed" in line
+    assert "exited with code 3; its last output: program output line" in line
+    assert not runs.exists()
+    # An empty --out folder the user made stays, and stays empty.
+    out = fake_tools / "mine"
+    out.mkdir()
+    _one_line_error(_rooflens("profile", "--skip-ncu", "--out", str(out), "--", "true"))
+    assert out.is_dir() and list(out.iterdir()) == []
+    # `run` does not pretend the capture was done.
+    runs.mkdir()
+    line = _one_line_error(_rooflens("run", "--skip-ncu", "--runs-dir", str(runs)))
+    assert "nothing was captured" in line and "capture done" not in line
+    assert list(runs.iterdir()) == []

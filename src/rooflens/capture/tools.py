@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from rooflens.errors import ToolMissingError
@@ -71,6 +72,32 @@ def find_tool(name: str, *, required: bool = True) -> Path | None:
             f"{name} not found on PATH or in the usual install folders: {_INSTALL_HINT[name]}"
         )
     return None
+
+
+def install_hint(name: str) -> str:
+    """How to get ``name`` (nsys or ncu), as a clause for a one-line message."""
+    return _INSTALL_HINT[name]
+
+
+def gpu_problem() -> str | None:
+    """``None`` when an NVIDIA GPU is visible here, else one clause saying why not.
+
+    ``nvidia-smi -L`` must list at least one ``GPU n:`` line; without nvidia-smi on PATH, a
+    ``/dev/nvidia<n>`` device node is taken as a GPU (containers without the tools).
+    """
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        if glob.glob("/dev/nvidia[0-9]*"):
+            return None
+        return "no NVIDIA GPU found (nvidia-smi is not on PATH and there is no /dev/nvidia*)"
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"nvidia-smi could not run ({exc})"
+    if out.returncode == 0 and any(ln.startswith("GPU ") for ln in out.stdout.splitlines()):
+        return None
+    said = " ".join((out.stdout + out.stderr).split())[:200]
+    return f"nvidia-smi lists no GPU (exit code {out.returncode}{': ' + said if said else ''})"
 
 
 def tool_env(tool: Path) -> dict[str, str]:
