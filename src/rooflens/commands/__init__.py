@@ -7,6 +7,26 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from rooflens.commands import analyze, hardware, predict, profile, redact, report, run
+from rooflens.commands import (
+    analyze,
+    calibrate,
+    diff,
+    hardware,
+    predict,
+    profile,
+    redact,
+    report,
+    run,
+)
 
-COMMAND_MODULES: list[ModuleType] = [run, predict, hardware, analyze, profile, report, redact]
+COMMAND_MODULES: list[ModuleType] = [
+    run,
+    predict,
+    hardware,
+    analyze,
+    profile,
+    report,
+    diff,
+    redact,
+    calibrate,
+]

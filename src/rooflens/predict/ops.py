@@ -36,7 +36,8 @@ class Op:
     """One operator instance: FLOPs, minimum DRAM bytes and interconnect bytes (per GPU).
 
     ``dtype`` overrides the workload's compute dtype for the peak (the 16-bit LM head of a
-    quantised model).
+    quantised model).  ``gemm`` is (M, N, K) of a plain GEMM, for the calibrated time
+    (:mod:`rooflens.predict.attainable`); None for other operators.
     """
 
     name: str
@@ -44,6 +45,7 @@ class Op:
     bytes: Num
     comm_bytes: float = 0.0
     dtype: str | None = None
+    gemm: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def weight_bytes(dm: Dims, n_in: float, n_out: float) -> float:
 def linear(name: str, dm: Dims, tokens: float, n_in: float, n_out: float) -> Op:
     """GEMM of ``tokens`` rows: 2·T·in·out FLOPs; weights once + input and output activations."""
     nbytes = weight_bytes(dm, n_in, n_out) + tokens * (n_in + n_out) * dm.a
-    return Op(name, 2.0 * tokens * n_in * n_out, nbytes)
+    return Op(name, 2.0 * tokens * n_in * n_out, nbytes, gemm=(tokens, n_out, n_in))
 
 
 def norm(name: str, arch: Architecture, dm: Dims, tokens: float, width: float) -> Op:
@@ -241,7 +243,7 @@ def moe_mlp(arch: Architecture, dm: Dims, t: float) -> list[Op]:
     e, k = arch.num_experts, arch.top_k
     router_flops = 2.0 * t * dm.h * e + ROUTER_SOFTMAX_FLOPS * t * e
     router_bytes = dm.h * e * dm.head_w + t * (dm.h + e) * dm.a  # router weights stay 16-bit
-    ops = [Op("router", router_flops, router_bytes)]
+    ops = [Op("router", router_flops, router_bytes, gemm=(t, e, dm.h))]
     ops.append(gated_ffn("experts", dm, t * k, dm.moe_inter, 3.0 * experts_touched(e, k, t)))
     if dm.shared_inter:
         ops.append(gated_ffn("shared_experts", dm, t, dm.shared_inter, 3.0))
@@ -272,7 +274,7 @@ def model_ops(arch: Architecture, dm: Dims, st: Step) -> tuple[list[Op], list[Op
     emb = Op("embedding", (rows - 1.0) * t * dm.h, t * dm.h * (rows * dm.head_w + dm.a))
     head = linear("lm_head", dm, st.batch, dm.h, dm.vocab)
     head_bytes = dm.h * dm.vocab * dm.head_w + st.batch * (dm.h + dm.vocab) * dm.a
-    lm_head = Op("lm_head", head.flops, head_bytes, dtype=dm.head_dtype)
+    lm_head = Op("lm_head", head.flops, head_bytes, dtype=dm.head_dtype, gemm=head.gemm)
     return [emb], [norm("final_norm", arch, dm, t, dm.h), lm_head]
 
 

@@ -1,0 +1,520 @@
+"""``rooflens calibrate``: microbenchmarks of what this GPU attains, timed on the device.
+
+Every kernel time here is a **CUPTI kernel duration** (the same start/end that nsys and the
+PyTorch profiler record for a capture), read from one ``torch.profiler`` session per benchmark
+family: no launch overhead and no host gap enters a device time.  Points are separated in the
+kernel stream by a marker kernel (``torch.cuda._sleep`` → ``spin_kernel``); each point is warmed
+up before its first marker, then repeated ``reps`` times; the time of one repetition is the sum of
+its kernels (cuBLAS split-K adds a reduction kernel) and a point keeps the median repetition.
+
+Cache state, per family (the file says which): GEMMs and attention flush L2 before every
+repetition (a 2 × L2-sized buffer is zeroed; its fill kernels are dropped), because a serving step
+reads weights and KV cache from DRAM; memory-bound operators do **not** flush, because in a
+decoder they read what the previous operator just wrote (L2-resident while it fits, DRAM beyond).
+
+Host costs (seconds of CPU per eager PyTorch call, per CUDA-graph replay) are wall-clock means of
+long loops.  torch is imported lazily (only this module needs it); the file schema, lookup and
+interpolation live in :mod:`rooflens.hardware.calibration`, which knows nothing of torch.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from rooflens.hardware.calibration import SCHEMA_NAME, SCHEMA_VERSION
+
+Fn = Callable[[], object]
+M_GRID = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+LM_HEAD_MAX_M = 512  # the LM head runs on b rows only: larger M is never predicted
+NK_GRID = ((1024, 1024), (4096, 4096), (16384, 4096), (4096, 16384), (16384, 16384), (2048, 8192))
+MEM_SIZES = tuple(4**i * 4096 for i in range(11))  # 4 KiB … 4 GiB per tensor (fp16)
+ATT_BATCH = (1, 8, 32)
+ATT_PREFILL_S = (128, 256, 512, 1024, 2048, 4096)
+ATT_DECODE_KV = (128, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+ATT_DECODE_BATCH = (1, 8, 32, 128)
+MARKER = "spin_kernel"
+
+
+def log(msg: str) -> None:
+    """Progress on stderr (stdout stays free for the file path)."""
+    print(f"calibrate: {msg}", file=sys.stderr, flush=True)
+
+
+class Timer:
+    """Times a list of points in one profiler session (module docstring)."""
+
+    def __init__(self, torch: Any, l2_bytes: int) -> None:
+        self.torch = torch
+        self.flush_buf = torch.empty(max(2 * l2_bytes, 1 << 26), dtype=torch.uint8, device="cuda")
+
+    def run(
+        self, points: Iterable[tuple[Fn, int]], flush: bool
+    ) -> list[tuple[float, int, list[str]] | None]:
+        """(median seconds per repetition, kernels per repetition, kernel names) per point.
+
+        ``points`` may be a generator that allocates each point's tensors as it goes: the
+        profiler keeps kernel records only, so one session can cover a whole family.
+        """
+        torch = self.torch
+        from torch.profiler import ProfilerActivity, profile
+
+        failed: set[int] = set()
+        reps_of: list[int] = []
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for i, (fn, reps) in enumerate(points):
+                reps_of.append(reps)
+                try:
+                    fn()
+                    fn()
+                except (RuntimeError, ValueError) as exc:
+                    failed.add(i)
+                    log(f"point {i} skipped: {str(exc).splitlines()[0][:120]}")
+                torch.cuda._sleep(1000)
+                for _ in range(reps if i not in failed else 0):
+                    if flush:
+                        self.flush_buf.zero_()
+                    fn()
+                torch.cuda._sleep(1000)
+            torch.cuda.synchronize()
+        return _split(_kernels(prof), reps_of, failed, flush)
+
+
+def _kernels(prof: Any) -> list[tuple[float, float, str]]:
+    """(start, duration s, name) of every device kernel, in start order."""
+    out: list[tuple[float, float, str]] = []
+    try:
+        for e in prof.profiler.kineto_results.events():
+            if str(e.device_type()).endswith("CUDA") and not e.name().startswith(
+                ("Memcpy", "Memset")
+            ):
+                out.append((e.start_ns() * 1e-9, e.duration_ns() * 1e-9, e.name()))
+    except AttributeError:  # older/newer torch: FunctionEvent list
+        for ev in prof.events():
+            if str(ev.device_type).endswith("CUDA") and not ev.name.startswith(
+                ("Memcpy", "Memset")
+            ):
+                tr = ev.time_range
+                out.append((tr.start * 1e-6, tr.elapsed_us() * 1e-6, ev.name))
+    out.sort()
+    return out
+
+
+def _split(
+    kernels: list[tuple[float, float, str]],
+    reps_of: list[int],
+    failed: set[int],
+    flush: bool,
+) -> list[tuple[float, int, list[str]] | None]:
+    segs: list[list[tuple[float, str]]] = [[]]
+    for _, dur, name in kernels:
+        if MARKER in name:
+            segs.append([])
+        elif not (flush and "FillFunctor" in name):
+            segs[-1].append((dur, name))
+    results: list[tuple[float, int, list[str]] | None] = []
+    for i, reps in enumerate(reps_of):
+        seg = segs[2 * i + 1] if 2 * i + 1 < len(segs) else []
+        if i in failed or not seg or reps <= 0:
+            results.append(None)
+            continue
+        per = max(1, len(seg) // reps)
+        sums = [sum(d for d, _ in seg[r * per : (r + 1) * per]) for r in range(len(seg) // per)]
+        names = list(dict.fromkeys(_short(n) for _, n in seg[:per]))
+        results.append((statistics.median(sums), per, names))
+    return results
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 96 else name[:93] + "..."
+
+
+def _reps(estimate_s: float) -> int:
+    """Repetitions: ~20 ms of device time per point, between 5 and 50."""
+    return int(min(50, max(5, 0.02 / max(estimate_s, 1e-7))))
+
+
+# -- the benchmarks ---------------------------------------------------------------------------
+def preset_linears() -> list[tuple[int, int]]:
+    """(N, K) of every linear of every bundled preset (TP = 1), from the predictor's operators."""
+    from rooflens.model.loader import list_presets, load_architecture
+    from rooflens.predict import ops as g
+    from rooflens.predict.precision import Precision
+    from rooflens.predict.workload import Workload
+
+    pairs: set[tuple[int, int]] = set()
+    for name in list_presets():
+        arch = load_architecture(name)
+        wl = Workload(batch=1, input_len=1, output_len=1, precision=Precision.parse("fp16"))
+        dm = g.make_dims(arch, wl)
+        st = g.decode_step(arch, wl, 2.0)
+        before, after = g.model_ops(arch, dm, st)
+        for moe in (False, True) if arch.num_experts else (False,):
+            for op in [*before, *g.layer_ops(arch, dm, st, moe), *after]:
+                if op.gemm is not None:
+                    pairs.add((int(op.gemm[1]), int(op.gemm[2])))
+    return sorted(pairs)
+
+
+def bench_gemm(
+    torch: Any, timer: Timer, dtype: str, nk: list[tuple[int, int]], peak: float
+) -> list[dict[str, Any]]:
+    """Time ``x[M,K] @ w[N,K]ᵀ`` (the workload's layout) over M for each (N, K), in one profiler
+    session; fp8 through ``torch._scaled_mm`` with unit scales and a bf16 output."""
+    tdt = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(dtype, torch.bfloat16)
+    grid = [(n, k, [m for m in M_GRID if n < 100_000 or m <= LM_HEAD_MAX_M]) for n, k in nk]
+
+    def points() -> Iterable[tuple[Fn, int]]:
+        for n, k, ms in grid:
+            w = torch.randn(n, k, device="cuda", dtype=tdt)
+            x = torch.randn(ms[-1], k, device="cuda", dtype=tdt)
+            if dtype == "fp8":
+                one = torch.ones((), device="cuda", dtype=torch.float32)
+                w8, x8 = w.to(torch.float8_e4m3fn), x.to(torch.float8_e4m3fn)
+                for m in ms:
+                    xm = x8[:m]
+                    yield (
+                        lambda xm=xm, w8=w8, one=one: torch._scaled_mm(
+                            xm, w8.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16
+                        ),
+                        _reps(2.0 * m * n * k / peak + n * k / 4e12),
+                    )  # fmt: skip
+            else:
+                for m in ms:
+                    xm = x[:m]
+                    yield (
+                        (lambda xm=xm, w=w: xm @ w.t()),
+                        _reps(2.0 * m * n * k / peak + 2.0 * n * k / 4e12),
+                    )
+            log(f"gemm {dtype} N={n} K={k}")
+
+    res = iter(timer.run(points(), flush=True))
+    entries = []
+    for n, k, ms in grid:
+        ok = [(m, r) for m in ms if (r := next(res)) is not None]
+        entries.append({
+            "n": n, "k": k, "m": [m for m, _ in ok], "time_s": [r[0] for _, r in ok],
+            "kernels": [r[1] for _, r in ok], "kernel_names": sorted({x for _, r in ok for x in r[2]}),
+        })  # fmt: skip
+    return entries
+
+
+def _memory_ops(torch: Any, n: int) -> dict[str, tuple[Fn, float]]:
+    """name → (operation on n fp16 elements, minimum bytes it moves)."""
+    import torch.nn.functional as F
+
+    a = torch.randn(n, device="cuda", dtype=torch.float16)
+    b = torch.randn(n, device="cuda", dtype=torch.float16)
+    c = torch.empty_like(a)
+    rows = max(1, n // 4096)
+    x2 = a[: rows * 4096].view(rows, -1)
+    wn = torch.ones(x2.shape[1], device="cuda", dtype=torch.float16)
+    table = torch.randn(max(rows, 1024), 4096, device="cuda", dtype=torch.float16)
+    ids = torch.randint(0, table.shape[0], (rows,), device="cuda")
+    half = x2.shape[1] // 2
+    e = 2.0 * n
+    return {
+        "copy": (lambda: c.copy_(a), 2 * e),
+        "add": (lambda: torch.add(a, b, out=c), 3 * e),
+        "mul": (lambda: a * b, 3 * e),
+        "silu": (lambda: F.silu(a), 2 * e),
+        "neg": (lambda: -a, 2 * e),
+        "cat": (lambda: torch.cat((x2[:, half:], x2[:, :half]), dim=-1), 2 * e),
+        "rms_norm": (lambda: F.rms_norm(x2, (x2.shape[1],), wn, 1e-5), 2.0 * 2 * x2.numel()),
+        "embedding": (lambda: F.embedding(ids, table), 2.0 * 2 * rows * 4096),
+    }
+
+
+def bench_memory(torch: Any, timer: Timer) -> dict[str, dict[str, Any]]:
+    """Memory-bound operators over transfer size (no L2 flush: see the module docstring)."""
+    out: dict[str, dict[str, Any]] = {}
+    for size in MEM_SIZES:
+        n = size // 2
+        opsd = _memory_ops(torch, n)
+        names = list(opsd)
+        res = timer.run([(opsd[k][0], _reps(opsd[k][1] / 3e12 + 3e-6)) for k in names], flush=False)
+        for k, r in zip(names, res, strict=True):
+            if r is None:
+                continue
+            e = out.setdefault(k, {"bytes": [], "time_s": [], "kernels": [], "kernel_names": []})
+            e["bytes"].append(opsd[k][1])
+            e["time_s"].append(r[0])
+            e["kernels"].append(r[1])
+            e["kernel_names"] = sorted(set(e["kernel_names"]) | set(r[2]))
+        del opsd
+        torch.cuda.empty_cache()
+        log(f"memory ops at {size / 2**20:.3g} MiB per tensor")
+    return out
+
+
+def attention_configs() -> list[tuple[int, int, int]]:
+    """(heads, kv_heads, head_dim) of the bundled presets with standard attention (not MLA)."""
+    from rooflens.model.loader import list_presets, load_architecture
+
+    cfgs = set()
+    for name in list_presets():
+        a = load_architecture(name)
+        if not a.is_mla:
+            cfgs.add((a.num_heads, a.num_kv_heads, a.head_dim))
+    return sorted(cfgs)
+
+
+def _attention_grid(h: int) -> list[tuple[str, int, list[int]]]:
+    """(phase, batch, KV lengths) measured; the largest points are left out (at most 2 M cached
+    positions per batch, 2³³ prefill score elements)."""
+    grid = []
+    for phase, batches, lens in (
+        ("prefill", ATT_BATCH, ATT_PREFILL_S),
+        ("decode", ATT_DECODE_BATCH, ATT_DECODE_KV),
+    ):
+        for b in batches:
+            keep = [
+                L for L in lens
+                if b * L <= (1 << 21) and b * h * L * (L if phase == "prefill" else 1) <= (1 << 33)
+            ]  # fmt: skip
+            grid.append((phase, b, keep))
+    return grid
+
+
+def bench_attention(
+    torch: Any, timer: Timer, dtype: str, cfg: tuple[int, int, int]
+) -> list[dict[str, Any]]:
+    """SDPA as the workload calls it (GQA, causal prefill; decode over a sliced KV cache), one
+    profiler session per head configuration."""
+    import torch.nn.functional as F
+
+    tdt = {"fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
+    h, hkv, d = cfg
+    grid = _attention_grid(h)
+
+    def points() -> Iterable[tuple[Fn, int]]:
+        for phase, b, lens in grid:
+            for L in lens:
+                q_len = L if phase == "prefill" else 1
+                q = torch.randn(b, h, q_len, d, device="cuda", dtype=tdt)
+                kc = torch.randn(b, hkv, L + 16, d, device="cuda", dtype=tdt)
+                vc = torch.randn(b, hkv, L + 16, d, device="cuda", dtype=tdt)
+                causal = phase == "prefill"
+
+                def fn(q: Any = q, kc: Any = kc, vc: Any = vc, L: int = L, c: bool = causal) -> Any:
+                    return F.scaled_dot_product_attention(
+                        q, kc[:, :, :L], vc[:, :, :L], is_causal=c, enable_gqa=h != hkv
+                    )
+
+                flops = 4.0 * b * h * d * q_len * L / (2 if causal else 1)
+                yield fn, _reps(flops / 6e14 + 4.0 * b * hkv * L * d / 4e12)
+
+    res = iter(timer.run(points(), flush=True))
+    out = []
+    for phase, b, lens in grid:
+        ok = [(L, r) for L in lens if (r := next(res)) is not None]
+        out.append({
+            "phase": phase, "heads": h, "kv_heads": hkv, "head_dim": d, "batch": b,
+            "kv_len": [L for L, _ in ok], "time_s": [r[0] for _, r in ok],
+            "kernels": [r[1] for _, r in ok], "kernel_names": sorted({x for _, r in ok for x in r[2]}),
+        })  # fmt: skip
+    torch.cuda.empty_cache()
+    log(f"attention {dtype} H={h} Hkv={hkv} d={d}")
+    return out
+
+
+def _host_loop(torch: Any, fn: Fn, n: int = 2000) -> float:
+    """Mean wall seconds per call of ``fn`` over ``n`` calls (no synchronisation inside)."""
+    for _ in range(50):
+        fn()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    t = time.perf_counter() - t0
+    torch.cuda.synchronize()
+    return t / n
+
+
+def bench_host(torch: Any) -> dict[str, Any]:
+    """Host seconds per eager call (tiny tensors: the GPU is never the bottleneck), per NVTX
+    range, per CUDA-graph replay, and device seconds per kernel inside a replay."""
+    import torch.nn.functional as F
+
+    a = torch.randn(64, 64, device="cuda", dtype=torch.float16)
+    b = torch.randn(64, 64, device="cuda", dtype=torch.float16)
+    w = torch.ones(64, device="cuda", dtype=torch.float16)
+    q = torch.randn(1, 8, 16, 64, device="cuda", dtype=torch.float16)
+    kv = torch.randn(1, 2, 16, 64, device="cuda", dtype=torch.float16)
+    ids = torch.zeros(4, dtype=torch.long, device="cuda")
+    cache = torch.zeros(1, 2, 64, 64, device="cuda", dtype=torch.float16)
+
+    def nvtx() -> None:
+        torch.cuda.nvtx.range_push("x")
+        torch.cuda.nvtx.range_pop()
+
+    def sdpa() -> Any:
+        return F.scaled_dot_product_attention(q, kv, kv, is_causal=True, enable_gqa=True)
+
+    def slice_copy() -> None:
+        cache[:, :, 3:19] = kv
+
+    eager = {
+        "add": _host_loop(torch, lambda: a + b),
+        "mm": _host_loop(torch, lambda: a @ b.t()),
+        "rms_norm": _host_loop(torch, lambda: F.rms_norm(a, (64,), w, 1e-5)),
+        "sdpa": _host_loop(torch, sdpa, 500),
+        "embedding": _host_loop(torch, lambda: F.embedding(ids, a)),
+        "slice_copy": _host_loop(torch, slice_copy),
+        "view": _host_loop(torch, lambda: a.view(-1)),
+        "nvtx_range": _host_loop(torch, nvtx),
+    }
+    return {"eager_call_s": eager, **_bench_graph(torch, a, b)}
+
+
+def _bench_graph(torch: Any, a: Any, b: Any, n: int = 200) -> dict[str, float]:
+    c = torch.empty_like(a)
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        torch.add(a, b, out=c)
+    torch.cuda.current_stream().wait_stream(s)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(n):
+            torch.add(c, b, out=c)
+    graph.replay()
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(20):
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) * 1e-3 / n)
+    host = _host_loop(torch, graph.replay, 50)
+    return {
+        "graph_kernel_s": statistics.median(times),
+        "graph_replay_host_s": host,
+        "graph_kernels": n,
+    }
+
+
+def bench_allreduce(torch: Any) -> dict[str, Any]:
+    """NCCL all-reduce needs several GPUs and processes; one visible GPU: skipped (the note says so)."""
+    count = torch.cuda.device_count()
+    if count < 2:
+        return {"skipped": f"{count} GPU visible: all-reduce bus bandwidth needs at least 2"}
+    return {
+        "skipped": f"{count} GPUs visible, but this version measures all-reduce only under torchrun (not implemented)"
+    }
+
+
+# -- the file ---------------------------------------------------------------------------------
+def _smi() -> dict[str, str]:
+    """Driver and clocks from nvidia-smi (empty strings when it is missing)."""
+    q = "name,driver_version,clocks.max.sm,clocks.sm,clocks.max.mem"
+    try:
+        line = subprocess.run(
+            ["nvidia-smi", f"--query-gpu={q}", "--format=csv,noheader,nounits"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout.splitlines()[0]  # fmt: skip
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return {}
+    vals = [v.strip() for v in line.split(",")]
+    return dict(
+        zip(
+            ("name", "driver", "sm_clock_max_mhz", "sm_clock_mhz", "mem_clock_max_mhz"),
+            vals,
+            strict=False,
+        )
+    )
+
+
+def identity(torch: Any) -> dict[str, Any]:
+    """The calibration's key: GPU name, SM count, L2, clocks, driver, CUDA and torch versions."""
+    p = torch.cuda.get_device_properties(0)
+    smi = _smi()
+
+    def num(key: str) -> float | None:
+        try:
+            return float(smi[key])
+        except (KeyError, ValueError):
+            return None
+
+    return {
+        "gpu_name": torch.cuda.get_device_name(0),
+        "sm_count": int(p.multi_processor_count),
+        "l2_bytes": int(getattr(p, "L2_cache_size", 0)),
+        "memory_bytes": int(p.total_memory),
+        "sm_clock_max_mhz": num("sm_clock_max_mhz"),
+        "sm_clock_mhz": num("sm_clock_mhz"),
+        "mem_clock_max_mhz": num("mem_clock_max_mhz"),
+        "driver": smi.get("driver", ""),
+        "cuda": str(torch.version.cuda),
+        "torch": str(torch.__version__),
+    }
+
+
+def calibrate(
+    quick: bool = False, dtypes: tuple[str, ...] = ("fp16", "bf16", "fp8")
+) -> dict[str, Any]:
+    """Run every benchmark and return the calibration document (docs/calibration.md).
+
+    ``quick`` keeps the preset shapes of Llama-3-8B only and one dtype (a smoke test).
+    """
+    import torch
+
+    if not torch.cuda.is_available():
+        from rooflens.errors import RooflensError
+
+        raise RooflensError("calibrate needs a CUDA GPU visible to torch; none is")
+    t0 = time.perf_counter()
+    ident = identity(torch)
+    log(
+        f"{ident['gpu_name']}, driver {ident['driver']}, CUDA {ident['cuda']}, torch {ident['torch']}"
+    )
+    timer = Timer(torch, ident["l2_bytes"] or 50 << 20)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    nk = sorted(set(preset_linears()) | set(NK_GRID))
+    if quick:
+        nk, dtypes = [(6144, 4096), (4096, 14336), (128256, 4096)], dtypes[:1]
+    peak = 8e14
+    doc: dict[str, Any] = {"schema": SCHEMA_NAME, "version": SCHEMA_VERSION, "key": ident}
+    with torch.inference_mode():
+        doc["host"] = bench_host(torch)
+        log(f"host: {doc['host']['eager_call_s']['add'] * 1e6:.2f} us per eager add")
+        doc["memory"] = bench_memory(torch, timer)
+        doc["min_kernel_s"] = min(min(e["time_s"]) for e in doc["memory"].values())
+        gemm: dict[str, list[dict[str, Any]]] = {}
+        for dt in dtypes:
+            if dt == "fp8" and torch.cuda.get_device_capability(0) < (8, 9):
+                log("fp8 skipped: the GPU has no FP8 tensor cores")
+                continue
+            gemm[dt] = bench_gemm(torch, timer, dt, nk, peak * (2 if dt == "fp8" else 1))
+        doc["gemm"] = gemm
+        cfgs = [(32, 8, 128)] if quick else attention_configs()
+        doc["attention"] = {
+            dt: [e for cfg in cfgs for e in bench_attention(torch, timer, dt, cfg)]
+            for dt in dtypes
+            if dt in ("fp16", "bf16")
+        }
+        doc["allreduce"] = bench_allreduce(torch)
+    doc["method"] = {
+        "timing": "CUPTI kernel durations (torch.profiler), median of repetitions, sum of the kernels of one call",
+        "gemm_l2": "flushed before every repetition",
+        "attention_l2": "flushed before every repetition",
+        "memory_l2": "not flushed (inputs L2-resident while they fit)",
+        "host": "wall-clock mean of 2000 eager calls on tiny tensors; graph replay of 200 kernels timed with CUDA events",
+    }
+    doc["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    doc["duration_s"] = round(time.perf_counter() - t0, 1)
+    log(f"done in {doc['duration_s']:.0f} s")
+    return doc
+
+
+def finite(x: float) -> bool:
+    """Whether ``x`` is a finite float (JSON cannot hold NaN)."""
+    return math.isfinite(x)

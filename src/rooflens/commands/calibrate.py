@@ -1,0 +1,47 @@
+"""``rooflens calibrate``: measure what this GPU attains (docs/calibration.md).
+
+Only parsing lives here; the benchmarks are :mod:`rooflens.capture.calibrate` (torch, imported
+when the verb runs) and the file format :mod:`rooflens.hardware.calibration`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rooflens.errors import InputError
+
+
+def calibrate_command(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Calibration file to write (default calibration-<gpu>.json)."
+        ),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Llama-3-8B shapes and FP16 only (a smoke test).")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Microbenchmark the visible GPU (GEMM, memory-bound kernels, attention, launch costs) and
+    write a calibration file for `predict`/`report`/`run --calibration FILE`."""
+    from rooflens.capture.calibrate import calibrate
+    from rooflens.hardware import normalize_name
+    from rooflens.hardware.calibration import save
+
+    if out is not None and out.exists() and not force:
+        raise InputError(out, "already exists; pass --force to overwrite it")
+    doc = calibrate(quick=quick)
+    path = out or Path(f"calibration-{normalize_name(doc['key']['gpu_name'])}.json")
+    if path.exists() and not force:
+        raise InputError(path, "already exists; pass --force to overwrite it")
+    save(doc, path)
+    typer.echo(str(path))
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the ``calibrate`` verb to the CLI app."""
+    app.command("calibrate")(calibrate_command)

@@ -1,0 +1,341 @@
+"""Calibration files: what a GPU attains, measured by ``rooflens calibrate`` (docs/calibration.md).
+
+This module reads, validates and queries the file; it never imports torch (the benchmarks live
+in :mod:`rooflens.capture.calibrate`).  A query returns **device seconds** at a shape, interpolated
+over the measured grid in log–log space and made monotone where physics says so: more rows,
+more bytes or more keys never take less time (a running maximum over the grid), and beyond the
+largest measured point time grows in proportion to the work.  Below the smallest point the
+smallest measured time holds (a kernel cannot beat the shortest kernel).
+
+Bundled files (``hardware/calibrations/<gpu key>.json``) are chosen by GPU: the file's
+``key.gpu_name`` resolves through :func:`rooflens.hardware.lookup` to a table key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rooflens.errors import InputError, RooflensError
+
+SCHEMA_NAME = "rooflens-calibration"
+SCHEMA_VERSION = 1
+Arr = npt.NDArray[np.float64]
+Num = float | Arr
+MEMORY_KINDS = ("copy", "add", "mul", "silu", "neg", "cat", "rms_norm", "embedding")
+HOST_KEYS = ("add", "mm", "rms_norm", "sdpa", "embedding", "slice_copy", "nvtx_range")
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Time (s) over a positive size (rows, bytes, keys), strictly increasing sizes.
+
+    ``y`` is stored as measured; :meth:`at` reads the running maximum (monotone).
+    """
+
+    x: Arr
+    y: Arr
+
+    def at(self, size: Num) -> Num:
+        """Seconds at ``size`` (scalar or array): log–log interpolation of the monotone curve,
+        constant below the grid, proportional to size above it."""
+        mono = np.maximum.accumulate(self.y)
+        lx, ly = np.log(self.x), np.log(mono)
+        s = np.maximum(np.asarray(size, dtype=float), 1e-30)
+        inside = np.exp(np.interp(np.log(s), lx, ly))
+        above = mono[-1] * s / self.x[-1]
+        out = np.where(s > self.x[-1], above, inside)
+        return float(out) if out.ndim == 0 else out
+
+
+@dataclass(frozen=True)
+class GemmTable:
+    """``x[M,K] @ w[N,K]ᵀ`` over M for one (N, K); ``kernels`` per call, per M."""
+
+    n: int
+    k: int
+    curve: Curve
+    kernel_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttentionTable:
+    """SDPA time over KV length for one phase, head configuration and batch."""
+
+    phase: str
+    heads: int
+    kv_heads: int
+    head_dim: int
+    batch: int
+    curve: Curve
+    kernel_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostCosts:
+    """Host seconds per eager call by kind, device seconds per kernel inside a CUDA-graph replay,
+    host seconds per replay call."""
+
+    eager_call_s: dict[str, float]
+    graph_kernel_s: float
+    graph_replay_host_s: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """One validated calibration file."""
+
+    key: dict[str, Any]
+    gemm: dict[str, list[GemmTable]]
+    memory: dict[str, Curve]
+    memory_kernels: dict[str, int]
+    attention: dict[str, list[AttentionTable]]
+    min_kernel_s: float
+    host: HostCosts
+    allreduce: dict[str, Any]
+    source: str = ""
+    method: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def gpu_name(self) -> str:
+        return str(self.key.get("gpu_name", ""))
+
+    @property
+    def l2_bytes(self) -> float:
+        return float(self.key.get("l2_bytes") or 0.0)
+
+    def label(self) -> str:
+        """One line naming the file's key, for notes and reports."""
+        k = self.key
+        return (
+            f"{k.get('gpu_name')}, driver {k.get('driver')}, CUDA {k.get('cuda')}, "
+            f"torch {k.get('torch')} ({Path(self.source).name or 'in memory'})"
+        )
+
+    def gemm_time(self, dtype: str, m: float, n: float, k: float) -> float | None:
+        """Seconds of one GEMM; the nearest measured (N, K) in log space, scaled by N·K when
+        not exact (time ∝ weight size at fixed M).  None when the dtype was not measured."""
+        tables = self.gemm.get(dtype)
+        if not tables:
+            return None
+        best = min(tables, key=lambda t: math.hypot(math.log(t.n / n), math.log(t.k / k)))
+        scale = (n * k) / (best.n * best.k)
+        return float(best.curve.at(m)) * scale
+
+    def memory_time(self, kind: str, nbytes: Num) -> Num:
+        """Seconds of one memory-bound kernel of ``kind`` moving ``nbytes`` (``copy`` if the kind
+        was not measured)."""
+        curve = self.memory.get(kind) or self.memory["copy"]
+        return curve.at(nbytes)
+
+    def attention_time(
+        self,
+        dtype: str,
+        phase: str,
+        batch: float,
+        heads: float,
+        kv_heads: float,
+        d: float,
+        keys: Num,
+    ) -> Num | None:
+        """Seconds of one SDPA call: exact head configuration if measured (else the nearest,
+        scaled by the head count), interpolated in log(batch) between measured batches."""
+        tables = [t for t in self.attention.get(dtype, []) if t.phase == phase]
+        if not tables:
+            return None
+
+        def dist(t: AttentionTable) -> float:
+            return (
+                abs(math.log(t.heads / heads))
+                + abs(math.log(t.kv_heads / kv_heads))
+                + 4 * abs(math.log(t.head_dim / d))
+            )
+
+        near = min(tables, key=dist)
+        cfg = [
+            t
+            for t in tables
+            if (t.heads, t.kv_heads, t.head_dim) == (near.heads, near.kv_heads, near.head_dim)
+        ]
+        cfg.sort(key=lambda t: t.batch)
+        scale = heads / near.heads * (d / near.head_dim)
+        bs = [t.batch for t in cfg]
+        if batch >= bs[-1]:
+            return cfg[-1].curve.at(keys) * (batch / bs[-1]) * scale
+        if batch <= bs[0]:
+            return cfg[0].curve.at(keys) * scale
+        j = int(np.searchsorted(bs, batch))
+        lo, hi = cfg[j - 1], cfg[j]
+        w = math.log(batch / lo.batch) / math.log(hi.batch / lo.batch)
+        tl, th = np.log(lo.curve.at(keys)), np.log(hi.curve.at(keys))
+        return np.exp(tl + w * (np.maximum(th, tl) - tl)) * scale
+
+
+# -- reading and validating -------------------------------------------------------------------
+def _curve(path: Path, where: str, x: Any, y: Any) -> Curve:
+    try:
+        xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(path, f"{where}: sizes and times must be numbers") from None
+    if xa.ndim != 1 or xa.shape != ya.shape or xa.size == 0:
+        raise InputError(path, f"{where}: sizes and times must be non-empty lists of one length")
+    if not (
+        np.all(np.isfinite(xa)) and np.all(np.isfinite(ya)) and np.all(xa > 0) and np.all(ya > 0)
+    ):
+        raise InputError(path, f"{where}: sizes and times must be finite and positive")
+    if np.any(np.diff(xa) <= 0):
+        raise InputError(path, f"{where}: sizes must increase strictly")
+    return Curve(xa, ya)
+
+
+def _need(path: Path, d: Any, key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
+    if not isinstance(d, dict) or key not in d:
+        raise InputError(path, f"calibration lacks {where}{key}")
+    v = d[key]
+    if not isinstance(v, kind) or isinstance(v, bool):
+        raise InputError(path, f"calibration field {where}{key} has the wrong type")
+    return v
+
+
+def _gemm(path: Path, doc: dict[str, Any]) -> dict[str, list[GemmTable]]:
+    out: dict[str, list[GemmTable]] = {}
+    for dtype, entries in _need(path, doc, "gemm", dict).items():
+        for i, e in enumerate(entries if isinstance(entries, list) else []):
+            where = f"gemm.{dtype}[{i}]."
+            n, k = _need(path, e, "n", int, where), _need(path, e, "k", int, where)
+            curve = _curve(path, f"gemm.{dtype}[{i}]", e.get("m"), e.get("time_s"))
+            out.setdefault(dtype, []).append(
+                GemmTable(n, k, curve, tuple(e.get("kernel_names", ())))
+            )
+    return out
+
+
+def _attention(path: Path, doc: dict[str, Any]) -> dict[str, list[AttentionTable]]:
+    out: dict[str, list[AttentionTable]] = {}
+    for dtype, entries in _need(path, doc, "attention", dict).items():
+        for i, e in enumerate(entries if isinstance(entries, list) else []):
+            where = f"attention.{dtype}[{i}]."
+            phase = _need(path, e, "phase", str, where)
+            if phase not in ("prefill", "decode"):
+                raise InputError(path, f"{where}phase must be prefill or decode")
+            ints = [
+                _need(path, e, f, int, where) for f in ("heads", "kv_heads", "head_dim", "batch")
+            ]
+            if min(ints) < 1:
+                raise InputError(path, f"{where}heads, kv_heads, head_dim and batch must be ≥ 1")
+            curve = _curve(path, where.rstrip("."), e.get("kv_len"), e.get("time_s"))
+            out.setdefault(dtype, []).append(
+                AttentionTable(phase, *ints, curve, tuple(e.get("kernel_names", ())))
+            )
+    return out
+
+
+def _host(path: Path, doc: dict[str, Any]) -> HostCosts:
+    host = _need(path, doc, "host", dict)
+    eager = _need(path, host, "eager_call_s", dict, "host.")
+    for k in HOST_KEYS:
+        v = _need(path, eager, k, (int, float), "host.eager_call_s.")
+        if not (math.isfinite(v) and v > 0):
+            raise InputError(path, f"host.eager_call_s.{k} must be positive")
+    g = float(_need(path, host, "graph_kernel_s", (int, float), "host."))
+    r = float(_need(path, host, "graph_replay_host_s", (int, float), "host."))
+    return HostCosts({k: float(v) for k, v in eager.items()}, g, r)
+
+
+def from_dict(doc: Any, path: Path) -> Calibration:
+    """Validate a parsed calibration document; any problem is one :class:`InputError` line."""
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_NAME:
+        raise InputError(path, f'not a rooflens calibration file (no "schema": "{SCHEMA_NAME}")')
+    if doc.get("version") != SCHEMA_VERSION:
+        raise InputError(
+            path,
+            f"calibration schema version {doc.get('version')!r}; this rooflens reads {SCHEMA_VERSION}",
+        )
+    key = _need(path, doc, "key", dict)
+    _need(path, key, "gpu_name", str, "key.")
+    memory = _need(path, doc, "memory", dict)
+    if "copy" not in memory:
+        raise InputError(path, "calibration lacks memory.copy")
+    curves = {
+        k: _curve(path, f"memory.{k}", v.get("bytes"), v.get("time_s"))
+        for k, v in memory.items()
+        if isinstance(v, dict)
+    }
+    kernels = {
+        k: int(max(v.get("kernels") or [1])) for k, v in memory.items() if isinstance(v, dict)
+    }
+    tmin = float(_need(path, doc, "min_kernel_s", (int, float)))
+    if not (math.isfinite(tmin) and tmin > 0):
+        raise InputError(path, "min_kernel_s must be positive")
+    return Calibration(
+        key=key, gemm=_gemm(path, doc), memory=curves, memory_kernels=kernels,
+        attention=_attention(path, doc), min_kernel_s=tmin, host=_host(path, doc),
+        allreduce=doc.get("allreduce") or {}, source=str(path), method=doc.get("method") or {},
+    )  # fmt: skip
+
+
+def load(path: str | Path) -> Calibration:
+    """Read and validate a calibration file (one-line :class:`InputError` on any problem)."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(p, "no such calibration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            p, f"cannot read the calibration file ({exc.__class__.__name__})"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(p, f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    return from_dict(doc, p)
+
+
+def save(doc: dict[str, Any], path: str | Path) -> None:
+    """Write a calibration document (validated first, so a broken file is never written)."""
+    p = Path(path)
+    from_dict(doc, p)
+    p.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
+def bundled_paths() -> list[Path]:
+    """The calibration files shipped with rooflens."""
+    folder = resources.files("rooflens.hardware") / "calibrations"
+    return sorted(Path(str(f)) for f in folder.iterdir() if f.name.endswith(".json"))
+
+
+def bundled_for(gpu_key: str) -> Calibration | None:
+    """The bundled calibration measured on the GPU of table key ``gpu_key``, or None."""
+    from rooflens.hardware import lookup
+
+    for p in bundled_paths():
+        cal = load(p)
+        try:
+            if lookup(cal.gpu_name).key == gpu_key:
+                return cal
+        except RooflensError:
+            continue
+    return None
+
+
+def choose(option: str | None, gpu_key: str) -> tuple[Calibration | None, str]:
+    """The calibration for ``--calibration`` (a path, ``none``, or unset = bundled for the GPU)
+    and a note saying which one is used or why none is."""
+    if option is not None and option.strip().lower() == "none":
+        return None, "--calibration none: attainable times are the ideal roofline"
+    if option:
+        cal = load(option)
+        return cal, f"calibration: {cal.label()}"
+    cal = bundled_for(gpu_key)
+    if cal is None:
+        return (
+            None,
+            f"no calibration for {gpu_key}: attainable times fall back to the ideal roofline (run `rooflens calibrate`)",
+        )
+    return cal, f"calibration: {cal.label()}"
