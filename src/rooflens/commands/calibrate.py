@@ -6,6 +6,7 @@ when the verb runs) and the file format :mod:`rooflens.hardware.calibration`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -38,7 +39,12 @@ def calibrate_command(
     path = out or Path(f"calibration-{normalize_name(doc['key']['gpu_name'])}.json")
     if path.exists() and not force:
         raise InputError(path, "already exists; pass --force to overwrite it")
-    save(doc, path)
+    try:
+        save(doc, path)
+    except InputError:  # keep what was measured for diagnosis, then fail in one line
+        raw = path.with_suffix(".invalid.json")
+        raw.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        raise
     typer.echo(str(path))
 
 
