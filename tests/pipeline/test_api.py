@@ -1,0 +1,65 @@
+"""The Python API returns the numbers `rooflens report` writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+import rooflens
+from rooflens.cli import main
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "h200_llama3_8b_decode16_eager"
+
+
+def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Exit code and stdout+stderr of one CLI call."""
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def _strip(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k != "generated_at"}
+
+
+def test_analyze_matches_the_report_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = cli(["report", str(FIX), "--lang", "en", "--out", str(tmp_path / "r")], capsys)
+    assert code == 0, output
+    written = orjson.loads((tmp_path / "r" / "report.json").read_bytes())
+    rep = rooflens.analyze(FIX)
+    assert _strip(orjson.loads(orjson.dumps(rep.doc))) == _strip(written)
+    ops = rep.operators
+    assert ops and {o.phase for o in ops} == {"prefill", "decode"}
+    row = next(o for o in ops if o.name == "lm_head" and o.phase == "decode")
+    src = next(
+        o
+        for o in written["comparison"]["operators"]
+        if o["name"] == "lm_head" and o["phase"] == "decode"
+    )
+    assert (
+        row.measured_time_s == src["measured_time_s"]
+        and row.kernel_count == src["kernel_count"] == 15
+    )
+    assert rooflens.load_report(tmp_path / "r" / "report.json").operators == ops
+
+
+def test_predict_is_the_predictor() -> None:
+    from rooflens.hardware import lookup
+    from rooflens.model import load_architecture
+    from rooflens.predict import Precision, Workload, predict
+
+    got = rooflens.predict("llama-3-8b", "H200", batch=8, input_len=1024, output_len=64)
+    want = predict(
+        load_architecture("llama-3-8b"),
+        lookup("H200"),
+        Workload(8, 1024, 64, Precision.parse("W16A16KV16")),
+    )
+    assert got.to_dict() == want.to_dict()
