@@ -41,6 +41,10 @@ class CaptureOptions:
     redact: bool = True
     torch_program: list[str] | None = None  # program variant writing a Kineto trace (built-in only)
     step_timeout_s: float = 3600.0
+    # NVTX from capture/annotate/ for a Python program (ROOFLENS_ANNOTATE=0 in the environment: off).
+    # None: on for a user's command; off for the built-in workload (the only program with a
+    # torch_program variant), which marks its own ranges.
+    annotate: bool | None = None
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -160,12 +164,22 @@ def _tool_or_skip(manifest: Manifest, name: str, hint: str, progress: Progress) 
     return path
 
 
+def _program_env(tool: Path, opts: CaptureOptions) -> dict[str, str]:
+    """The tool's environment; with ``opts.annotate`` the annotation sitecustomize on PYTHONPATH."""
+    env = tool_env(tool)
+    if opts.annotate:
+        from rooflens.capture.annotate import annotation_env
+
+        env = annotation_env(env)
+    return env
+
+
 def _capture_nsys(manifest: Manifest, opts: CaptureOptions, progress: Progress) -> None:
     run_dir = Path(manifest.run_dir)
     nsys = _tool_or_skip(manifest, "nsys", "set ROOFLENS_NSYS or use --timeline torch", progress)
     if nsys is None:
         return
-    env = tool_env(nsys)
+    env = _program_env(nsys, opts)
     base = run_dir / "timeline"
     rep = base.with_suffix(".nsys-rep")
     step = run_step(
@@ -245,7 +259,7 @@ def _capture_ncu(manifest: Manifest, opts: CaptureOptions, progress: Progress) -
     ncu = _tool_or_skip(manifest, "ncu", "install Nsight Compute or set ROOFLENS_NCU", progress)
     if ncu is None:
         return
-    env = tool_env(ncu)
+    env = _program_env(ncu, opts)
     t_query = time.perf_counter()
     gpu = manifest.environment.get("gpu_name")
     available = ncu_cmd.query_metric_names(
@@ -338,6 +352,9 @@ def capture(manifest: Manifest, opts: CaptureOptions, progress: Progress | None 
     say = progress or (lambda msg: print(msg, file=sys.stderr))
     manifest.settings["program"] = list(opts.program)
     manifest.settings["ncu_nvtx_run"] = opts.run_regex
+    if opts.annotate is None:
+        opts.annotate = opts.torch_program is None
+    manifest.settings["annotate"] = opts.annotate
     manifest.save()
     manifest.environment.update(describe_environment())
     manifest.save()
