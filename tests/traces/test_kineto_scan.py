@@ -135,7 +135,8 @@ def test_random_traces_match_the_python_reader(
     path = tmp_path / "t.json"
     _write(path, events, indent=None if seed % 2 else 1, seed=seed)
     ref = _read(path, "python", monkeypatch)
-    assert len(ref.kernels) > 20 and len(ref.launches) > 20 and len(ref.ranges) > 10
+    # (kernels of zero length or with negative sizes are dropped as impossible: fewer remain)
+    assert len(ref.kernels) > 10 and len(ref.launches) > 20 and len(ref.ranges) > 10
     _assert_same(_read(path, "native", monkeypatch, threads=1), ref)
     # Many small parts and tiny windows: every part boundary and window edge is exercised.
     monkeypatch.setattr(kineto_scan, "MIN_PART_BYTES", 1)

@@ -1053,8 +1053,7 @@ static int64_t opt_int(const Val *v, int present, int64_t dflt) {
     return present ? as_int(v, dflt) : dflt;
 }
 
-/* Python: name = ev.get("name", ""); str(name).  Non-strings fall back to their raw text only
- * in the pure-Python reader; here a non-string name is interned as "" (never seen in Kineto). */
+/* Python: name = ev.get("name", ""), "" when it is not a string (both readers agree). */
 static int64_t name_id(Scanner *s, const Event *ev) {
     if (ev->has_name && ev->name.kind == V_STR) return intern(&s->names, ev->name.str.s, ev->name.str.n);
     return intern(&s->names, (const uint8_t *)"", 0);

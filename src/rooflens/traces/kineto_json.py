@@ -24,6 +24,7 @@ from rooflens.traces import kineto_scan
 from rooflens.traces.files import check_input_file, read_head
 from rooflens.traces.json_stream import StreamError, iter_events
 from rooflens.traces.kineto_scan import Block
+from rooflens.traces.kineto_values import I64_MAX, TABLES, dim3, plausible_block, to_float, to_int
 from rooflens.traces.model import (
     RANGE_PUSH_POP,
     Copies,
@@ -36,6 +37,7 @@ from rooflens.traces.model import (
 )
 from rooflens.traces.names import short_kernel_name
 from rooflens.traces.nesting import assign_nesting
+from rooflens.traces.sanity import positive_int
 
 US = 1e-6  # Kineto timestamps and durations are microseconds
 _NOT_KINETO = "JSON without a traceEvents list: not a PyTorch profiler (Kineto) trace"
@@ -101,19 +103,6 @@ class _Columns:
         )
 
 
-def _int(value: Any, default: int = -1) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _dim3(value: Any) -> tuple[int, int, int]:
-    if isinstance(value, list | tuple) and len(value) == 3:
-        return (_int(value[0], 0), _int(value[1], 0), _int(value[2], 0))
-    return (0, 0, 0)
-
-
 def _kernel_row(
     ev: dict[str, Any], args: dict[str, Any], ts: float, dur: float, intern: Any
 ) -> tuple[Any, ...]:
@@ -127,12 +116,13 @@ def _kernel_row(
     )
     regs, smem = args.get("registers per thread", 0), args.get("shared memory", 0)
     if (type(name) is str and type(grid) is list and type(block) is list and len(grid) == 3 and len(block) == 3
-            and all(type(x) is int for x in (corr, dev, stream, regs, smem, *grid, *block))):  # fmt: skip
+            and all(type(x) is int and -I64_MAX <= x <= I64_MAX
+                    for x in (corr, dev, stream, regs, smem, *grid, *block))):  # fmt: skip
         return (intern(name), intern(short_kernel_name(name)), dev, stream, corr, *grid, *block,
                 regs, smem, ts, dur)  # fmt: skip
-    name = str(name)
-    return (intern(name), intern(short_kernel_name(name)), _int(dev), _int(stream), _int(corr),
-            *_dim3(grid), *_dim3(block), _int(regs, 0), _int(smem, 0), ts, dur)  # fmt: skip
+    name = name if type(name) is str else ""  # as the native scanner: a non-string name is ""
+    return (intern(name), intern(short_kernel_name(name)), to_int(dev), to_int(stream), to_int(corr),
+            *dim3(grid), *dim3(block), to_int(regs, 0), to_int(smem, 0), ts, dur)  # fmt: skip
 
 
 def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> None:
@@ -147,10 +137,8 @@ def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> Non
         if type(ev) is not dict or ev.get("ph") != "X":
             continue
         cat = ev.get("cat")
-        try:
-            ts = float(ev["ts"])
-            dur = float(ev.get("dur", 0.0))
-        except (KeyError, TypeError, ValueError):
+        ts, dur = to_float(ev.get("ts")), to_float(ev.get("dur", 0.0))
+        if ts is None or dur is None:
             continue
         args = ev.get("args")
         if type(args) is not dict:  # absent, null or not an object: no args
@@ -159,16 +147,29 @@ def _collect(events: Iterable[Any], cols: _Columns, strings: StringTable) -> Non
             kernel(_kernel_row(ev, args, ts, dur, intern))
         elif cat in _LAUNCH_CATS:
             launch(
-                (_int(args.get("correlation")), _int(ev.get("pid")), _int(ev.get("tid")), ts, dur)
+                (
+                    to_int(args.get("correlation")),
+                    to_int(ev.get("pid")),
+                    to_int(ev.get("tid")),
+                    ts,
+                    dur,
+                )
             )
         elif cat == "user_annotation":
+            name = ev.get("name", "")
             rng(
-                (intern(str(ev.get("name", ""))), _int(ev.get("pid")), _int(ev.get("tid")), ts, dur)
+                (
+                    intern(name if type(name) is str else ""),
+                    to_int(ev.get("pid")),
+                    to_int(ev.get("tid")),
+                    ts,
+                    dur,
+                )
             )
         elif cat in _COPY_CATS:
             copy(
-                (_int(args.get("device", ev.get("pid"))), _int(args.get("stream", ev.get("tid"))),
-                 _int(args.get("correlation")), _int(args.get("bytes"), 0), _COPY_CATS[cat], ts, dur)
+                (to_int(args.get("device", ev.get("pid"))), to_int(args.get("stream", ev.get("tid"))),
+                 to_int(args.get("correlation")), to_int(args.get("bytes"), 0), _COPY_CATS[cat], ts, dur)
             )  # fmt: skip
 
 
@@ -221,6 +222,10 @@ def _build_trace(
     cols.flush()
     with ThreadPoolExecutor(max_workers=2) as pool:  # concatenating parts: plain copies
         kb, lb, rb, cb = pool.map(cols.table, ("kernel", "launch", "range", "copy"))
+    warnings: list[str] = []
+    kb, lb, rb, cb = (
+        plausible_block(b, t, warnings) for b, t in zip((kb, lb, rb, cb), TABLES, strict=True)
+    )
     t0 = _origin([kb, lb, rb, cb])
     rs, re_ = _seconds(rb.ts, rb.dur, t0)
     ranges = NvtxRanges(
@@ -244,7 +249,7 @@ def _build_trace(
     trace = Trace(
         source="kineto", path=str(path), strings=strings, kernels=kernels, launches=launches,
         ranges=ranges, copies=copies, gpus=_gpus(doc_rest.get("deviceProperties")),
-        time_origin_s=t0 * US,
+        time_origin_s=t0 * US, warnings=warnings,
     )  # fmt: skip
     if not len(trace.kernels):
         trace.warnings.append("no GPU kernel events (was the profiler run with CUDA activity?)")
@@ -252,18 +257,20 @@ def _build_trace(
 
 
 def _gpus(props: Any) -> list[GpuInfo]:
-    """``deviceProperties`` → GPU info (Kineto gives no bandwidth or clock)."""
+    """``deviceProperties`` → GPU info (Kineto gives no bandwidth or clock; odd values → ``None``)."""
     out: list[GpuInfo] = []
-    for p in props if isinstance(props, list) else []:
+    for p in props[:1024] if isinstance(props, list) else []:
         if not isinstance(p, dict) or "name" not in p:
             continue
+        major, minor = p.get("computeMajor"), p.get("computeMinor")
         cc = None
-        if "computeMajor" in p and "computeMinor" in p:
-            cc = f"{p['computeMajor']}.{p['computeMinor']}"
+        if type(major) is int and type(minor) is int and 0 <= major < 100 and 0 <= minor < 100:
+            cc = f"{major}.{minor}"
         out.append(
-            GpuInfo(name=str(p["name"]), device=_int(p.get("id"), 0), sm_count=p.get("numSms"),
-                    memory_bytes=p.get("totalGlobalMem"), l2_cache_bytes=p.get("l2CacheSize"),
-                    compute_capability=cc)
+            GpuInfo(name=str(p["name"])[:256], device=to_int(p.get("id"), 0),
+                    sm_count=positive_int(p.get("numSms")),
+                    memory_bytes=positive_int(p.get("totalGlobalMem")),
+                    l2_cache_bytes=positive_int(p.get("l2CacheSize")), compute_capability=cc)
         )  # fmt: skip
     return out
 
@@ -284,6 +291,26 @@ def _load_document(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or not isinstance(doc.get("traceEvents"), list):
         raise InputError(path, _NOT_KINETO)
     return doc
+
+
+#: A file without a ``traceEvents`` key is parsed whole, to say whether it is JSON at all, only
+#: up to this size (larger ones: judged by the first byte).
+_JSON_PROBE_BYTES = 16 << 20
+
+
+def _not_kineto(path: Path, gz: bool) -> str:
+    """Why a file without a ``traceEvents`` array is not a trace: not JSON, or JSON of another kind."""
+    if gz or path.stat().st_size > _JSON_PROBE_BYTES:
+        head = read_head(path, 4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        ok = gz or head[:1] in (b"{", b"[")
+        return _NOT_KINETO if ok else "not JSON: not a PyTorch profiler (Kineto) trace"
+    try:
+        orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        return (
+            f"not valid JSON ({exc.msg} at byte {exc.pos}): not a PyTorch profiler (Kineto) trace"
+        )
+    return _NOT_KINETO
 
 
 def _decode_name(raw: bytes) -> str:
@@ -356,7 +383,7 @@ class KinetoJsonReader:
                 cols.flush()
         except StreamError as exc:
             if "no traceEvents" in str(exc):
-                raise InputError(self.path, _NOT_KINETO) from exc
+                raise InputError(self.path, _not_kineto(self.path, gz)) from exc
             raise InputError(self.path, f"not valid JSON: {exc}") from exc
         except orjson.JSONDecodeError as exc:
             raise InputError(self.path, f"not valid JSON ({exc.msg})") from exc

@@ -27,7 +27,6 @@ from rooflens.traces.model import (
     RANGE_PUSH_POP,
     RANGE_START_END,
     Copies,
-    GpuInfo,
     Kernels,
     Launches,
     NvtxRanges,
@@ -35,6 +34,9 @@ from rooflens.traces.model import (
     Trace,
 )
 from rooflens.traces.nesting import assign_nesting
+from rooflens.traces.nsys_tables import Remap, lookup, read_gpus, read_strings
+from rooflens.traces.sanity import NSYS_TIME_LIMIT_NS, dropped_warning, plausible_times
+from rooflens.traces.sqlite_check import QUICK_CHECK_MAX_BYTES, damage_warnings, quick_check
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 NS = 1e-9  # nsys timestamps are nanoseconds
@@ -124,21 +126,37 @@ class NsysSqliteReader:
         return f"file:{self.path.resolve().as_posix()}?mode=ro&immutable=1"
 
     def read(self) -> Trace:
-        """Parse kernels, launches, NVTX ranges, copies and GPU info (SI units)."""
+        """Parse kernels, launches, NVTX ranges, copies and GPU info (SI units).
+
+        Damage is never silent: a truncated file or a failed ``quick_check`` is a warning on
+        the trace when the tables still read, part of the error when they do not.
+        """
         try:
             con = _connect(self._uri())
         except sqlite3.Error as exc:
             raise InputError(self.path, f"cannot open SQLite database ({exc})") from exc
+        damage: list[str] = []
         try:
-            return self._read(con)
+            damage = damage_warnings(self.path, con)
+            trace = self._read(con)
         except sqlite3.OperationalError as exc:
             if "no such column" in str(exc):
                 raise InputError(self.path, f"unsupported nsys export schema ({exc})") from exc
-            raise InputError(self.path, f"corrupt or truncated SQLite database ({exc})") from exc
-        except sqlite3.DatabaseError as exc:
-            raise InputError(self.path, f"corrupt or truncated SQLite database ({exc})") from exc
+            raise self._corrupt(con, exc, damage) from exc
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            raise self._corrupt(con, exc, damage) from exc
         finally:
             con.close()
+        trace.warnings[:0] = damage
+        return trace
+
+    def _corrupt(self, con: sqlite3.Connection, exc: Exception, damage: list[str]) -> InputError:
+        """The one-line error for a database that failed mid-read, with what the checks found."""
+        if not damage and self.path.stat().st_size > QUICK_CHECK_MAX_BYTES:
+            bad = quick_check(con)  # skipped up front for a large file: worth it now
+            damage = [f"quick_check: {bad}"] if bad else []
+        found = f"; {'; '.join(damage)}" if damage else ""
+        return InputError(self.path, f"corrupt or truncated SQLite database ({exc}){found}")
 
     def _read(self, con: sqlite3.Connection) -> Trace:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -148,20 +166,22 @@ class NsysSqliteReader:
                 "no CUPTI_ACTIVITY_KIND_KERNEL table: the capture has no CUDA kernels "
                 "(profile with `nsys profile -t cuda,nvtx`)",
             )
-        strings, remap = _read_strings(con, tables)
+        strings, remap = read_strings(con, tables)
         (n,) = con.execute("SELECT COUNT(*) FROM CUPTI_ACTIVITY_KIND_KERNEL").fetchone()
         host = _start_host_side(self._uri(), tables, con, n)
-        kernels = _read_kernels(con, remap, strings, n)
+        warnings: list[str] = []
+        kernels = _read_kernels(con, remap, strings, n, warnings)
         launch_rows, range_rows = host()
         trace = Trace(
             source="nsys",
             path=str(self.path),
             strings=strings,
             kernels=kernels,
-            launches=_build_launches(launch_rows),
-            ranges=_build_ranges(range_rows, strings, remap),
-            copies=_read_copies(con, tables),
-            gpus=_read_gpus(con, tables),
+            launches=_build_launches(launch_rows, warnings),
+            ranges=_build_ranges(range_rows, strings, remap, warnings),
+            copies=_read_copies(con, tables, warnings),
+            gpus=read_gpus(con, tables),
+            warnings=warnings,
         )
         if "NVTX_EVENTS" not in tables:
             trace.warnings.append("no NVTX_EVENTS table: no ranges, whole-trace overview only")
@@ -218,6 +238,10 @@ def _fetch_int(con: sqlite3.Connection, sql: str, ncols: int, count: int = -1) -
     ``np.fromiter`` consumes the cursor row by row into a packed buffer: no list of tuples
     is ever built, which halves time and memory against ``fetchall`` for millions of rows.
     A known row ``count`` lets it allocate once instead of growing.
+
+    A corrupt file may hold text, reals, blobs or NULL in an integer column.  Both paths read
+    them as SQLite's own integer conversion (``sqlite3_column_int64`` in C, ``CAST(x AS
+    INTEGER)`` here; NULL is 0), so they agree; the sanity filters drop what is impossible.
     """
     uri = _native_uri(con)
     if uri:
@@ -226,41 +250,36 @@ def _fetch_int(con: sqlite3.Connection, sql: str, ncols: int, count: int = -1) -
             return np.frombuffer(data, dtype=np.int64).reshape(n, ncols)
         except ValueError:
             pass  # the query below raises sqlite3's own error for this file
+    names = ", ".join(f"c{i}" for i in range(ncols))
+    ints = ", ".join(f"coalesce(CAST(c{i} AS INTEGER), 0)" for i in range(ncols))
+    cur = con.execute(f"WITH q({names}) AS ({sql}) SELECT {ints} FROM q")
     dtype = np.dtype([(f"c{i}", np.int64) for i in range(ncols)])
-    rows = np.fromiter(con.execute(sql), dtype=dtype, count=count)
+    rows = np.fromiter(cur, dtype=dtype, count=count)
+    if count >= 0 and cur.fetchone() is not None:
+        raise ValueError("the table holds more rows than it counts")
     return rows.view(np.int64).reshape(rows.shape[0], ncols)
 
 
-def _read_strings(con: sqlite3.Connection, tables: set[str]) -> tuple[StringTable, np.ndarray]:
-    """The StringIds table as our string table, and an array mapping nsys id → our id."""
-    if "StringIds" not in tables:
-        return StringTable(), np.zeros(0, dtype=np.int64)
-    rows = con.execute("SELECT id, value FROM StringIds ORDER BY id").fetchall()
-    strings = StringTable()
-    top = rows[-1][0] if rows else -1
-    remap = np.full(top + 1, -1, dtype=np.int64)
-    for sid, value in rows:
-        remap[sid] = strings.intern(value if isinstance(value, str) else str(value))
-    return strings, remap
-
-
-def _lookup(remap: np.ndarray, ids: np.ndarray, strings: StringTable | None = None) -> np.ndarray:
-    """nsys string ids → our ids (unknown ids become the interned ``"<unknown>"``)."""
-    ok = (ids >= 0) & (ids < remap.size)
-    out = np.where(ok, remap[np.where(ok, ids, 0)] if remap.size else -1, -1)
-    if strings is not None and bool(np.any(out < 0)):
-        out[out < 0] = strings.intern("<unknown>")
-    return out
+def _keep(a: np.ndarray, ok: np.ndarray, what: str, why: str, warnings: list[str]) -> np.ndarray:
+    """Rows of ``a`` where ``ok``; the dropped ones are counted in ``warnings``."""
+    dropped = int(a.shape[0] - np.count_nonzero(ok))
+    if not dropped:
+        return a
+    warnings.append(dropped_warning(what, dropped, int(a.shape[0]), why))
+    return a[ok]
 
 
 def _read_kernels(
-    con: sqlite3.Connection, remap: np.ndarray, strings: StringTable, n: int
+    con: sqlite3.Connection, remap: Remap, strings: StringTable, n: int, warnings: list[str]
 ) -> Kernels:
     a = _fetch_int(con, f"SELECT {_KERNEL_COLS} FROM CUPTI_ACTIVITY_KIND_KERNEL", 8, n)
+    ok = plausible_times(a[:, 0], a[:, 1], NSYS_TIME_LIMIT_NS, positive=True)
+    ok &= (a[:, 5] >= 0) & (a[:, 6] >= 0) & (a[:, 7] >= 0)  # packed sizes: a negative one shows
+    a = _keep(a, ok, "kernels", "end not after start, time out of range or negative size", warnings)
     a = a[np.argsort(a[:, 0], kind="stable")]
     return Kernels(
-        name_id=_lookup(remap, a[:, 4] & _LO32, strings),
-        short_id=_lookup(remap, a[:, 4] >> 32, strings),
+        name_id=lookup(remap, a[:, 4] & _LO32, strings),
+        short_id=lookup(remap, a[:, 4] >> 32, strings),
         start_s=a[:, 0] * NS,
         end_s=a[:, 1] * NS,
         device=a[:, 2] >> 32,
@@ -298,8 +317,10 @@ def _fetch_launches(con: sqlite3.Connection, tables: set[str]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, 4), dtype=np.int64)
 
 
-def _build_launches(a: np.ndarray) -> Launches:
+def _build_launches(a: np.ndarray, warnings: list[str]) -> Launches:
     """CUDA runtime and driver API calls that launch GPU work (``correlationId`` joins them to it)."""
+    ok = plausible_times(a[:, 2], a[:, 3], NSYS_TIME_LIMIT_NS, positive=False)
+    a = _keep(a, ok, "launch calls", "end before start or time out of range", warnings)
     return Launches(
         correlation=a[:, 0].copy(),
         pid=_pid(a[:, 1]),
@@ -328,32 +349,46 @@ def _fetch_ranges(con: sqlite3.Connection, tables: set[str]) -> RawRanges | None
         f"SELECT start, end, eventType, globalTid, coalesce({text_id}, -1) FROM NVTX_EVENTS {where}",
         5,
     )
-    sql = f"SELECT text FROM NVTX_EVENTS {where}"
+    sql = f"SELECT text FROM NVTX_EVENTS {where}"  # C: sqlite3_column_text, the same conversion
     uri = _native_uri(con)
     if uri:
         try:
             ids, raw = _NATIVE.sqlite_texts(uri, sql)
-            return a, np.frombuffer(ids, dtype=np.int64), [b.decode("utf-8", "replace") for b in raw]
+            return (
+                a,
+                np.frombuffer(ids, dtype=np.int64),
+                [b.decode("utf-8", "replace") for b in raw],
+            )
         except ValueError:
             pass
     table: dict[str, int] = {}
     text_ids = np.fromiter(
-        (-1 if t is None else table.setdefault(str(t), len(table)) for (t,) in con.execute(sql)),
+        (
+            -1 if t is None else table.setdefault(str(t), len(table))
+            for (t,) in con.execute(f"SELECT CAST(text AS TEXT) FROM NVTX_EVENTS {where}")
+        ),
         dtype=np.int64,
     )
     return a, text_ids, list(table)
 
 
-def _build_ranges(raw: RawRanges | None, strings: StringTable, remap: np.ndarray) -> NvtxRanges:
+def _build_ranges(
+    raw: RawRanges | None, strings: StringTable, remap: Remap, warnings: list[str]
+) -> NvtxRanges:
     """NVTX push/pop (59) and start/end (60) ranges with nesting; unterminated ranges are dropped."""
     if raw is None:
         return NvtxRanges(depth=np.zeros(0, np.int64), parent=np.zeros(0, np.int64))
     a, text_ids, texts = raw
+    if text_ids.shape[0] != a.shape[0]:
+        raise ValueError("NVTX_EVENTS gave different rows to two scans")
     ours = np.array([strings.intern(t) for t in texts] + [-1], dtype=np.int64)
     name = ours[text_ids]  # -1 (no inline text) picks the trailing -1
+    ok = plausible_times(a[:, 0], a[:, 1], NSYS_TIME_LIMIT_NS, positive=False)
+    a = _keep(a, ok, "NVTX ranges", "end before start or time out of range", warnings)
+    name = name[ok]
     order = np.argsort(a[:, 0], kind="stable")
     a, name = a[order], name[order]
-    by_id = _lookup(remap, a[:, 4])
+    by_id = lookup(remap, a[:, 4])
     name = np.where(name >= 0, name, by_id)
     if bool(np.any(name < 0)):
         name[name < 0] = strings.intern("<unnamed>")
@@ -369,7 +404,7 @@ def _build_ranges(raw: RawRanges | None, strings: StringTable, remap: np.ndarray
     return ranges
 
 
-def _read_copies(con: sqlite3.Connection, tables: set[str]) -> Copies:
+def _read_copies(con: sqlite3.Connection, tables: set[str], warnings: list[str]) -> Copies:
     parts: list[np.ndarray] = []
     for table, flag in (("CUPTI_ACTIVITY_KIND_MEMCPY", 0), ("CUPTI_ACTIVITY_KIND_MEMSET", 1)):
         if table in tables:
@@ -379,6 +414,8 @@ def _read_copies(con: sqlite3.Connection, tables: set[str]) -> Copies:
             )
             parts.append(_fetch_int(con, sql, 8))
     a = np.concatenate(parts) if parts else np.zeros((0, 8), dtype=np.int64)
+    ok = plausible_times(a[:, 0], a[:, 1], NSYS_TIME_LIMIT_NS, positive=False) & (a[:, 6] >= 0)
+    a = _keep(a, ok, "copies", "end before start, time out of range or negative bytes", warnings)
     a = a[np.argsort(a[:, 0], kind="stable")]
     return Copies(
         start_s=a[:, 0] * NS,
@@ -390,41 +427,3 @@ def _read_copies(con: sqlite3.Connection, tables: set[str]) -> Copies:
         size_bytes=a[:, 6].copy(),
         is_memset=a[:, 7].astype(bool),
     )
-
-
-# nsys column → (GpuInfo field, factor to SI). memoryBandwidth is bytes/s, clockRate Hz.
-_GPU_COLUMNS: dict[str, tuple[str, float]] = {
-    "smCount": ("sm_count", 1.0),
-    "memoryBandwidth": ("memory_bandwidth_bps", 1.0),
-    "l2CacheSize": ("l2_cache_bytes", 1.0),
-    "clockRate": ("clock_hz", 1.0),
-    "totalMemory": ("memory_bytes", 1.0),
-}
-
-
-def _read_gpus(con: sqlite3.Connection, tables: set[str]) -> list[GpuInfo]:
-    """GPUs from ``TARGET_INFO_GPU`` (columns vary by nsys version: take what is there)."""
-    if "TARGET_INFO_GPU" not in tables:
-        return []
-    cols = [r[1] for r in con.execute("PRAGMA table_info(TARGET_INFO_GPU)")]
-    wanted = [c for c in ("id", "name", *_GPU_COLUMNS, "computeMajor", "computeMinor") if c in cols]
-    if "name" not in wanted:
-        return []
-    out: list[GpuInfo] = []
-    for row in con.execute(f"SELECT {', '.join(wanted)} FROM TARGET_INFO_GPU"):
-        rec = dict(zip(wanted, row, strict=True))
-        out.append(_gpu_from_row(rec))
-    return out
-
-
-def _gpu_from_row(rec: dict[str, object]) -> GpuInfo:
-    kw: dict[str, object] = {}
-    for col, (fld, factor) in _GPU_COLUMNS.items():
-        v = rec.get(col)
-        if isinstance(v, int | float) and v > 0:
-            kw[fld] = float(v) * factor if fld in ("memory_bandwidth_bps", "clock_hz") else int(v)
-    major, minor = rec.get("computeMajor"), rec.get("computeMinor")
-    if major is not None and minor is not None:
-        kw["compute_capability"] = f"{major}.{minor}"
-    dev = rec.get("id")
-    return GpuInfo(name=str(rec["name"]), device=int(dev) if isinstance(dev, int) else 0, **kw)  # type: ignore[arg-type]

@@ -126,7 +126,11 @@ def stack_names(trace: Trace, innermost: int) -> list[str]:
     """Names of the range stack of one kernel, outermost first."""
     names: list[str] = []
     cur = int(innermost)
-    while cur >= 0:
+    # A stack is at most as deep as there are ranges: the bound ends the walk even if a
+    # corrupted parent column ever formed a loop (nesting never makes one).
+    for _ in range(len(trace.ranges)):
+        if cur < 0:
+            break
         names.append(trace.strings[int(trace.ranges.name_id[cur])])
         cur = int(trace.ranges.parent[cur])
     return names[::-1]
