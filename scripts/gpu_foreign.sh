@@ -41,3 +41,9 @@ done
 rm -f $W/*.nsys-rep $W/*/timeline.nsys-rep
 ls -la $W $W/*_annotated
 ( cd $W && tar czf "$OUT/foreign.tar.gz" . )
+# CUDA graphs: static KV cache, generate() compiles the decode step (torch.compile reduce-overhead)
+mkdir -p $W/static; M=llama; ARGS="--model llama --dtype fp16 --input-len 256 --layers 2 --batch 4 --output-len 8 --static"
+timeout 200 python3 -m rooflens profile --skip-ncu --out $W/static/${M}_annotated -- python3 $PROG $ARGS \
+  > $W/static_annotated.log 2>&1; echo "static annotated rc=$?"; tail -3 $W/static_annotated.log
+rm -f $W/static/*/timeline.nsys-rep
+( cd $W && tar czf "$OUT/static.tar.gz" static static_annotated.log )

@@ -113,6 +113,9 @@ def main() -> None:
     ap.add_argument("--truth", action="store_true")
     ap.add_argument("--timing", type=int, default=0, help="time N generate() calls, no capture")
     ap.add_argument("--probe", action="store_true")
+    ap.add_argument(
+        "--static", action="store_true", help="static KV cache: decode compiled with CUDA graphs"
+    )
     a = ap.parse_args()
     if a.probe:
         print(json.dumps(probe()))
@@ -128,7 +131,11 @@ def main() -> None:
         install_truth(model)
     ids = torch.randint(0, model.config.vocab_size, (a.batch, a.input_len), device="cuda")
     mask = torch.ones_like(ids)
-    gen = {"max_new_tokens": a.output_len, "min_new_tokens": a.output_len, "do_sample": False}
+    gen: dict[str, object] = {
+        "max_new_tokens": a.output_len, "min_new_tokens": a.output_len, "do_sample": False,
+    }  # fmt: skip
+    if a.static:
+        gen["cache_implementation"] = "static"
     n = a.timing or a.calls
     times = []
     for _ in range(n):

@@ -207,6 +207,8 @@ class Annotator:
         self.stack.append(_Frame(module, 0, False))
 
     def root_exit(self) -> None:
+        if self.root is None:
+            return
         self._unwind()
         if self.run_open and self.between:
             self.push_range(self.between)
@@ -311,7 +313,7 @@ def _make_hooks(ann: Annotator, torch: Any) -> tuple[Callable[..., Any], Callabl
             ann.root_enter(module, new_tokens_of(pos or args, kw))
 
     def post(module: Any, args: Any, output: Any) -> None:
-        if ann.root is None:
+        if ann.root is None or compiling():
             return
         if module is ann.root:
             ann.root_exit()
@@ -345,15 +347,43 @@ def _wrap_run(ann: Annotator, fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _targets(table: dict[str, Any]) -> list[tuple[str, str, str | None]]:
-    """``(module glob, qualname, operator or None for a run function)`` of every table target."""
-    out: list[tuple[str, str, str | None]] = []
+def _wrap_factory(ann: Annotator, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn(model, ...)`` returns a compiled model call (``torch.compile``, CUDA graphs): module
+    hooks do not run inside it, so each call of what it returns is made one step here."""
+
+    @functools.wraps(fn)
+    def wrapper(model: Any, *args: Any, **kwargs: Any) -> Any:
+        compiled = fn(model, *args, **kwargs)
+
+        def step(*a: Any, **k: Any) -> Any:
+            if ann.root is not None or threading.get_ident() != ann.thread:
+                return compiled(*a, **k)
+            if model.__dict__.get(_MODEL) is None:
+                index_model(model, ann.table, ann.layer_rx)
+            ann.root_enter(model, new_tokens_of(a, k))
+            try:
+                return compiled(*a, **k)
+            finally:
+                if ann.root is model:
+                    ann.root_exit()
+
+        return step
+
+    wrapper.__rooflens_wrapped__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _targets(table: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(module glob, qualname, what)`` of every table target: ``what`` is an operator, or
+    ``"<run>"`` for a run function, ``"<steps>"`` for a factory of compiled steps."""
+    out: list[tuple[str, str, str]] = []
     for target, op in table.get("functions", {}).items():
         mod, _, qual = target.partition(":")
         out.append((mod, qual, op))
-    for target in table.get("run", {}).get("functions", []):
-        mod, _, qual = target.partition(":")
-        out.append((mod, qual, None))
+    for key, what in (("functions", "<run>"), ("step_factories", "<steps>")):
+        for target in table.get("run", {}).get(key, []):
+            mod, _, qual = target.partition(":")
+            out.append((mod, qual, what))
     return out
 
 
@@ -372,7 +402,13 @@ def patch_module(ann: Annotator, name: str, module: Any) -> None:
         fn = vars(owner).get(attr) if hasattr(owner, "__dict__") else None
         if fn is None or not callable(fn) or getattr(fn, "__rooflens_wrapped__", False):
             continue
-        setattr(owner, attr, _wrap(ann, fn, op) if op else _wrap_run(ann, fn))
+        if op == "<run>":
+            wrapped = _wrap_run(ann, fn)
+        elif op == "<steps>":
+            wrapped = _wrap_factory(ann, fn)
+        else:
+            wrapped = _wrap(ann, fn, op)
+        setattr(owner, attr, wrapped)
         _PATCHED.add(key)
 
 
