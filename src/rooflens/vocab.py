@@ -99,9 +99,12 @@ LAYER_RUN_RE = re.compile(r"^Layer\[(\d+)\]#Run\[(\d+)\]$")
 LAYER_RE = re.compile(r"Layer\[(\d+)\]")
 PHASE_RE = re.compile(r"^(prefill|decode(?:\[\d+\])?)$")
 DECODE_RE = re.compile(r"^decode(\[\d+\])?$|^decode_")
-#: Range names that only say where a kernel ran (run, layer, phase), not what it does.
+#: The marker around the representative kernels Nsight Compute profiles in run j (``ncu#Run[j]``:
+#: its prefill and a few decode steps, first and last layer; docs/capture.md).
+NCU_SAMPLE_RE = re.compile(r"^ncu#Run\[(\d+)\]$")
+#: Range names that only say where a kernel ran (run, layer, phase, ncu sample), not what it does.
 STRUCTURAL_RANGE_RE = re.compile(
-    r"^(Run\[\d+\]|Layer\[\d+\](#Run\[\d+\])?|prefill|decode(\[\d+\])?)$"
+    r"^(Run\[\d+\]|Layer\[\d+\](#Run\[\d+\])?|prefill|decode(\[\d+\])?|ncu#Run\[\d+\])$"
 )
 
 
@@ -120,6 +123,11 @@ def run_range(run: int) -> str:
 def layer_range(layer: int, run: int) -> str:
     """NVTX name of layer ``layer`` in run ``run`` (the original SGLang report's form)."""
     return f"Layer[{layer}]#Run[{run}]"
+
+
+def ncu_sample_range(run: int) -> str:
+    """NVTX name of the marker around run ``run``'s representative kernels (profiled by ncu)."""
+    return f"ncu#Run[{run}]"
 
 
 def phase_range(step: int) -> str:

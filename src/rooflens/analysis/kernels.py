@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rooflens.analysis.counters import join_by_path, propagate
 from rooflens.analysis.timeline import TimelineAnalysis
 from rooflens.traces.metrics import metric_map
 from rooflens.traces.model import NcuKernel, NcuKernels
@@ -137,6 +138,10 @@ class KernelFigures:
     operator: str | None
     nvtx: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    #: ``measured`` by ncu, or ``propagated``/``scaled`` from the measured launch ``counters_from``
+    #: (rooflens.analysis.counters).
+    counters: str = "measured"
+    counters_from: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict, ``None`` for what was not measured."""
@@ -209,10 +214,23 @@ def select_run(ncu: NcuKernels, run: str | None) -> list[NcuKernel]:
 
 
 def join_timeline(kernels: list[NcuKernel], timeline: TimelineAnalysis | None) -> list[int | None]:
-    """Index into ``timeline.kernels`` of each NCU kernel: in order, by short name (greedy subsequence)."""
+    """Index into ``timeline.kernels`` of each NCU kernel.
+
+    By NVTX path and ordinal when both sides carry the same capture-time ranges (needed when ncu
+    profiled a sample of the run, rooflens.analysis.counters), else in order, by short name
+    (greedy subsequence: every kernel of the run was profiled).
+    """
     if timeline is None:
         return [None] * len(kernels)
     names = [short_kernel_name(k.name) for k in timeline.kernels]
+    by_path = join_by_path(
+        [k.nvtx for k in kernels],
+        [{short_kernel_name(k.name), short_kernel_name(k.demangled_name)} for k in kernels],
+        [k.nvtx for k in timeline.kernels],
+        names,
+    )
+    if by_path is not None:
+        return by_path
     out: list[int | None] = []
     j = 0
     for k in kernels:
@@ -315,6 +333,13 @@ def analyze_kernels(
         for i, (k, j) in enumerate(zip(kernels, joined, strict=True))
     ]
     unmatched = sum(1 for j in joined if j is None) if timeline is not None else 0
+    if timeline is not None and figs:
+        rows = propagate(
+            [f.to_dict() for f in figs],
+            [k.to_dict() for k in timeline.kernels],
+            lambda flops, nbytes, dur: roof_fraction(flops, nbytes, dur, roof),
+        )
+        figs += [KernelFigures(**row) for row in rows]
     return KernelAnalysis(
         kernels=figs, measured=measured_summary(figs, roof), run=run, unmatched=unmatched
     )

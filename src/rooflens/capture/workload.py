@@ -28,8 +28,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from rooflens.capture.sample import sample_layers, sample_steps
 from rooflens.capture.shape import DecoderShape
-from rooflens.vocab import layer_range, phase_range, run_range
+from rooflens.vocab import layer_range, ncu_sample_range, phase_range, run_range
 
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -56,6 +57,18 @@ class Marker:
         finally:
             if self.nvtx:
                 torch.cuda.nvtx.range_pop()
+
+    @contextlib.contextmanager
+    def sample(self, run: int) -> Iterator[None]:
+        """The ``ncu#Run[j]`` marker around kernels ncu profiles (NVTX only: no profiler range)."""
+        if not (self.enabled and self.nvtx):
+            yield
+            return
+        torch.cuda.nvtx.range_push(ncu_sample_range(run))
+        try:
+            yield
+        finally:
+            torch.cuda.nvtx.range_pop()
 
 
 def _rms_norm(x: torch.Tensor, w: torch.Tensor, eps: float, rms: bool) -> torch.Tensor:
@@ -215,22 +228,36 @@ class Decoder:
         return x
 
     def step(
-        self, ids: torch.Tensor, start: int, run: int, mark: Marker, out_ids: torch.Tensor
+        self,
+        ids: torch.Tensor,
+        start: int,
+        run: int,
+        mark: Marker,
+        out_ids: torch.Tensor,
+        sample_layers: frozenset[int] = frozenset(),
     ) -> None:
-        """Embedding → layers → final norm → LM head (last token) → greedy next token into ``out_ids``."""
-        with mark("embedding"):
+        """Embedding → layers → final norm → LM head (last token) → greedy next token into ``out_ids``.
+
+        ``sample_layers``: layers (and, when not empty, the per-model operators) wrapped in the
+        ``ncu#Run[j]`` marker whose kernels ncu profiles (rooflens.capture.sample).
+        """
+        sampled = mark.sample(run) if sample_layers else contextlib.nullcontext()
+        with sampled, mark("embedding"):
             x = F.embedding(ids, self.embed)
             if self.pos_embed is not None:
                 x = x + self.pos_embed[start : start + ids.shape[1]]
         causal = ids.shape[1] > 1
         for i in range(self.layers):
-            x = self.layer(i, x, start, causal, run, mark)
-        with mark("final_norm"):
-            x = _rms_norm(x, self.final_norm, self.s.norm_eps, self.s.rms_norm)
-        with mark("lm_head"):
-            logits = x[:, -1, :] @ self.lm_head.t()
-        with mark("sample"):
-            out_ids.copy_(torch.argmax(logits, dim=-1, keepdim=True))
+            inside = mark.sample(run) if i in sample_layers else contextlib.nullcontext()
+            with inside:
+                x = self.layer(i, x, start, causal, run, mark)
+        with mark.sample(run) if sample_layers else contextlib.nullcontext():
+            with mark("final_norm"):
+                x = _rms_norm(x, self.final_norm, self.s.norm_eps, self.s.rms_norm)
+            with mark("lm_head"):
+                logits = x[:, -1, :] @ self.lm_head.t()
+            with mark("sample"):
+                out_ids.copy_(torch.argmax(logits, dim=-1, keepdim=True))
 
 
 def _capture_decode_graphs(
@@ -264,6 +291,7 @@ def run_workload(
     dtype: str,
     cuda_graph: bool = False,
     torch_profile: str | None = None,
+    ncu_check: bool = False,
 ) -> dict[str, Any]:
     """Run the workload ``runs`` times; returns a summary (wall time per run, attention backend)."""
     if not torch.cuda.is_available():
@@ -288,19 +316,24 @@ def run_workload(
     with torch.inference_mode():
         for j in range(runs):
             t0 = time.perf_counter()
+            # ncu profiles the last run's sampled steps and layers (rooflens.capture.sample).
+            steps = set(sample_steps(output_len, check=ncu_check)) if j == runs - 1 else set()
+            chosen = frozenset(sample_layers(layers, check=ncu_check))
             with mark(run_range(j)):
                 with mark("prefill"):
-                    model.step(prompt, 0, j, mark, ids_buf)
+                    model.step(prompt, 0, j, mark, ids_buf, chosen if 0 in steps else frozenset())
                 for k in range(1, output_len):
                     with mark(phase_range(k)):
                         if cuda_graph and j > 0:
                             # NVTX is host-side: a replay has no operator ranges. Run 0 runs the
                             # same steps eagerly, so the analysis can label replayed kernels by
                             # their position in the identical eager kernel sequence.
-                            with mark("graph"):
-                                graphs[k - 1].replay()
+                            with mark.sample(j) if k in steps else contextlib.nullcontext():
+                                with mark("graph"):
+                                    graphs[k - 1].replay()
                         else:
-                            model.step(ids_buf, input_len + k - 1, j, mark, ids_buf)
+                            rep = chosen if k in steps else frozenset()
+                            model.step(ids_buf, input_len + k - 1, j, mark, ids_buf, rep)
             torch.cuda.synchronize()
             wall.append(time.perf_counter() - t0)
     if prof is not None:
@@ -318,6 +351,8 @@ def run_workload(
         "output_len": output_len,
         "dtype": dtype,
         "cuda_graph": cuda_graph,
+        "ncu_sample_steps": sample_steps(output_len, check=ncu_check),
+        "ncu_sample_layers": sample_layers(layers, check=ncu_check),
     }
 
 
@@ -333,6 +368,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cuda-graph", action="store_true")
     ap.add_argument("--torch-profile", default=None, help="write a Kineto JSON trace here")
     ap.add_argument("--summary", default=None, help="write a JSON summary here")
+    ap.add_argument(
+        "--ncu-check",
+        action="store_true",
+        help="also mark layer 1 and decode step 2 for ncu (to check counter propagation)",
+    )
     a = ap.parse_args(argv)
     with open(a.shape, encoding="utf-8") as f:
         shape = DecoderShape.from_dict(json.load(f))
@@ -346,6 +386,7 @@ def main(argv: list[str] | None = None) -> None:
         dtype=a.dtype,
         cuda_graph=a.cuda_graph,
         torch_profile=a.torch_profile,
+        ncu_check=a.ncu_check,
     )
     text = json.dumps(summary, indent=2)
     if a.summary:

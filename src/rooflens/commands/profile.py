@@ -34,6 +34,7 @@ def builtin_program(
     dtype: str,
     cuda_graph: bool,
     summary: Path | None,
+    ncu_check: bool = False,
 ) -> list[str]:
     """argv of the built-in workload (run with this Python, so it sees the same rooflens)."""
     argv = [
@@ -57,15 +58,34 @@ def builtin_program(
     ]
     if cuda_graph:
         argv.append("--cuda-graph")
+    if ncu_check:
+        argv.append("--ncu-check")
     if summary is not None:
         argv += ["--summary", str(summary)]
     return argv
 
 
+NCU_SCOPES = ("sample", "check", "run")
+
+
+def ncu_run_regex(scope: str, run: int) -> str:
+    """NVTX range (regex) whose kernels ncu profiles in the built-in workload's last run ``run``.
+
+    ``sample`` (default): the representative kernels the workload marks ``ncu#Run[j]`` — prefill
+    and a few decode steps, first and last layer (rooflens.capture.sample): the cost no longer
+    grows with depth or generation length.  ``check``: the same plus layer 1 and decode step 2,
+    to check counter propagation.  ``run``: every kernel of the run (cost grows with the run).
+    """
+    if scope not in NCU_SCOPES:
+        raise RooflensError(f"--ncu-scope must be one of {', '.join(NCU_SCOPES)} (got {scope!r})")
+    return rf"^Run\[{run}\]$" if scope == "run" else rf"^ncu#Run\[{run}\]$"
+
+
 def _check_positive(**values: int) -> None:
+    from rooflens.predict.workload import check_count
+
     for name, v in values.items():
-        if v < 1:
-            raise RooflensError(f"--{name.replace('_', '-')} must be at least 1 (got {v})")
+        check_count(f"--{name.replace('_', '-')}", v)
 
 
 @dataclass
@@ -88,6 +108,7 @@ class CaptureRequest:
     ncu_set: str | None = None
     ncu_launch_count: int | None = None
     ncu_kernel: str | None = None
+    ncu_scope: str = "sample"  # sample | check | run (docs/capture.md: representative kernels)
     clock_control: str = "none"
     out: Path | None = None
     runs_dir: Path = DEFAULT_RUNS_DIR
@@ -214,6 +235,11 @@ def run_capture(req: CaptureRequest) -> tuple[Path, str | None]:
         stem = f"{arch.name}_b{req.batch}_i{req.input_len}_o{req.output_len}"
         settings.update(_builtin_settings(req, arch.name))
     preflight(req, timelines)
+    if not req.command:
+        from rooflens.capture.memcheck import check_fits
+
+        check_fits(arch, batch=req.batch, input_len=req.input_len, output_len=req.output_len,
+                   layers=req.layers)  # fmt: skip
     made = _claim(req, stem)
     run_dir = made.run_dir
     manifest = Manifest(run_dir=str(run_dir), settings=settings)
@@ -253,9 +279,10 @@ def _options(
             raise RooflensError(f"{shape_file}: cannot write ({exc.strerror or exc})") from None
         kw = dict(batch=req.batch, input_len=req.input_len, output_len=req.output_len,
                   layers=req.layers, runs=req.runs, dtype=req.dtype, cuda_graph=req.cuda_graph)  # fmt: skip
-        program = builtin_program(shape_file, summary=run_dir / "workload.json", **kw)  # type: ignore[arg-type]
+        check = req.ncu_scope == "check"
+        program = builtin_program(shape_file, summary=run_dir / "workload.json", ncu_check=check, **kw)  # type: ignore[arg-type]
         torch_program = builtin_program(shape_file, summary=None, **kw)  # type: ignore[arg-type]
-        run_regex = req.nvtx_run or rf"^Run\[{req.runs - 1}\]$"
+        run_regex = req.nvtx_run or ncu_run_regex(req.ncu_scope, req.runs - 1)
     return CaptureOptions(
         program=program,
         run_regex=run_regex,
@@ -289,6 +316,14 @@ Timeline = Annotated[str, typer.Option(help="Timeline source: nsys, torch, or bo
 SkipNcu = Annotated[bool, typer.Option("--skip-ncu", help="No Nsight Compute capture.")]
 Out = Annotated[Path | None, typer.Option(help="Run folder (must not exist or be empty).")]
 RunsDir = Annotated[Path, typer.Option(help="Parent of new run folders.")]
+NcuScope = Annotated[
+    str,
+    typer.Option(
+        help="Built-in workload: which kernels ncu profiles — sample (one launch per kernel and step "
+        "class: prefill and ≤4 decode steps, first and last layer), check (sample + layer 1 and "
+        "decode step 2, to verify propagation) or run (every kernel of the last run)."
+    ),
+]
 
 
 def profile_command(
@@ -323,6 +358,7 @@ def profile_command(
     clock_control: Annotated[
         str, typer.Option(help="ncu --clock-control (none keeps the card's clocks).")
     ] = "none",
+    ncu_scope: NcuScope = "sample",
     out: Out = None,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
     redact: Annotated[
@@ -336,7 +372,8 @@ def profile_command(
                        output_len=output_len, layers=layers, runs=runs, dtype=dtype, cuda_graph=cuda_graph,
                        timeline=timeline, skip_nsys=skip_nsys, skip_ncu=skip_ncu, nvtx_run=nvtx_run,
                        ncu_set=ncu_set, ncu_launch_count=ncu_launch_count, ncu_kernel=ncu_kernel,
-                       clock_control=clock_control, out=out, runs_dir=runs_dir, redact=redact)
+                       clock_control=clock_control, out=out, runs_dir=runs_dir, redact=redact,
+                       ncu_scope=ncu_scope)
     )  # fmt: skip
     if message:
         raise RooflensError(message)

@@ -19,6 +19,7 @@ from rooflens.commands.profile import (
     InputLen,
     Layers,
     Model,
+    NcuScope,
     Out,
     OutputLen,
     Runs,
@@ -41,6 +42,7 @@ def run_command(
     cuda_graph: CudaGraph = False,
     timeline: Timeline = "nsys",
     skip_ncu: SkipNcu = False,
+    ncu_scope: NcuScope = "sample",
     hardware: Annotated[str | None, typer.Option(help="GPU spec key (default: detected).")] = None,
     lang: Annotated[str, typer.Option(help="Report language: zh or en.")] = "zh",
     out: Out = None,
@@ -64,6 +66,7 @@ def run_command(
             cuda_graph=cuda_graph,
             timeline=timeline,
             skip_ncu=skip_ncu,
+            ncu_scope=ncu_scope,
             out=out,
             runs_dir=runs_dir,
         )
