@@ -1,47 +1,97 @@
-"""Kernel name → operator, for kernels that no NVTX range maps exactly.
+"""Kernel name → kernel class and operator, from a table kept as data (``kernel_names.toml``).
 
-The built-in workload wraps every operator in an NVTX range, so its kernels carry their
-operator already.  Foreign programs (SGLang, vLLM, TensorRT-LLM) only give kernel names, so
-rooflens falls back to two steps, both pure functions over names:
+A kernel's name says *what kind* of work it does (a GEMM, an attention kernel, a fused RMSNorm,
+a PyTorch ``mul``); only a few names say which operator of the model it is (``vllm::
+rotary_embedding_kernel`` is the rope, ``flashinfer::activation::act_and_mul_kernel`` the
+activation).  Which GEMM is ``o_proj`` and which ``mul`` belongs to a decomposed RMSNorm is a
+question of *position*: :mod:`rooflens.analysis.structure` answers it from the kernel stream.
 
-1. :func:`classify_kernel` — a regex table (data, first match wins) sorts a name into a
-   *class*: ``gemm``, ``attention``, ``norm``, ``rope``, ``act``, ``kv_cache_write``, ``copy``,
-   ``all_reduce``, ``residual``, ``embedding`` or ``other``.
-2. :func:`assign_operators` — walks the kernels of a run in launch order and turns classes into
-   the predictor's operator names (docs/architecture.md): GEMMs before attention are
-   ``qkv_proj``, the first after it ``o_proj``, then ``gate_up_proj`` until the activation,
-   then ``down_proj``; the first norm of a layer is ``attn_norm``, the one after attention
-   ``mlp_norm``; a trailing GEMM not followed by attention is ``lm_head``.
+Here, all pure functions over names:
+
+* :func:`lookup` — the first table entry whose pattern matches: class, primitive op, operator.
+* :func:`classify_kernel` — the coarse class older callers use (``gemm``, ``attention``, ``norm``,
+  ``rope``, ``act``, ``kv_cache_write``, ``copy``, ``all_reduce``, ``residual``, ``embedding``,
+  ``sampling``, ``router``, ``experts`` or ``other``).
+* :func:`assign_operators` — a walk over one run's kernels in launch order for kernels that NVTX
+  placed in a layer but did not name (``Layer[i]#Run[j]`` ranges only, the SGLang seed).
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 from rooflens.vocab import OPERATOR_CLASSES
 
-# Ordered (class, pattern) table: the first pattern that matches a kernel name wins.  Order
-# matters: flashinfer's norm/rope/activation kernels contain "flash", so those classes come
-# before attention; flash-attention kernels are templated on cutlass types, so attention is
-# tested before the GEMM libraries; "prepare_varlen" belongs to flash attention's launch.
-KERNEL_CLASSES: tuple[tuple[str, str], ...] = (
-    ("all_reduce", r"nccl|all_?reduce|cross_device_reduce|custom_?ar"),
-    ("norm", r"rms_?norm|layer_?norm|norm_?kernel|normalization"),
-    ("rope", r"rotary|rope\b|rope_|_rope|posids"),
-    ("act", r"act_and_mul|silu|gelu|swiglu|swish|geglu"),
-    ("kv_cache_write", r"index_put|scatter|reshape_and_cache|store_kv|set_kv|append_paged_kv"),
-    (
-        "attention",
-        r"flash|fmha|sdpa|attention|attn|prepare_varlen|mha_|batchprefill|batchdecode|singleprefill|singledecode",
-    ),
-    ("embedding", r"embedding|index_select|indexselect"),
-    ("gemm", r"nvjet|cublas|cutlass|xmma|gemm|ampere_|hopper_|wgmma|matmul"),
-    ("copy", r"direct_copy|copy_kernel|memcpy|cast|convert|to_copy|_copy_|contiguous"),
-    ("residual", r"add_kernel|addfunctor|functor_add|cudafunctor_add|\badd\b"),
-)
+TABLE_FILE = "kernel_names.toml"
 
-_COMPILED = tuple((cls, re.compile(pat, re.IGNORECASE)) for cls, pat in KERNEL_CLASSES)
+
+@dataclass(frozen=True)
+class KernelEntry:
+    """One row of ``kernel_names.toml``: the first whose pattern matches a name decides."""
+
+    pattern: re.Pattern[str]
+    cls: str
+    op: str | None
+    operator: str | None
+    library: str
+
+
+@cache
+def table() -> tuple[KernelEntry, ...]:
+    """The kernel-name table, in file order (first match wins)."""
+    text = resources.files("rooflens.analysis").joinpath(TABLE_FILE).read_text(encoding="utf-8")
+    rows = tomllib.loads(text)["kernel"]
+    return tuple(
+        KernelEntry(
+            re.compile(r["pattern"], re.IGNORECASE),
+            r["class"],
+            r.get("op"),
+            r.get("operator"),
+            r.get("library", ""),
+        )  # fmt: skip
+        for r in rows
+    )
+
+
+_OTHER = KernelEntry(re.compile("$^"), "other", None, None, "")
+
+
+def lookup(name: str) -> KernelEntry:
+    """The table entry for a kernel name (an ``other`` entry when nothing matches)."""
+    for entry in table():
+        if entry.pattern.search(name):
+            return entry
+    return _OTHER
+
+
+# Fine classes of the table → the coarse classes of the legacy walk and the findings' advice.
+_COARSE = {
+    "gemm_aux": "gemm",
+    "quant": "other",
+    "init": "other",
+    "elementwise": "other",
+    "reduce": "other",
+}
+
+
+def classify_kernel(name: str) -> str:
+    """The coarse class of a kernel from its (demangled or short) name; ``other`` when unknown.
+
+    PyTorch ``index_put_`` (``scatter`` op) counts as ``kv_cache_write``: that is what it does
+    in the engines that use it inside a layer (SGLang's token-to-KV pool).
+    """
+    e = lookup(name)
+    if e.op == "scatter":
+        return "kv_cache_write"
+    if e.op == "silu":
+        return "act"
+    return _COARSE.get(e.cls, e.cls)
+
 
 # Classes whose operator name does not depend on position.
 _FIXED = {
@@ -52,16 +102,11 @@ _FIXED = {
     "copy": "copy",
     "all_reduce": "all_reduce",
     "embedding": "embedding",
+    "sampling": "sampling",
+    "router": "router",
+    "experts": "experts",
     "other": "other",
 }
-
-
-def classify_kernel(name: str) -> str:
-    """The class of a kernel from its (demangled or short) name; ``other`` when nothing matches."""
-    for cls, pattern in _COMPILED:
-        if pattern.search(name):
-            return cls
-    return "other"
 
 
 class _LayerState:
@@ -101,15 +146,19 @@ class _LayerState:
         )
 
 
-def _walk(classes: Sequence[str], layers: Sequence[int | None]) -> list[str]:
-    """Operator names for a sequence of classes, resetting the state at each new layer index."""
+def _walk(names: Sequence[str], classes: Sequence[str], layers: Sequence[int | None]) -> list[str]:
+    """Operator names for a sequence of classes, resetting the state at each new layer index.
+
+    A split-K reduction (``gemm_aux``) finishes the GEMM before it: same operator."""
     state = _LayerState()
     current_layer: int | None = None
     out: list[str] = []
-    for cls, layer in zip(classes, layers, strict=True):
+    for name, cls, layer in zip(names, classes, layers, strict=True):
         if layer is not None and layer != current_layer:
             state, current_layer = _LayerState(), layer
-        if cls == "gemm":
+        if cls == "gemm" and lookup(name).cls == "gemm_aux" and out:
+            out.append(out[-1])
+        elif cls == "gemm":
             out.append(state.gemm())
         elif cls == "norm":
             out.append(state.norm())
@@ -120,7 +169,7 @@ def _walk(classes: Sequence[str], layers: Sequence[int | None]) -> list[str]:
                 state.stage = "post_attn"
             elif cls == "act" and state.stage == "post_attn":
                 state.stage = "post_act"
-            out.append(_FIXED[cls])
+            out.append(_FIXED.get(cls, "other"))
     return out
 
 
@@ -146,11 +195,12 @@ def assign_operators(names: Sequence[str], layers: Sequence[int | None] | None =
     """Operator name for each kernel of one run, in launch order, from names and order alone.
 
     ``layers`` (the ``i`` of ``Layer[i]#Run[j]`` per kernel, when known) resets the walk at
-    each layer boundary; without it a norm after the MLP starts the next layer.
+    each layer boundary; without it a norm after the MLP starts the next layer.  Streams with
+    no NVTX at all go through :func:`rooflens.analysis.structure.infer_structure` instead.
     """
     classes = [classify_kernel(n) for n in names]
     layer_list: Sequence[int | None] = layers if layers is not None else [None] * len(names)
-    ops = _walk(classes, layer_list)
+    ops = _walk(names, classes, layer_list)
     _relabel_lm_head(classes, ops, layer_list)
     return ops
 

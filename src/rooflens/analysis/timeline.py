@@ -88,6 +88,10 @@ class TimelineKernel:
     phase: str | None
     layer: int | None
     nvtx: list[str] = field(default_factory=list)
+    #: How operator/phase/layer were attributed without NVTX (``name``, ``position``,
+    #: ``name+position``; analysis/structure.py) and how sure (0–1); None from NVTX.
+    evidence: str | None = None
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``timeline.kernels[]`` entry of docs/report-json.md."""
@@ -364,6 +368,14 @@ def analyze_timeline(trace: Trace, run: str | None = None) -> TimelineAnalysis:
         chosen = runs[-1]
         mine = rows[group == names.index(chosen.name)]
         members = np.flatnonzero(_members(trace, proj, mine) >= 0)
+    elif (inferred := _infer_runs(trace, proj)) is not None:
+        runs, chosen, kernels, notes = inferred
+        warnings.extend(notes)
+        return TimelineAnalysis(
+            source=trace.source, path=trace.path, chosen_run=chosen.name, runs=runs, chosen=chosen,
+            kernels=kernels, overview=overview, gpu_names=[g.name for g in trace.gpus],
+            warnings=warnings,
+        )  # fmt: skip
     else:
         chosen = overview
         members = np.arange(len(trace.kernels))
@@ -376,6 +388,15 @@ def analyze_timeline(trace: Trace, run: str | None = None) -> TimelineAnalysis:
         kernels=kernels, overview=overview,
         gpu_names=[g.name for g in trace.gpus], warnings=warnings,
     )  # fmt: skip
+
+
+def _infer_runs(
+    trace: Trace, proj: Projection
+) -> tuple[list[RunSummary], RunSummary, list[TimelineKernel], list[str]] | None:
+    """Runs, steps, layers and operators inferred from the kernel stream (no NVTX structure)."""
+    from rooflens.analysis.inferred_runs import infer_runs
+
+    return infer_runs(trace, proj) if len(trace.kernels) else None
 
 
 def _label_graph_replays(
