@@ -35,10 +35,11 @@ def decode4() -> tuple:
 def test_sample_policy() -> None:
     assert sample_steps(1) == [0]
     assert sample_steps(2) == [0, 1]
-    assert sample_steps(64) == [0, 1, 22, 42, 63]  # first, last and evenly spaced: ≤ 4 decode steps
-    assert sample_steps(64, check=True) == [0, 1, 2, 22, 42, 63]
-    assert sample_layers(32) == [0, 31] and sample_layers(1) == [0]
-    assert sample_layers(32, check=True) == [0, 1, 31]
+    assert sample_steps(64) == [0, 1, 63]  # prefill, first and last decode step
+    assert sample_steps(64, check=True) == [0, 1, 2, 32, 63]
+    assert sample_steps(3, check=True) == [0, 1, 2]
+    assert sample_layers(32) == [0] and sample_layers(1) == [0]
+    assert sample_layers(32, check=True) == [0, 1, 31] and sample_layers(1, check=True) == [0]
     # The cost is independent of depth and length: the same count for 8 and 32 layers, 16 and 64 tokens.
     assert len(sample_steps(16)) == len(sample_steps(64)) and len(sample_layers(8)) == len(
         sample_layers(32)

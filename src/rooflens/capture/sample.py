@@ -3,51 +3,37 @@
 ncu costs about 0.6 s per profiled kernel on the H200 (replays, counter passes), so one pass over
 every kernel of a 32-layer, 64-token run (~30,000 kernels) takes hours.  Kernels repeat: every
 layer launches the same kernels with the same shapes, and every decode step the same ones with
-one sequence-position more of KV cache.  So ncu profiles one launch per distinct kernel and
-step class — the prefill and a few decode steps (the first, the last, and evenly spaced ones
-between, so that the KV-length dependence of attention can be interpolated), in the first and
-the last layer, plus the per-model operators (embedding, final norm, LM head, sampling) of
-those steps — and the analysis propagates counters to identical launches
+one position more of KV cache.  So ncu profiles the prefill and the first and last decode steps
+(the KV-length dependence of attention is interpolated between them: its bytes grow linearly
+with the KV length) of the first layer, plus the per-model operators (embedding, final norm, LM
+head, sampling) of those steps, and the analysis propagates counters to identical launches
 (:mod:`rooflens.analysis.counters`).  The cost is then independent of depth and generation
-length: ≤ (1 + ``DECODE_SAMPLES``) steps × (2 layers + head) kernels.
+length: 3 steps × (1 layer + head) kernels, about 100 for an eager Llama-3-8B layer.
 
-``check`` mode adds the second layer (and a second decode step) on purpose: their counters,
-measured, are compared with what propagation from the first layer predicts (tests, docs).
+``check`` mode adds, on purpose, launches whose counters propagation also predicts — the second
+and the last layer, decode step 2 and the middle step — so the measured values can be compared
+with the propagated ones (tests, docs/capture.md).
 """
 
 from __future__ import annotations
 
-#: Decode steps profiled at most (first, last and evenly spaced between).
-DECODE_SAMPLES = 4
-
 
 def sample_steps(output_len: int, *, check: bool = False) -> list[int]:
-    """Generation steps to profile: 0 (prefill) and up to :data:`DECODE_SAMPLES` decode steps.
+    """Generation steps to profile: 0 (prefill), the first and the last decode step.
 
-    Decode steps run 1 … output_len − 1; the first and the last are always in, so KV-length
-    scaling interpolates and never extrapolates.  ``check`` adds step 2 (an identical-shape
-    neighbour of step 1 for the propagation check).
+    Decode steps run 1 … output_len − 1; with the first and the last measured, KV-length scaling
+    interpolates and never extrapolates.  ``check`` adds step 2 and the middle step.
     """
     last = output_len - 1
     steps = {0}
     if last >= 1:
-        n = min(DECODE_SAMPLES, last)
-        steps |= {1 + round(i * (last - 1) / (n - 1)) for i in range(n)} if n > 1 else {1}
-        if check and last >= 2:
-            steps.add(2)
+        steps |= {1, last}
+        if check:
+            steps |= {min(2, last), (1 + last) // 2}
     return sorted(steps)
 
 
 def sample_layers(layers: int, *, check: bool = False) -> list[int]:
-    """Layers to profile: the first and the last (and the second with ``check``)."""
-    chosen = {0, layers - 1}
-    if check and layers > 1:
-        chosen.add(1)
+    """Layers to profile: the first (with ``check`` also the second and the last)."""
+    chosen = {0, 1, layers - 1} if check else {0}
     return sorted(x for x in chosen if 0 <= x < layers)
-
-
-def profiled_kernel_estimate(kernels_per_layer: int, head_kernels: int, output_len: int, layers: int,
-                             check: bool = False) -> int:  # fmt: skip
-    """Upper bound on the kernels ncu profiles for a sampled run (for progress messages)."""
-    steps = len(sample_steps(output_len, check=check))
-    return steps * (len(sample_layers(layers, check=check)) * kernels_per_layer + head_kernels)
