@@ -217,4 +217,7 @@ class NcuKernels:
     path: str
     kernels: list[NcuKernel]
     device_name: str | None = None
+    #: Columns left out (a unit rooflens does not convert and does not need).
     notes: list[str] = field(default_factory=list)
+    #: Damage found while reading, with counts ("1 kernel lost", "units assumed …"): show these.
+    warnings: list[str] = field(default_factory=list)

@@ -55,7 +55,7 @@ def _is_nvtx_column(name: str) -> bool:
     return "Push/Pop" in name or "Start/End" in name or name.lower().startswith("nvtx")
 
 
-def _read_rows(path: Path) -> list[list[str]]:
+def _read_rows(path: Path, warnings: list[str]) -> list[list[str]]:
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -70,9 +70,16 @@ def _read_rows(path: Path) -> list[list[str]]:
     first = next((i for i, ln in enumerate(lines) if ln.startswith('"')), None)
     if first is None:
         raise InputError(path, "no CSV header found: not an `ncu --csv --page raw` export")
+    body_lines = [ln for ln in lines[first:] if not ln.startswith("==")]
+    if len(body_lines) > 2 and not body_lines[-1].endswith(("\n", "\r")):
+        # ncu ends every row with a newline: a file without one was cut inside its last row,
+        # whose last value may be cut short too ("12.5" → "12"): never read it as whole.
+        body_lines.pop()
+        warnings.append(
+            "the file ends inside a row (cut mid-row?): its last row was dropped, 1 kernel lost"
+        )
     try:
-        body = "".join(ln for ln in lines[first:] if not ln.startswith("=="))
-        return list(csv.reader(io.StringIO(body)))
+        return list(csv.reader(io.StringIO("".join(body_lines))))
     except csv.Error as exc:
         raise InputError(path, f"malformed CSV ({exc})") from exc
 
@@ -89,8 +96,15 @@ def _check_header(path: Path, header: list[str]) -> None:
         )
 
 
-def _scales(path: Path, header: list[str], units: list[str], notes: list[str]) -> dict[int, float]:
-    """Column index → factor to SI, for every metric column.
+#: Without a units row, values are taken in NCU's base units (``--print-units base``): times
+#: in nanoseconds, everything else (byte, byte/s, hz, counts, %) already in SI.
+_BASE_TIME = re.compile(r"__time_")
+
+
+def _scales(
+    path: Path, header: list[str], units: list[str] | None, notes: list[str]
+) -> dict[int, float]:
+    """Column index → factor to SI, for every metric column (``units`` None: no units row).
 
     A unit rooflens cannot convert is an error for a metric it uses (ncu_metrics.toml) and a
     note for any other (NCU's derived ``%/register`` ratios): that column is left out.
@@ -98,6 +112,9 @@ def _scales(path: Path, header: list[str], units: list[str], notes: list[str]) -
     out: dict[int, float] = {}
     for i, name in enumerate(header):
         if name in _ID_COLUMNS or _is_nvtx_column(name):
+            continue
+        if units is None:
+            out[i] = 1e-9 if _BASE_TIME.search(name) else 1.0
             continue
         unit = units[i] if i < len(units) else ""
         try:
@@ -109,7 +126,11 @@ def _scales(path: Path, header: list[str], units: list[str], notes: list[str]) -
     return out
 
 
-def _kernel(row: list[str], header: list[str], scales: dict[int, float]) -> NcuKernel:
+def _kernel(
+    row: list[str], header: list[str], scales: dict[int, float], bad: list[int]
+) -> NcuKernel:
+    """One kernel; a metric value that is NaN, infinite or negative (no NCU metric is) is left
+    out and counted in ``bad[0]``, so no impossible figure (a negative time) reaches a report."""
     cell = dict(zip(header, row, strict=False))
     metrics: dict[str, float] = {}
     device_name = None
@@ -122,11 +143,16 @@ def _kernel(row: list[str], header: list[str], scales: dict[int, float]) -> NcuK
             if header[i] == "device__attribute_display_name":
                 device_name = row[i]
             continue
-        if not math.isnan(value):
-            metrics[header[i]] = value * factor
+        if math.isnan(value):
+            continue  # "n/a": not collected for this kernel
+        value *= factor
+        if not math.isfinite(value) or value < 0:
+            bad[0] += 1
+            continue
+        metrics[header[i]] = value
     name = cell.get("Kernel Name", "")
     return NcuKernel(
-        id=int(parse_number(cell["ID"])),
+        id=_kernel_id(cell["ID"]),
         name=name,
         demangled_name=cell.get("Demangled Name") or name,
         nvtx=[
@@ -142,30 +168,70 @@ def _kernel(row: list[str], header: list[str], scales: dict[int, float]) -> NcuK
     )
 
 
+def _kernel_id(text: str) -> int:
+    """NCU's result ID: a whole number ≥ 0 (``ValueError`` for anything else, 1e400 included)."""
+    value = parse_number(text)
+    if not math.isfinite(value) or value < 0 or value != int(value) or value >= 2**63:
+        raise ValueError(f"{text[:40]!r} is not a result ID")
+    return int(value)
+
+
 def read_ncu_csv(path: str | Path) -> NcuKernels:
-    """Read an ``ncu --csv --page raw`` export; metrics in SI base units, ``%`` kept as percent."""
+    """Read an ``ncu --csv --page raw`` export; metrics in SI base units, ``%`` kept as percent.
+
+    Damage is a warning on the result (``NcuKernels.warnings``), never silence: a row cut short
+    is dropped and counted, a missing units row says which units were assumed, impossible
+    values (NaN, infinite, negative) are left out and counted.
+    """
     p = check_input_file(path)
-    rows = [r for r in _read_rows(p) if r]
+    warnings: list[str] = []
+    rows = [r for r in _read_rows(p, warnings) if r]
     if not rows:
         raise InputError(p, "no CSV rows")
     header = rows[0]
     _check_header(p, header)
     id_col = header.index("ID")
-    units: list[str] = []
+    units: list[str] | None = None
     body = rows[1:]
-    if body and not body[0][id_col].strip().replace(",", "").isdigit():
+    if body and not (len(body[0]) > id_col and body[0][id_col].strip().replace(",", "").isdigit()):
         units, body = body[0], body[1:]
+    else:
+        warnings.append(
+            "no units row (line 2): NCU base units assumed (as `--print-units base`: "
+            "nanoseconds for times, bytes, bytes/s); if the export used others, figures are wrong"
+        )
     notes: list[str] = []
     scales = _scales(p, header, units, notes)
-    kernels: list[NcuKernel] = []
-    for n, row in enumerate(body, start=3 if units else 2):
-        try:
-            kernels.append(_kernel(row, header, scales))
-        except (ValueError, KeyError) as exc:
-            raise InputError(p, f"row {n}: bad kernel ID ({exc})") from exc
+    kernels, short, bad = _kernels(p, header, body, scales, 2 if units is None else 3)
+    if short:
+        warnings.append(
+            f"{short} row(s) with fewer cells than the header (cut mid-row?) dropped: "
+            f"{short} kernel(s) lost"
+        )
+    if bad:
+        warnings.append(f"{bad} metric value(s) dropped as impossible (NaN, infinite or negative)")
     if not kernels:
         raise InputError(p, "no kernel rows in the NCU CSV")
     names = {k.device_name for k in kernels if k.device_name}
     return NcuKernels(
-        source="ncu-csv", path=str(p), kernels=kernels, device_name=min(names) if names else None
-    )
+        source="ncu-csv", path=str(p), kernels=kernels, notes=notes, warnings=warnings,
+        device_name=min(names) if names else None,
+    )  # fmt: skip
+
+
+def _kernels(
+    p: Path, header: list[str], body: list[list[str]], scales: dict[int, float], first: int
+) -> tuple[list[NcuKernel], int, int]:
+    """(kernels, rows dropped as cut short, metric values dropped as impossible)."""
+    kernels: list[NcuKernel] = []
+    short = 0
+    bad = [0]
+    for n, row in enumerate(body, start=first):
+        if len(row) < len(header):
+            short += 1
+            continue
+        try:
+            kernels.append(_kernel(row, header, scales, bad))
+        except (ValueError, KeyError) as exc:
+            raise InputError(p, f"row {n}: bad kernel ID ({exc})") from exc
+    return kernels, short, bad[0]
