@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rooflens import __version__
+from rooflens.analysis.breakdown import breakdown
 from rooflens.analysis.compare import compare, timeline_key
 from rooflens.analysis.findings import kernel_findings, rank_findings
 from rooflens.analysis.summary import summarize_kernel_names
@@ -104,6 +105,7 @@ def build_report(
         "measured": measured,
         "comparison": comparison,
         "kernel_groups": None if kernels is None else summarize_kernel_names(kernels),
+        "breakdown": breakdown(timeline, prediction),
     }
     self_check(doc)
     return doc

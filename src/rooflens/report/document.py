@@ -31,6 +31,7 @@ _DEFAULTS: dict[str, Any] = {
     "measured": None,
     "comparison": None,
     "kernel_groups": None,  # added in 1.1; load_report fills it for 1.0 files
+    "breakdown": None,  # added in 1.3: time per step and per layer, measured vs predicted
 }
 
 # Slack for float sums (Σ of per-kernel values vs a window computed elsewhere).
