@@ -29,7 +29,7 @@ SCHEMA_NAME = "rooflens-calibration"
 SCHEMA_VERSION = 1
 Arr = npt.NDArray[np.float64]
 Num = float | Arr
-MEMORY_KINDS = ("copy", "add", "mul", "silu", "neg", "cat", "rms_norm", "embedding")
+MEMORY_KINDS = ("add", "mul", "silu", "neg", "cat", "rms_norm", "embedding")
 HOST_KEYS = ("add", "mm", "rms_norm", "sdpa", "embedding", "slice_copy", "nvtx_range")
 
 
@@ -130,9 +130,9 @@ class Calibration:
         return float(best.curve.at(m)) * scale
 
     def memory_time(self, kind: str, nbytes: Num) -> Num:
-        """Seconds of one memory-bound kernel of ``kind`` moving ``nbytes`` (``copy`` if the kind
+        """Seconds of one memory-bound kernel of ``kind`` moving ``nbytes`` (``add`` if the kind
         was not measured)."""
-        curve = self.memory.get(kind) or self.memory["copy"]
+        curve = self.memory.get(kind) or self.memory["add"]
         return curve.at(nbytes)
 
     def attention_time(
@@ -261,8 +261,8 @@ def from_dict(doc: Any, path: Path) -> Calibration:
     key = _need(path, doc, "key", dict)
     _need(path, key, "gpu_name", str, "key.")
     memory = _need(path, doc, "memory", dict)
-    if "copy" not in memory:
-        raise InputError(path, "calibration lacks memory.copy")
+    if "add" not in memory:
+        raise InputError(path, "calibration lacks memory.add")
     curves = {
         k: _curve(path, f"memory.{k}", v.get("bytes"), v.get("time_s"))
         for k, v in memory.items()

@@ -15,8 +15,10 @@ import numpy as np
 
 from rooflens.errors import RooflensError
 from rooflens.hardware import GPU
+from rooflens.hardware.calibration import Calibration
 from rooflens.model.architecture import Architecture
 from rooflens.predict import ops as g
+from rooflens.predict.attainable import op_time, run_timeline
 from rooflens.predict.roofline import OpResult, PhaseFigures, evaluate, phase_figures
 from rooflens.predict.workload import Workload
 
@@ -37,6 +39,8 @@ class Prediction:
     weight_bytes: float
     kv_cache_bytes: float
     notes: list[str] = field(default_factory=list)
+    calibration: str | None = None  # label of the calibration behind attainable times
+    run_timeline: dict[str, dict[str, float]] | None = None  # predict/attainable.run_timeline
 
     @property
     def peak_flops(self) -> float:
@@ -71,6 +75,8 @@ class Prediction:
             "kv_cache_bytes": self.kv_cache_bytes,
             "memory_bytes": self.gpu.memory_bytes,
             "notes": list(self.notes),
+            "calibration": self.calibration,
+            "run_timeline": self.run_timeline,
         }
 
 
@@ -129,17 +135,26 @@ def _phase_rows(
     arch: Architecture,
     dm: g.Dims,
     gpu: GPU,
-    dtype: str,
+    wl: Workload,
     st: g.Step,
     groups: list[LayerGroup],
     phase: str,
     steps: int,
+    cal: Calibration | None = None,
 ) -> list[OpResult]:
+    dtype = wl.precision.compute_dtype
     before, after = g.model_ops(arch, dm, st)
-    rows = [evaluate(op, gpu, dtype, phase, None, 1, steps) for op in before]
-    for op, layer, count in _merged_layer_ops(arch, dm, st, groups):
-        rows.append(evaluate(op, gpu, dtype, phase, layer, count, steps))
-    rows.extend(evaluate(op, gpu, dtype, phase, None, 1, steps) for op in after)
+    placed = [(op, None, 1) for op in before]
+    placed += _merged_layer_ops(arch, dm, st, groups)
+    placed += [(op, None, 1) for op in after]
+    rows = []
+    for op, layer, count in placed:
+        row = evaluate(op, gpu, dtype, phase, layer, count, steps)
+        if cal is not None:
+            at = op_time(op, st, dm, dtype, cal, gpu, wl.attention == "eager")
+            total = float(np.sum(at.time_s)) if np.ndim(at.time_s) else float(at.time_s) * steps
+            row = replace(row, attainable_time_s=total * count, l2_resident=at.l2_resident)
+        rows.append(row)
     return rows
 
 
@@ -213,13 +228,40 @@ def _notes(
     return notes
 
 
-def predict(arch: Architecture, gpu: GPU, workload: Workload) -> Prediction:
-    """Roofline prediction of ``workload`` for model ``arch`` on one ``gpu`` (per GPU under TP)."""
-    return predict_output_lens(arch, gpu, workload, [workload.output_len])[0]
+def predict(
+    arch: Architecture,
+    gpu: GPU,
+    workload: Workload,
+    calibration: Calibration | None = None,
+    calibration_note: str | None = None,
+) -> Prediction:
+    """Roofline prediction of ``workload`` for model ``arch`` on one ``gpu`` (per GPU under TP);
+    with a ``calibration``, attainable times and the predicted run timeline too."""
+    pred = predict_output_lens(arch, gpu, workload, [workload.output_len], calibration)[0]
+    if calibration is None:
+        return replace(
+            pred, notes=[*pred.notes, calibration_note] if calibration_note else pred.notes
+        )
+    layers = pred.layers
+    timeline = run_timeline(
+        arch, workload, [arch.is_moe_layer(i) for i in range(layers)], calibration, gpu
+    )
+    note = calibration_note or f"calibration: {calibration.label()}"
+    if any(r.l2_resident for r in pred.operators):
+        note += (
+            "; operators marked l2_resident fit in L2 and attain less than the DRAM roofline time"
+        )
+    return replace(
+        pred, calibration=calibration.label(), run_timeline=timeline, notes=[*pred.notes, note]
+    )
 
 
 def predict_output_lens(
-    arch: Architecture, gpu: GPU, workload: Workload, output_lens: Sequence[int]
+    arch: Architecture,
+    gpu: GPU,
+    workload: Workload,
+    output_lens: Sequence[int],
+    calibration: Calibration | None = None,
 ) -> list[Prediction]:
     """Predictions of ``workload`` for each output length in ``output_lens``.
 
@@ -234,10 +276,15 @@ def predict_output_lens(
     dm = g.make_dims(arch, workload)
     groups = layer_groups(arch, layers)
     s = workload.input_len
-    pre = _phase_rows(arch, dm, gpu, dtype, g.prefill_step(arch, workload), groups, "prefill", 1)
+    cal, on = calibration, calibration is not None
+    pre_st = g.prefill_step(arch, workload)
+    pre = _phase_rows(arch, dm, gpu, workload, pre_st, groups, "prefill", 1, cal)
     first_step = g.decode_step(arch, workload, float(s + 1))
-    first = _phase_rows(arch, dm, gpu, dtype, first_step, groups, "decode_first_token", 1)
-    fixed = {"prefill": phase_figures(pre), "decode_first_token": phase_figures(first)}
+    first = _phase_rows(arch, dm, gpu, workload, first_step, groups, "decode_first_token", 1, cal)
+    fixed = {
+        "prefill": phase_figures(pre, calibrated=on),
+        "decode_first_token": phase_figures(first, calibrated=on),
+    }
     weights = model_weight_bytes(arch, dm, layers)
     out = []
     for n in output_lens:
@@ -247,11 +294,11 @@ def predict_output_lens(
         if steps:
             keys = np.arange(s + 1, s + steps + 1, dtype=float)
             decode = g.decode_step(arch, wl, keys)
-            total = _phase_rows(arch, dm, gpu, dtype, decode, groups, "decode_total", steps)
+            total = _phase_rows(arch, dm, gpu, wl, decode, groups, "decode_total", steps, cal)
         phases = {
             **fixed,
-            "decode_total": phase_figures(total, steps=steps),
-            "overall": phase_figures(pre + total),
+            "decode_total": phase_figures(total, steps=steps, calibrated=on),
+            "overall": phase_figures(pre + total, calibrated=on),
         }
         kv = kv_cache_bytes(arch, dm, wl, layers)
         notes = _notes(arch, gpu, wl, layers, weights, kv)

@@ -36,6 +36,10 @@ class OpResult:
     comm_time_s: float
     time_s: float
     bound: str
+    attainable_time_s: float | None = (
+        None  # calibrated (predict/attainable.py); None: no calibration
+    )
+    l2_resident: bool = False  # attainable beats the ideal memory time: the bytes fit in L2
 
     @property
     def intensity(self) -> float:
@@ -63,6 +67,8 @@ class OpResult:
             "comm_bytes": self.comm_bytes,
             "comm_time_s": self.comm_time_s,
             "time_s": self.time_s,
+            "attainable_time_s": self.attainable_time_s,
+            "l2_resident": self.l2_resident,
             "bound": self.bound,
         }
 
@@ -120,6 +126,7 @@ class PhaseFigures:
     bound: str | None
     comm_bytes: float = 0.0
     steps: int | None = None
+    attainable_time_s: float | None = None
 
     @property
     def intensity(self) -> float:
@@ -138,6 +145,7 @@ class PhaseFigures:
             "bytes": self.bytes,
             "intensity": self.intensity,
             "time_s": self.time_s,
+            "attainable_time_s": self.attainable_time_s,
             "bound": self.bound,
             "performance_flops": self.performance_flops,
             "comm_bytes": self.comm_bytes,
@@ -147,15 +155,20 @@ class PhaseFigures:
         return out
 
 
-def phase_figures(rows: Iterable[OpResult], steps: int | None = None) -> PhaseFigures:
-    """Sum operator rows into phase figures; bound = the bound holding most predicted time."""
+def phase_figures(
+    rows: Iterable[OpResult], steps: int | None = None, calibrated: bool = False
+) -> PhaseFigures:
+    """Sum operator rows into phase figures; bound = the bound holding most predicted time;
+    ``calibrated``: also Σ attainable time (rows carry it)."""
     flops = nbytes = comm = time = 0.0
+    attainable = 0.0
     by_bound = dict.fromkeys(BOUNDS, 0.0)
     for r in rows:
+        attainable += r.attainable_time_s or 0.0
         flops += r.flops
         nbytes += r.bytes
         comm += r.comm_bytes
         time += r.time_s
         by_bound[r.bound] += r.time_s
     bound = max(by_bound, key=by_bound.__getitem__) if time > 0 else None
-    return PhaseFigures(flops, nbytes, time, bound, comm, steps)
+    return PhaseFigures(flops, nbytes, time, bound, comm, steps, attainable if calibrated else None)
