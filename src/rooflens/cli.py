@@ -2,7 +2,8 @@
 
 Each verb lives in ``rooflens.commands.<verb>`` and registers itself on the Typer app, so
 this module stays a thin dispatcher.  Every :class:`~rooflens.errors.RooflensError` becomes
-one line on stderr and exit code 2; set ``ROOFLENS_DEBUG=1`` to see the traceback instead.
+one line on stderr and exit code 2; an internal error (a report failing its self-check, or any
+other exception: a bug) one line and exit code 3.  ``ROOFLENS_DEBUG=1`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ except ImportError:  # pragma: no cover - older typer on top of click
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from rooflens import __version__
-from rooflens.errors import RooflensError
+from rooflens.errors import InternalError, RooflensError
 
 app = typer.Typer(
     name="rooflens",
@@ -64,7 +65,10 @@ def main(argv: list[str] | None = None) -> None:
     _register_commands()
     debug = os.environ.get("ROOFLENS_DEBUG") == "1"
     try:
-        app(args=argv, standalone_mode=False)
+        # Outside standalone mode click returns a verb's `typer.Exit(code)` instead of exiting.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
     except click_exceptions.NoArgsIsHelpError as exc:
         # `rooflens` or `rooflens predict` alone: the help, as click would show it.
         print(exc.ctx.get_help() if exc.ctx else "", file=sys.stderr)
@@ -77,9 +81,22 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:
         fail("aborted", 130)
+    except InternalError as exc:
+        if debug:
+            raise
+        fail(f"internal error: {exc} (a bug; ROOFLENS_DEBUG=1 shows the traceback)", exc.exit_code)
     except RooflensError as exc:
         if debug:
             raise
         fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    except MemoryError:
+        if debug:
+            raise
+        fail("out of memory (the input is larger than this machine can hold)", 3)
+    except Exception as exc:  # a bug: still one line, and the way to see more
+        if debug:
+            raise
+        what = f"{type(exc).__name__}: {exc}"
+        fail(f"internal error: {what[:300]} (a bug; ROOFLENS_DEBUG=1 shows the traceback)", 3)

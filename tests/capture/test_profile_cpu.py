@@ -217,7 +217,8 @@ def test_new_run_dirs_are_unique(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["--batch", "0"], "--batch must be at least 1"),
+        (["--batch", "0"], "--batch must be an integer ≥ 1, got 0"),
+        (["--output-len", "99999999999"], "--output-len 99999999999 is beyond"),
         (["--dtype", "fp64"], "--dtype must be fp16 or bf16"),
         (["--model", "no-such-model"], "no-such-model"),
         (["--timeline", "perfetto"], "--timeline must be"),

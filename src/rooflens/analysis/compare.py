@@ -285,13 +285,14 @@ def _totals(
     pred_bound = max(bound_time, key=lambda b: bound_time[b]) if bound_time else None
     meas_bound = (measured or {}).get("bound")
     run_t = _chosen_run_duration(timeline)
+    predicted = pred_t > 0  # no prediction (no model given): no gap, not "−100 %"
     return {
-        "predicted_time_s": pred_t,
+        "predicted_time_s": pred_t if predicted else None,
         "measured_time_s": meas_t if rows else None,
         "matched_measured_time_s": float(sum(o["measured_time_s"] for o in matched)),
-        "performance_gap": pred_t / meas_t - 1.0 if rows and meas_t else None,
+        "performance_gap": pred_t / meas_t - 1.0 if predicted and rows and meas_t else None,
         "run_time_s": run_t,
-        "run_performance_gap": pred_t / run_t - 1.0 if run_t else None,
+        "run_performance_gap": pred_t / run_t - 1.0 if predicted and run_t else None,
         "predicted_intensity": pred_intensity,
         "measured_intensity": meas_intensity,
         "intensity_gap": meas_intensity / pred_intensity - 1.0

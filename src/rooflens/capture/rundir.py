@@ -96,3 +96,67 @@ class Manifest:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)
+
+
+# Types of the manifest fields that rooflens reads back (``report RUN_DIR``); anything else in
+# the file is kept but not trusted.  ``None`` is allowed for every one of them.
+_SETTING_TYPES: dict[str, type] = {
+    "model": str,
+    "model_name": str,
+    "batch": int,
+    "input_len": int,
+    "output_len": int,
+    "layers": int,
+    "runs": int,
+    "precision": str,
+    "dtype": str,
+    "command_line": str,
+    "workload": str,
+}
+
+
+def _type_name(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def check_manifest(raw: object, path: Path) -> dict[str, Any]:
+    """``raw`` (a parsed manifest.json) checked field by field; one-line InputError otherwise.
+
+    ``settings`` must be an object (settings may also sit at the top level, as in older run
+    folders), each known setting of its type (integers ≥ 1 for counts, never booleans or
+    floats), ``artifacts`` an object of file names, ``steps`` a list of objects.
+    """
+    from rooflens.errors import InputError
+
+    def bad(where: str, want: str, value: object) -> InputError:
+        return InputError(path, f"{where} must be {want}, got {_type_name(value)} {value!r:.60}")
+
+    if not isinstance(raw, dict):
+        raise bad("the manifest", "a JSON object", raw)
+    settings = raw.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        raise bad("settings", "an object", settings)
+    for where, source in (("settings", settings or {}), ("manifest", raw)):
+        for key, want in _SETTING_TYPES.items():
+            value = source.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, want):
+                raise bad(f"{where}.{key}", "text" if want is str else "an integer", value)
+            if isinstance(value, int) and value < 1:
+                raise bad(f"{where}.{key}", "an integer ≥ 1", value)
+    artifacts = raw.get("artifacts")
+    if artifacts is not None and not (
+        isinstance(artifacts, dict)
+        and all(
+            isinstance(v, str) and v and "/" not in v and v not in (".", "..")
+            for v in artifacts.values()
+        )
+    ):
+        raise bad("artifacts", "an object of file names in the run folder", artifacts)
+    steps = raw.get("steps")
+    if steps is not None and not (
+        isinstance(steps, list) and all(isinstance(s, dict) for s in steps)
+    ):
+        raise bad("steps", "a list of objects", steps)
+    return raw

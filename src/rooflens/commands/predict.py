@@ -8,6 +8,7 @@ options are read as text so that bad values become one-line errors (exit 2), and
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from rooflens.errors import InputError, RooflensError
+from rooflens.predict.workload import check_count
 from rooflens.units import fmt_bytes, fmt_duration, fmt_flops_rate, fmt_scaled, sig3
 
 if TYPE_CHECKING:
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
 
 
 def parse_int_list(option: str, text: str) -> list[int]:
-    """``"1,8,32"`` → ``[1, 8, 32]``; anything but integers ≥ 1 is a RooflensError naming the option."""
+    """``"1,8,32"`` → ``[1, 8, 32]``; anything but integers ≥ 1 (within the workload limits,
+    :func:`rooflens.predict.workload.check_count`) is a RooflensError naming the option."""
     values: list[int] = []
     for part in text.split(","):
         try:
@@ -35,9 +38,7 @@ def parse_int_list(option: str, text: str) -> list[int]:
             raise RooflensError(
                 f"{option} must be an integer or a comma list of them, got '{text}'"
             ) from None
-        if value < 1:
-            raise RooflensError(f"{option} must be ≥ 1, got {value}")
-        values.append(value)
+        values.append(check_count(option, value))
     return values
 
 
@@ -49,23 +50,30 @@ def _single(option: str, text: str) -> int:
 
 
 def _write_sweep(rows: Iterable[dict[str, object]], csv_path: Path | None, force: bool) -> None:
-    """Write sweep rows as CSV to ``csv_path`` (never over an existing file unless ``force``)."""
+    """Write sweep rows as CSV to ``csv_path`` (never over an existing file unless ``force``).
+
+    The file is written whole to a temporary name beside it and moved into place, so a
+    ``--force`` over a symbolic link replaces the link, never the file it points to.
+    """
+    import io
+
+    from rooflens.commands.outputs import prepare_out_dir, replace_file
     from rooflens.predict.sweep import COLUMNS
 
-    if csv_path is not None and csv_path.exists() and not force:
-        raise InputError(csv_path, "already exists; pass --force to overwrite it")
-    handle = open(csv_path, "w", newline="", encoding="utf-8") if csv_path else sys.stdout  # noqa: SIM115
-    try:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        count = 0
-        for row in rows:
-            writer.writerow(row)
-            count += 1
-    finally:
-        if csv_path:
-            handle.close()
-    if csv_path:
+    if csv_path is not None:
+        if os.path.lexists(csv_path) and not force:
+            raise InputError(csv_path, "already exists; pass --force to overwrite it")
+        prepare_out_dir(csv_path.parent)
+    handle = io.StringIO() if csv_path else sys.stdout
+    writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    if csv_path is not None:
+        assert isinstance(handle, io.StringIO)
+        replace_file(csv_path.parent, csv_path.name, handle.getvalue())
         print(f"wrote {count} rows to {csv_path}", file=sys.stderr)
 
 
@@ -109,7 +117,9 @@ def phase_table(pred: Prediction) -> Table:
     )
     table = _compact_table(title)
     for col in ("phase", "time", "FLOPs", "bytes", "FLOP/B", "FLOP/s", "bound"):
-        table.add_column(col, justify="left" if col in ("phase", "bound") else "right", no_wrap=True)
+        table.add_column(
+            col, justify="left" if col in ("phase", "bound") else "right", no_wrap=True
+        )
     for name in PHASES:
         ph = pred.phases[name]
         label = f"{name} ×{ph.steps}" if name == "decode_total" else name
@@ -169,7 +179,7 @@ def _print_single(
 def run_predict(
     model: str, hardware: str, precision: str, batch: str, input_len: str, output_len: str,
     layers: str | None, attention: str, tp: str, as_json: bool, fmt: str, lang: str, ops: bool,
-    do_sweep: bool, csv_path: Path | None, force: bool,
+    do_sweep: bool, csv_path: Path | None, force: bool, calibration: str | None = None,
 ) -> None:  # fmt: skip
     """The `predict` verb without Typer: parse, predict, print (or write the sweep CSV)."""
     from rooflens.hardware import lookup
@@ -196,12 +206,16 @@ def run_predict(
         _single(o, v)
         for o, v in (("--batch", batch), ("--input-len", input_len), ("--output-len", output_len))
     )
-    pred = predict(arch, gpu, Workload(b, s, n, prec, n_layers, kind, n_tp))
+    from rooflens.hardware.calibration import choose
+
+    cal, cal_note = choose(calibration, gpu.key)
+    pred = predict(arch, gpu, Workload(b, s, n, prec, n_layers, kind, n_tp), cal, cal_note)
     _print_single(pred, model, as_json, fmt, lang, ops)
 
 
 def register(app: typer.Typer) -> None:
     """Attach the `predict` verb to the CLI app."""
+    from rooflens.commands.calibrate import CALIBRATION_HELP
 
     @app.command("predict")
     def predict_command(
@@ -239,9 +253,11 @@ def register(app: typer.Typer) -> None:
             None, "--csv", help="Sweep CSV file (default: stdout)."
         ),
         force: bool = typer.Option(False, "--force", help="Overwrite an existing --csv file."),
+        calibration: str | None = typer.Option(None, "--calibration", help=CALIBRATION_HELP),
     ) -> None:
         """Predict per-operator roofline figures for a model on a GPU."""
         run_predict(
             model, hardware, precision, batch, input_len, output_len, layers, attention, tp,
             as_json, fmt, lang, ops, do_sweep, Path(csv_file) if csv_file else None, force,
+            calibration,
         )  # fmt: skip

@@ -8,14 +8,21 @@ when matplotlib is installed).  ``--from-json`` re-renders a saved report.json.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
-from rooflens.errors import InputError, RooflensError
+from rooflens.commands.calibrate import Calibration as CalibrationOpt
+from rooflens.commands.outputs import move_in, prepare_out_dir, replace_file, taken
+from rooflens.errors import InputError, RooflensError, os_problem
 from rooflens.vocab import precision_for_dtype
+
+if TYPE_CHECKING:
+    from rooflens.model.architecture import Architecture
 
 _TIMELINE_ARTIFACTS = ("nsys_sqlite", "kineto_json", "nsys_rep")
 _NCU_ARTIFACTS = ("ncu_rep", "ncu_csv", "ncu_csv_base")
@@ -23,17 +30,21 @@ _OUTPUTS = ("report.md", "report.html", "report.json")
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """The run folder's manifest.json (``{}`` when absent); settings may sit under ``settings``."""
+    """The run folder's manifest.json (``{}`` when absent), its fields checked by type."""
+    from rooflens.capture.rundir import check_manifest
+
     path = run_dir / "manifest.json"
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}
+    if not path.is_file():
+        raise InputError(path, "not a regular file")
     try:
         raw = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
         raise InputError(path, f"not valid JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise InputError(path, "not a JSON object")
-    return raw
+    except OSError as exc:
+        raise os_problem(path, exc, "read") from None
+    return check_manifest(raw, path)
 
 
 def manifest_settings(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -96,28 +107,63 @@ def _precision_label(text: str) -> str:
         return text
 
 
+_WORKLOAD_DEFAULTS = (("batch", "--batch", 1), ("input_len", "--input-len", 128),
+                      ("output_len", "--output-len", 1))  # fmt: skip
+
+
+def _workload_settings(settings: dict[str, Any]) -> tuple[Architecture | None, list[str]]:
+    """Check the workload counts (as ``predict`` does) and load the model, before any trace is read.
+
+    With a model, a batch or length that neither the flags nor the manifest give takes the
+    ``predict`` default, and a note in the header says which values were assumed.
+    """
+    from rooflens.model import load_architecture
+    from rooflens.predict.workload import check_count
+
+    for key, option, _ in (*_WORKLOAD_DEFAULTS, ("layers", "--layers", None)):
+        if settings.get(key) is not None:
+            check_count(option, settings[key])
+    if not settings.get("model"):
+        return None, []
+    arch = load_architecture(settings["model"])
+    assumed = [(key, option, value) for key, option, value in _WORKLOAD_DEFAULTS
+               if settings.get(key) is None]  # fmt: skip
+    for key, _, value in assumed:
+        settings[key] = value
+    if not assumed:
+        return arch, []
+    said = ", ".join(f"{key} {value}" for key, _, value in assumed)
+    flags = " / ".join(option for _, option, _ in assumed)
+    return arch, [f"not given, the prediction assumes {said} (pass {flags} to set them)"]
+
+
 def _prediction(
-    settings: dict[str, Any], spec_key: str | None
+    arch: Architecture | None, settings: dict[str, Any], spec_key: str | None
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """The predictor's ``prediction`` section, or None (with a note) without a model or GPU."""
     from rooflens.hardware import lookup
-    from rooflens.model import load_architecture
     from rooflens.predict import Precision, Workload, predict
 
-    if not settings.get("model"):
+    if arch is None:
         return None, ["no model given (--model or manifest): prediction and comparison skipped"]
     if not spec_key:
         return None, ["no GPU spec (--hardware or a detected GPU): prediction skipped"]
-    arch = load_architecture(settings["model"])
     workload = Workload(
-        batch=int(settings.get("batch") or 1),
-        input_len=int(settings.get("input_len") or 128),
-        output_len=int(settings.get("output_len") or 1),
+        batch=settings["batch"],
+        input_len=settings["input_len"],
+        output_len=settings["output_len"],
         precision=Precision.parse(settings["precision"]),
-        layers=int(settings["layers"]) if settings.get("layers") else None,
+        layers=settings.get("layers"),
     )
-    pred = predict(arch, lookup(spec_key), workload)
-    return pred.to_dict(), list(pred.notes)
+    from rooflens.hardware.calibration import choose
+    from rooflens.predict.steps import decode_step_times
+
+    gpu = lookup(spec_key)
+    cal, cal_note = choose(settings.get("calibration"), gpu.key)
+    pred = predict(arch, gpu, workload, cal, cal_note)
+    doc = pred.to_dict()
+    doc["decode_step_times_s"] = decode_step_times(arch, gpu, workload)
+    return doc, list(pred.notes)
 
 
 def _gpu_without_trace(hardware: str | None, precision: str) -> dict[str, Any]:
@@ -158,9 +204,11 @@ def analyse_inputs(
     settings = manifest_settings(manifest)
     settings.update({k: v for k, v in overrides.items() if v is not None})
     settings["precision"] = _precision_text(settings, overrides.get("precision"))
+    arch, assumed = _workload_settings(settings)
     analysed = build(files, run, hardware) if files else {}
     gpu = analysed.get("gpu") or _gpu_without_trace(hardware, settings["precision"])
-    prediction, notes = _prediction(settings, gpu.get("spec_key"))
+    prediction, notes = _prediction(arch, settings, gpu.get("spec_key"))
+    notes = assumed + notes
     timeline = analysed.get("timeline")
     notes += list((timeline or {}).get("warnings") or [])
     header = {
@@ -182,26 +230,36 @@ def analyse_inputs(
 
 
 def write_report(doc: dict[str, Any], out_dir: Path, lang: str, force: bool) -> list[Path]:
-    """Write report.md / .html / .json (+ PNG charts) into ``out_dir``; never overwrite without ``force``."""
-    from rooflens.report import RENDERERS
-    from rooflens.report.markdown import MarkdownRenderer, charts_available
+    """Write report.md / .html / .json (+ PNG charts) into ``out_dir``; never overwrite without ``force``.
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    existing = [name for name in _OUTPUTS if (out_dir / name).exists()]
+    Everything is rendered first (charts into a temporary folder inside ``out_dir``), then each
+    file replaces its old entry atomically: a link named ``report.md`` is replaced, not followed.
+    """
+    from rooflens.report import RENDERERS
+    from rooflens.report.markdown import CHART_FILES, MarkdownRenderer, charts_available
+
+    prepare_out_dir(out_dir)
+    existing = taken(out_dir, [*_OUTPUTS, *(f for _, f in CHART_FILES)])
     if existing and not force:
         raise RooflensError(
             f"{out_dir}: already holds {', '.join(existing)}; pass --force to overwrite"
         )
-    written = []
     charts = charts_available()
-    if charts:
-        from rooflens.report.pngcharts import write_charts
+    try:
+        tmp = tempfile.TemporaryDirectory(dir=out_dir, prefix=".rooflens-")
+    except OSError as exc:
+        raise os_problem(out_dir, exc, "write into the output folder") from None
+    with tmp:
+        drawn: list[Path] = []
+        if charts:
+            from rooflens.report.pngcharts import write_charts
 
-        written += write_charts(doc, out_dir)
-    for name, key in zip(_OUTPUTS, ("md", "html", "json"), strict=True):
-        renderer = MarkdownRenderer(with_charts=charts) if key == "md" else RENDERERS[key]
-        (out_dir / name).write_text(renderer.render(doc, lang), encoding="utf-8")
-        written.append(out_dir / name)
+            drawn = write_charts(doc, tmp.name)
+        md = MarkdownRenderer(with_charts=charts, chart_files={p.name for p in drawn})
+        texts = {name: (md if key == "md" else RENDERERS[key]).render(doc, lang)
+                 for name, key in zip(_OUTPUTS, ("md", "html", "json"), strict=True)}  # fmt: skip
+        written = move_in(out_dir, drawn)
+    written += [replace_file(out_dir, name, text) for name, text in texts.items()]
     return written
 
 
@@ -241,6 +299,7 @@ def report_command(
     from_json: Annotated[
         Path | None, typer.Option("--from-json", help="Re-render a saved report.json.")
     ] = None,
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Write the integrated report (Markdown, HTML, JSON) for a run folder or profile files."""
     from rooflens.report.assemble import build_report
@@ -250,6 +309,11 @@ def report_command(
         raise RooflensError(f"--lang must be zh or en, got {lang!r}")
     paths = list(inputs or [])
     if from_json is not None:
+        if paths:
+            raise RooflensError(
+                f"--from-json re-renders a saved report: give no run folder or files with it "
+                f"(got {paths[0]}; see: rooflens report --help)"
+            )
         doc = load_report(from_json)
         out_dir = out or from_json.parent
     else:
@@ -259,7 +323,7 @@ def report_command(
             if not p.exists():
                 raise InputError(p, "no such file or folder")
         overrides = {"model": model, "batch": batch, "input_len": input_len, "output_len": output_len,
-                     "layers": layers, "precision": precision}  # fmt: skip
+                     "layers": layers, "precision": precision, "calibration": calibration}  # fmt: skip
         doc = build_report(**analyse_inputs(paths, overrides, hardware, run))
         out_dir = out or _default_out(paths)
     for path in write_report(doc, out_dir, lang, force):

@@ -42,6 +42,31 @@ class Workload:
         return self.output_len - 1
 
 
-def _check_positive(name: str, value: object) -> None:
+# Upper bounds far beyond any real serving setup: past them a value is a typo or a corrupted
+# file, and predicting it would only burn minutes and memory (a per-step decode sum, a per-layer loop).
+LIMITS: dict[str, int] = {
+    "batch": 1 << 20,
+    "input_len": 1 << 24,
+    "output_len": 1 << 24,
+    "layers": 100_000,
+    "tp": 4096,
+}
+
+
+def check_count(option: str, value: object) -> int:
+    """``value`` as a workload count: an integer ≥ 1 within :data:`LIMITS`, else RooflensError.
+
+    One function for every command (``predict``, ``report``, ``profile``, ``run``), so the same
+    value is accepted or refused with the same words everywhere.  ``option`` may be the flag
+    (``--output-len``) or the field (``output_len``); the limit is looked up by its bare name.
+    """
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise RooflensError(f"{name} must be an integer ≥ 1, got {value!r}")
+        raise RooflensError(f"{option} must be an integer ≥ 1, got {value!r}")
+    limit = LIMITS.get(option.lstrip("-").replace("-", "_"))
+    if limit is not None and value > limit:
+        raise RooflensError(f"{option} {value} is beyond any real workload (at most {limit})")
+    return value
+
+
+def _check_positive(name: str, value: object) -> None:
+    check_count(name, value)

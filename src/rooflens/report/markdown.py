@@ -8,6 +8,7 @@ spans, so ``<script>`` or ``*`` in a name stays literal text in any Markdown vie
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Collection
 from functools import cache
 from typing import Any
 
@@ -86,14 +87,21 @@ class MarkdownRenderer:
     output_file_extension = ".md"
     output_is_binary = False
 
-    def __init__(self, with_charts: bool | None = None) -> None:
+    def __init__(
+        self, with_charts: bool | None = None, chart_files: Collection[str] | None = None
+    ) -> None:
+        """``chart_files``: the chart files actually written (default: every one in CHART_FILES);
+        the Markdown links only those, never a chart that is not there."""
         self.with_charts = charts_available() if with_charts is None else with_charts
+        self.chart_files = chart_files
 
     def render(self, doc: dict[str, Any], lang: str = "zh") -> str:
         view = build_view(doc, lang)
-        charts = (
-            [{"label": label, "file": f} for label, f in CHART_FILES] if self.with_charts else []
-        )
+        charts = [
+            {"label": label, "file": f}
+            for label, f in CHART_FILES
+            if self.with_charts and (self.chart_files is None or f in self.chart_files)
+        ]
         text = (
             _environment().get_template("report.md.j2").render(v=view, s=view["s"], charts=charts)
         )
