@@ -15,6 +15,7 @@ import pytest
 
 from rooflens.errors import InputError, ToolMissingError
 from rooflens.traces import load_ncu
+from rooflens.traces.ncu_report import NCU_MAGIC
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -117,6 +118,10 @@ class Action:
         return [Rule(2, 23.5), Rule(1, None)]  # MsgType_OPTIMIZATION=2, MsgType_OK=1
 
 
+#: The smallest well-framed report: magic, a 2-byte file header, no blocks (the fake module reads it).
+STAND_IN = NCU_MAGIC + b"\x02\x00\x00\x00\x08\x07"
+
+
 @pytest.fixture
 def fake_module(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = types.SimpleNamespace(num_actions=lambda: 2, action_by_idx=lambda i: Action())
@@ -129,7 +134,7 @@ def fake_module(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_metrics_nvtx_and_rules(tmp_path: Path, fake_module: None) -> None:
     p = tmp_path / "k.ncu-rep"
-    p.write_bytes(b"NVIDIA binary report stand-in")
+    p.write_bytes(STAND_IN)
     ncu = load_ncu(p)
     assert ncu.source == "ncu-rep" and len(ncu.kernels) == 2 and ncu.device_name == "NVIDIA H200"
     k = ncu.kernels[0]
@@ -154,7 +159,7 @@ def test_missing_module_says_how_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "ncu_report", None)
     p = tmp_path / "k.ncu-rep"
-    p.write_bytes(b"x")
+    p.write_bytes(STAND_IN)
     with pytest.raises(ToolMissingError, match=r"pip install 'rooflens\[ncu\]'"):
         load_ncu(p)
 
