@@ -38,7 +38,11 @@ _KV_OPS = frozenset({"cat", "scatter", "copy", "index"})
 
 @dataclass
 class Classes:
-    """Per-kernel class facts of a stream, with the index arithmetic the walks need."""
+    """Per-kernel class facts of a stream, with the index arithmetic the walks need.
+
+    ``_next[i]`` is the first GEMM row ≥ i and ``_prev[i]`` the last GEMM row < i (``n`` / -1
+    for none), so every lookup is O(1); ``_cum[k]`` counts kernels of a kind before each row.
+    """
 
     cls: list[str]
     op: list[str | None]
@@ -47,7 +51,8 @@ class Classes:
     tokens: np.ndarray
     is_gemm: np.ndarray
     is_attention: np.ndarray
-    _gemm_rows: np.ndarray
+    _next: list[int]
+    _prev: list[int]
     _cum: dict[str, np.ndarray]
 
     @property
@@ -56,18 +61,14 @@ class Classes:
 
     def next_gemm(self, i: int, hi: int | None = None) -> int:
         """First GEMM row ≥ ``i`` (and < ``hi``), else -1."""
-        k = int(np.searchsorted(self._gemm_rows, i))
-        if k >= self._gemm_rows.size:
-            return -1
-        g = int(self._gemm_rows[k])
-        return g if hi is None or g < hi else -1
+        nxt = self._next
+        g = nxt[i] if i < len(nxt) else nxt[-1]
+        return g if g < nxt[-1] and (hi is None or g < hi) else -1
 
     def prev_gemm(self, i: int, lo: int = 0) -> int:
         """Last GEMM row ≤ ``i`` (and ≥ ``lo``), else -1."""
-        k = int(np.searchsorted(self._gemm_rows, i, side="right")) - 1
-        if k < 0 or self._gemm_rows[k] < lo:
-            return -1
-        return int(self._gemm_rows[k])
+        g = self._prev[i + 1]
+        return g if g >= lo else -1
 
     def gemm_start(self, g: int) -> int:
         """First row of the GEMM unit holding row ``g`` (a split-K reduce belongs to its GEMM)."""
@@ -83,19 +84,19 @@ class Classes:
         return j
 
     def count(self, what: str, a: int, b: int) -> int:
-        """Kernels of class ``what`` (``gemm``, ``sampling``, ``embedding``) in rows [a, b)."""
+        """Kernels of kind ``what`` (``gemm``, ``sampling``, ``embedding``, ``norm``) in [a, b)."""
         c = self._cum[what]
         return int(c[max(b, a)] - c[a])
 
     def last_of(self, what: str, a: int, b: int) -> int:
-        """Last row of class ``what`` in [a, b), else -1."""
+        """Last row of kind ``what`` in [a, b), else -1."""
         c = self._cum[what]
         if c[b] == c[a]:
             return -1
         return int(np.searchsorted(c, c[b], side="left")) - 1
 
     def first_of(self, what: str, a: int, b: int) -> int:
-        """First row of class ``what`` in [a, b), else -1."""
+        """First row of kind ``what`` in [a, b), else -1."""
         c = self._cum[what]
         if c[b] == c[a]:
             return -1
@@ -105,41 +106,51 @@ class Classes:
         return self.op[i] in ops
 
 
+def _tokens(name_ids: np.ndarray, grid: np.ndarray | None) -> np.ndarray:
+    """One int64 per (name, grid): equal for kernels that match in a repeated pattern (a hash of
+    the grid; a collision only merges two grids of the same kernel name)."""
+    t = name_ids.astype(np.int64) << np.int64(32)
+    if grid is not None and grid.size:
+        g = grid.astype(np.int64)
+        t = t + ((g[:, 0] * 73856093) ^ (g[:, 1] * 19349663) ^ (g[:, 2] * 83492791)) % (1 << 31)
+    return t
+
+
 def classify(
     name_ids: np.ndarray, strings: Sequence[str], grid: np.ndarray | None = None
 ) -> Classes:
     """Class, primitive op and named operator of every kernel (each distinct name looked up once)."""
-    uniq, inv = np.unique(name_ids, return_inverse=True) if name_ids.size else (name_ids, name_ids)
+    n = int(name_ids.size)
+    uniq, inv = np.unique(name_ids, return_inverse=True)
     entries = [lookup(strings[int(u)]) for u in uniq.tolist()]
     inv = inv.reshape(-1)
-    cls = [entries[i].cls for i in inv.tolist()]
-    op = [entries[i].op for i in inv.tolist()]
-    named = [entries[i].operator for i in inv.tolist()]
-    is_gemm = np.array([c in _GEMM_CLASSES for c in cls], dtype=bool)
-    is_attention = np.array([c == "attention" for c in cls], dtype=bool)
+    inv_list = inv.tolist()
+    cls = [entries[i].cls for i in inv_list]
+    op = [entries[i].op for i in inv_list]
+    named = [entries[i].operator for i in inv_list]
+
+    def per_kernel(pred: object) -> np.ndarray:
+        return np.array([pred(e) for e in entries], dtype=bool)[inv] if n else np.zeros(0, bool)  # type: ignore[operator]
+
+    is_gemm = per_kernel(lambda e: e.cls in _GEMM_CLASSES)
+    is_attention = per_kernel(lambda e: e.cls == "attention")
+    unit = is_gemm & ~per_kernel(lambda e: e.cls == "gemm_aux")
     cum = {
-        k: np.concatenate([[0], np.cumsum(np.array([c == k for c in cls], dtype=np.int64))])
+        k: np.r_[0, np.cumsum(per_kernel(lambda e, k=k: e.cls == k))]
         for k in ("sampling", "embedding", "norm")
     }
-    cum["gemm"] = np.concatenate(
-        [[0], np.cumsum(is_gemm & np.array([c != "gemm_aux" for c in cls]))]
-    )
-    key = np.column_stack(
-        [
-            name_ids.astype(np.int64),
-            (grid if grid is not None else np.zeros((name_ids.size, 3))).astype(np.int64),
-        ]
-    )
-    tokens = (
-        np.unique(key, axis=0, return_inverse=True)[1].reshape(-1) if name_ids.size else name_ids
-    )
-    return Classes(cls, op, named, name_ids, tokens, is_gemm, is_attention,
-                   np.flatnonzero(is_gemm & np.array([c != "gemm_aux" for c in cls])), cum)  # fmt: skip
+    cum["gemm"] = np.r_[0, np.cumsum(unit)]
+    rows = np.flatnonzero(unit)
+    nxt = np.r_[rows, n][np.searchsorted(rows, np.arange(n + 1))]
+    prv = np.r_[-1, rows][np.searchsorted(rows, np.arange(n + 1), side="left")]
+    return Classes(cls, op, named, name_ids, _tokens(name_ids, grid), is_gemm, is_attention,
+                   nxt.tolist(), prv.tolist(), cum)  # fmt: skip
 
 
 @dataclass
 class Labels:
-    """Operator, evidence and confidence per kernel (filled step by step)."""
+    """Operator by position and confidence per kernel, filled by ranges step by step;
+    :meth:`finish` then lets a name that names an operator win and records the evidence."""
 
     operator: list[str | None]
     evidence: list[str | None]
@@ -150,23 +161,27 @@ class Labels:
         return cls([None] * n, [None] * n, np.zeros(n))
 
     def set(self, c: Classes, i: int, operator: str, confidence: float) -> None:
-        """Label row ``i`` by position, unless its name names another operator (the name wins)."""
-        named = c.named[i]
-        if named in _NAMED and named != operator:
-            self.operator[i], self.evidence[i], self.confidence[i] = named, "name", 0.9
-        elif named == operator or (c.cls[i] in ("gemm", "gemm_aux", "norm") and operator):
-            self.operator[i], self.evidence[i] = operator, "name+position"
-            self.confidence[i] = max(confidence, 0.9)
-        else:
-            self.operator[i], self.evidence[i], self.confidence[i] = (
-                operator,
-                "position",
-                confidence,
-            )
+        self.operator[i], self.confidence[i] = operator, confidence
 
     def fill(self, c: Classes, a: int, b: int, operator: str, confidence: float) -> None:
-        for i in range(a, b):
-            self.set(c, i, operator, confidence)
+        if b > a:
+            self.operator[a:b] = [operator] * (b - a)
+            self.confidence[a:b] = confidence
+
+    def finish(self, c: Classes) -> None:
+        """Evidence per labelled kernel: ``name`` when the name-table's operator overrides the
+        position, ``name+position`` when both say the same (a GEMM, a norm kernel in its place),
+        ``position`` when only the place does."""
+        for i, (pos, named) in enumerate(zip(self.operator, c.named, strict=True)):
+            if pos is None:
+                continue
+            if named in _NAMED and named != pos:
+                self.operator[i], self.evidence[i], self.confidence[i] = named, "name", 0.9
+            elif named == pos or c.cls[i] in ("gemm", "gemm_aux", "norm"):
+                self.evidence[i] = "name+position"
+                self.confidence[i] = max(float(self.confidence[i]), 0.9)
+            else:
+                self.evidence[i] = "position"
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,7 +278,7 @@ def label_step(
 
 def _label_prefix(c: Classes, a: int, b: int, out: Labels) -> None:
     """Embedding lookup, then the rotary tables where the model computes them once per step."""
-    rope = any(c.op[i] == "trig" or c.is_gemm[i] for i in range(a, b))
+    rope = "trig" in c.op[a:b] or c.count("gemm", a, b) > 0
     for i in range(a, b):
         late = i > a and rope
         out.set(c, i, "rope" if late else "embedding", 0.6)
@@ -294,7 +309,7 @@ def _units(c: Classes, a: int, b: int) -> list[tuple[int, int]]:
 
 def label_layer(c: Classes, a: int, b: int, out: Labels) -> None:
     """Operators of one decoder layer's rows [a, b) (module docstring: the fixed order)."""
-    att = [i for i in range(a, b) if c.is_attention[i]]
+    att = (np.flatnonzero(c.is_attention[a:b]) + a).tolist()
     if not att:
         out.fill(c, a, b, "other", 0.3)
         return

@@ -128,6 +128,7 @@ def infer_structure(
             for i in range(len(st.layer_starts)):
                 layer_of[bounds[i] : bounds[i + 1]] = i
             layer_ops.label_step(c, st.first, st.layer_starts, st.layers_end, st.end, labels)
+    labels.finish(c)
     layer_count = max(len(st.layer_starts) for st in steps)
     out = Structure(run_of, step_of, layer_of, phase, labels.operator, labels.evidence,
                     labels.confidence, runs, _choose(runs), layer_count)  # fmt: skip
@@ -140,7 +141,7 @@ def _attention_calls(c: Classes) -> list[tuple[int, int]]:
     att = np.flatnonzero(c.is_attention)
     if not att.size:
         return []
-    gemm_before = c._cum["gemm"][att]
+    gemm_before = c._cum["gemm"][att + 1]
     split = np.flatnonzero(np.diff(gemm_before) > 0) + 1
     return [(int(g[0]), int(g[-1])) for g in np.split(att, split)]
 
