@@ -17,12 +17,13 @@ inside the rotary chain), ``name+position`` when both agree (a GEMM's place amon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from rooflens.analysis.operators import lookup
+from rooflens.analysis.operators import KernelEntry, lookup
 
 #: Name-table classes that are GEMM units (a GEMM plus its split-K reduction) for the walk.
 _GEMM_CLASSES = frozenset({"gemm", "gemm_aux", "experts"})
@@ -106,6 +107,10 @@ class Classes:
         return self.op[i] in ops
 
 
+def _is_class(cls: str, e: KernelEntry) -> bool:
+    return e.cls == cls
+
+
 def _tokens(name_ids: np.ndarray, grid: np.ndarray | None) -> np.ndarray:
     """One int64 per (name, grid): equal for kernels that match in a repeated pattern (a hash of
     the grid; a collision only merges two grids of the same kernel name)."""
@@ -129,16 +134,14 @@ def classify(
     op = [entries[i].op for i in inv_list]
     named = [entries[i].operator for i in inv_list]
 
-    def per_kernel(pred: object) -> np.ndarray:
-        return np.array([pred(e) for e in entries], dtype=bool)[inv] if n else np.zeros(0, bool)  # type: ignore[operator]
+    def per_kernel(pred: Callable[[KernelEntry], bool]) -> np.ndarray:
+        return np.array([pred(e) for e in entries], dtype=bool)[inv] if n else np.zeros(0, bool)
 
     is_gemm = per_kernel(lambda e: e.cls in _GEMM_CLASSES)
     is_attention = per_kernel(lambda e: e.cls == "attention")
     unit = is_gemm & ~per_kernel(lambda e: e.cls == "gemm_aux")
-    cum = {
-        k: np.r_[0, np.cumsum(per_kernel(lambda e, k=k: e.cls == k))]
-        for k in ("sampling", "embedding", "norm")
-    }
+    cum = {k: np.r_[0, np.cumsum(per_kernel(functools.partial(_is_class, k)))]
+           for k in ("sampling", "embedding", "norm")}  # fmt: skip
     cum["gemm"] = np.r_[0, np.cumsum(unit)]
     rows = np.flatnonzero(unit)
     nxt = np.r_[rows, n][np.searchsorted(rows, np.arange(n + 1))]
