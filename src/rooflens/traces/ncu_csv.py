@@ -12,6 +12,7 @@ import csv
 import io
 import math
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from rooflens.errors import InputError
@@ -129,9 +130,11 @@ def _scales(
 def _kernel(
     row: list[str], header: list[str], scales: dict[int, float], bad: list[int]
 ) -> NcuKernel:
-    """One kernel; a metric value that is NaN, infinite or negative (no NCU metric is) is left
-    out and counted in ``bad[0]``, so no impossible figure (a negative time) reaches a report."""
+    """One kernel; an infinite metric value, or a negative one of a metric rooflens uses as a
+    time, size or count, is left out and counted in ``bad[0]``, so no impossible figure (a
+    negative time) reaches a report.  (NCU itself prints small negative ``…min.pct…`` values.)"""
     cell = dict(zip(header, row, strict=False))
+    nonnegative = _nonnegative_metrics()
     metrics: dict[str, float] = {}
     device_name = None
     for i, factor in scales.items():
@@ -146,7 +149,7 @@ def _kernel(
         if math.isnan(value):
             continue  # "n/a": not collected for this kernel
         value *= factor
-        if not math.isfinite(value) or value < 0:
+        if not math.isfinite(value) or (value < 0 and header[i] in nonnegative):
             bad[0] += 1
             continue
         metrics[header[i]] = value
@@ -166,6 +169,12 @@ def _kernel(
         block=_dim3(cell.get("Block Size", "")),
         device_name=device_name,
     )
+
+
+@lru_cache(maxsize=1)
+def _nonnegative_metrics() -> frozenset[str]:
+    """The metrics rooflens reads that count something (time, bytes, FLOP): never below 0."""
+    return frozenset(m for m in used_metrics() if "pct" not in m)
 
 
 def _kernel_id(text: str) -> int:
@@ -209,14 +218,30 @@ def read_ncu_csv(path: str | Path) -> NcuKernels:
             f"{short} kernel(s) lost"
         )
     if bad:
-        warnings.append(f"{bad} metric value(s) dropped as impossible (NaN, infinite or negative)")
+        warnings.append(
+            f"{bad} metric value(s) dropped as impossible (infinite, or a negative time, size or count)"
+        )
     if not kernels:
         raise InputError(p, "no kernel rows in the NCU CSV")
+    ids = [k.id for k in kernels]
+    missing = _missing_ids(ids)
+    if missing:
+        warnings.append(
+            f"kernel IDs {min(ids)}..{max(ids)} miss {missing} value(s): "
+            f"{missing} kernel row(s) lost (file cut or edited?)"
+        )
     names = {k.device_name for k in kernels if k.device_name}
     return NcuKernels(
         source="ncu-csv", path=str(p), kernels=kernels, notes=notes, warnings=warnings,
         device_name=min(names) if names else None,
     )  # fmt: skip
+
+
+def _missing_ids(ids: list[int]) -> int:
+    """IDs absent from the first-to-last range: ncu numbers its results 0, 1, 2, … without gaps."""
+    if not ids:
+        return 0
+    return max(0, max(ids) - min(ids) + 1 - len(set(ids)))
 
 
 def _kernels(
