@@ -20,7 +20,6 @@ interpolation live in :mod:`rooflens.hardware.calibration`, which knows nothing 
 from __future__ import annotations
 
 import datetime
-import math
 import statistics
 import subprocess
 import sys
@@ -52,10 +51,16 @@ class Timer:
 
     def __init__(self, torch: Any, l2_bytes: int) -> None:
         self.torch = torch
-        self.flush_buf = torch.empty(max(2 * l2_bytes, 1 << 26), dtype=torch.uint8, device="cuda")
+        n = max(2 * l2_bytes, 1 << 26) // 4
+        self.flush_buf = torch.zeros(n, dtype=torch.float32, device="cuda")
+
+    def flush(self) -> None:
+        """Evict L2 by *reading* 2 × L2 (a histogram: a kernel no benchmark launches).  A
+        write-based flush leaves dirty lines whose write-back the next kernel would pay."""
+        self.torch.histc(self.flush_buf, bins=16, min=0.0, max=1.0)
 
     def run(
-        self, points: Iterable[tuple[Fn, int]], flush: bool
+        self, points: Iterable[tuple[Fn, int]], flush: bool, gap_s: float = 0.0
     ) -> list[tuple[float, int, list[str]] | None]:
         """(median seconds per repetition, kernels per repetition, kernel names) per point.
 
@@ -79,11 +84,20 @@ class Timer:
                 torch.cuda._sleep(1000)
                 for _ in range(reps if i not in failed else 0):
                     if flush:
-                        self.flush_buf.zero_()
+                        self.flush()
                     fn()
+                    if gap_s:
+                        _spin(gap_s)
                 torch.cuda._sleep(1000)
             torch.cuda.synchronize()
         return _split(_kernels(prof), reps_of, failed, flush)
+
+
+def _spin(seconds: float) -> None:
+    """Busy-wait on the host (sleep is too coarse for tens of microseconds)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 def _kernels(prof: Any) -> list[tuple[float, float, str]]:
@@ -116,7 +130,7 @@ def _split(
     for _, dur, name in kernels:
         if MARKER in name:
             segs.append([])
-        elif not (flush and "FillFunctor" in name):
+        elif not (flush and ("Histogram" in name or "FillFunctor" in name)):
             segs[-1].append((dur, name))
     results: list[tuple[float, int, list[str]] | None] = []
     for i, reps in enumerate(reps_of):
@@ -365,7 +379,16 @@ def bench_host(torch: Any) -> dict[str, Any]:
     def slice_copy() -> None:
         cache[:, :, 3:19] = kv
 
+    from rooflens.capture.workload import Marker
+
+    mark = Marker(torch_ranges=False)
+
+    def marker() -> None:
+        with mark("x"):
+            pass
+
     eager = {
+        "marker": _host_loop(torch, marker),
         "add": _host_loop(torch, lambda: a + b),
         "mm": _host_loop(torch, lambda: a @ b.t()),
         "rms_norm": _host_loop(torch, lambda: F.rms_norm(a, (64,), w, 1e-5)),
@@ -491,7 +514,13 @@ def calibrate(
     with torch.inference_mode():
         doc["host"] = bench_host(torch)
         log(f"host: {doc['host']['eager_call_s']['add'] * 1e6:.2f} us per eager add")
+        from rooflens.capture.calibrate_eager import bench_eager, host_under_nsys
+
+        nsys_host = None if quick else host_under_nsys(log)
+        if nsys_host is not None:
+            doc["host_nsys"] = nsys_host
         doc["memory"] = bench_memory(torch, timer)
+        doc["eager"] = bench_eager(torch, timer, log)
         doc["min_kernel_s"] = min(min(e["time_s"]) for e in doc["memory"].values())
         gemm: dict[str, list[dict[str, Any]]] = {}
         for dt in dtypes:
@@ -509,8 +538,10 @@ def calibrate(
         doc["allreduce"] = bench_allreduce(torch)
     doc["method"] = {
         "timing": "CUPTI kernel durations (torch.profiler), median of repetitions, sum of the kernels of one call",
-        "gemm_l2": "flushed before every repetition",
-        "attention_l2": "flushed before every repetition",
+        "gemm_l2": "flushed before every repetition (reading 2 x L2)",
+        "attention_l2": "flushed before every repetition (reading 2 x L2)",
+        "eager": "eager operators as the workload calls them; back to back and isolated (host gap)",
+        "host_nsys": "host benchmark re-run under nsys profile with the capture's flags",
         "memory_l2": "not flushed (inputs L2-resident while they fit)",
         "host": "wall-clock mean of 2000 eager calls on tiny tensors; graph replay of 200 kernels timed with CUDA events",
     }
@@ -520,6 +551,18 @@ def calibrate(
     return doc
 
 
-def finite(x: float) -> bool:
-    """Whether ``x`` is a finite float (JSON cannot hold NaN)."""
-    return math.isfinite(x)
+def host_only(path: str) -> None:
+    """``--host-only FILE``: the host benchmark alone (run under nsys by calibrate_eager)."""
+    import json
+
+    import torch
+
+    with torch.inference_mode():
+        doc = bench_host(torch)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--host-only":
+        host_only(sys.argv[2])

@@ -102,6 +102,8 @@ class Calibration:
     allreduce: dict[str, Any]
     source: str = ""
     method: dict[str, str] = field(default_factory=dict)
+    eager: dict[str, dict[str, Curve]] = field(default_factory=dict)  # regime → kind → curve
+    host_nsys: HostCosts | None = None
 
     @property
     def gpu_name(self) -> str:
@@ -134,6 +136,18 @@ class Calibration:
         was not measured)."""
         curve = self.memory.get(kind) or self.memory["add"]
         return curve.at(nbytes)
+
+    def eager_time(self, kind: str, nbytes: Num, isolated: bool = False) -> Num | None:
+        """Seconds of one eager operator of ``kind`` (``rope`` per tensor, ``act``, ``kv_write``
+        per tensor, ``argmax``, ``rms_norm``, ``add``, ``embedding``) moving ``nbytes`` ideal
+        bytes, back to back or ``isolated`` (launch-bound); None when not measured."""
+        regime = self.eager.get("isolated" if isolated else "back_to_back") or {}
+        curve = regime.get(kind)
+        return None if curve is None else curve.at(nbytes)
+
+    def host_costs(self, under_nsys: bool) -> HostCosts:
+        """Host costs as measured under nsys (when asked and measured), else without a profiler."""
+        return self.host_nsys if under_nsys and self.host_nsys is not None else self.host
 
     def attention_time(
         self,
@@ -237,15 +251,28 @@ def _attention(path: Path, doc: dict[str, Any]) -> dict[str, list[AttentionTable
     return out
 
 
-def _host(path: Path, doc: dict[str, Any]) -> HostCosts:
-    host = _need(path, doc, "host", dict)
-    eager = _need(path, host, "eager_call_s", dict, "host.")
+def _eager(path: Path, doc: dict[str, Any]) -> dict[str, dict[str, Curve]]:
+    section = doc.get("eager") or {}
+    if not isinstance(section, dict):
+        raise InputError(path, "calibration field eager has the wrong type")
+    out: dict[str, dict[str, Curve]] = {}
+    for regime in ("back_to_back", "isolated"):
+        for kind, c in (section.get(regime) or {}).items():
+            if isinstance(c, dict):
+                curve = _curve(path, f"eager.{regime}.{kind}", c.get("bytes"), c.get("time_s"))
+                out.setdefault(regime, {})[kind] = curve
+    return out
+
+
+def _host(path: Path, doc: dict[str, Any], section: str = "host") -> HostCosts:
+    host = _need(path, doc, section, dict)
+    eager = _need(path, host, "eager_call_s", dict, f"{section}.")
     for k in HOST_KEYS:
-        v = _need(path, eager, k, (int, float), "host.eager_call_s.")
+        v = _need(path, eager, k, (int, float), f"{section}.eager_call_s.")
         if not (math.isfinite(v) and v > 0):
-            raise InputError(path, f"host.eager_call_s.{k} must be positive")
-    g = float(_need(path, host, "graph_kernel_s", (int, float), "host."))
-    r = float(_need(path, host, "graph_replay_host_s", (int, float), "host."))
+            raise InputError(path, f"{section}.eager_call_s.{k} must be positive")
+    g = float(_need(path, host, "graph_kernel_s", (int, float), f"{section}."))
+    r = float(_need(path, host, "graph_replay_host_s", (int, float), f"{section}."))
     return HostCosts({k: float(v) for k, v in eager.items()}, g, r)
 
 
@@ -278,6 +305,8 @@ def from_dict(doc: Any, path: Path) -> Calibration:
         key=key, gemm=_gemm(path, doc), memory=curves, memory_kernels=kernels,
         attention=_attention(path, doc), min_kernel_s=tmin, host=_host(path, doc),
         allreduce=doc.get("allreduce") or {}, source=str(path), method=doc.get("method") or {},
+        eager=_eager(path, doc),
+        host_nsys=_host(path, doc, "host_nsys") if doc.get("host_nsys") is not None else None,
     )  # fmt: skip
 
 
