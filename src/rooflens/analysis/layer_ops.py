@@ -236,8 +236,8 @@ def last_layer_end(c: Classes, last_call: int, hi: int) -> int:
         nxt = c.next_gemm(e, stop)
         if nxt < 0:
             break
-        if seq.size and nxt - e == seq.size and np.array_equal(c.tokens[e:nxt], seq):
-            return e + residual
+        if seq.size and nxt - e >= seq.size and np.array_equal(c.tokens[nxt - seq.size : nxt], seq):
+            return nxt - seq.size + residual
         g = nxt
     if len(units) < 2:
         return hi if not units else c.gemm_end(units[-1])
@@ -390,8 +390,13 @@ def _label_mlp(c: Classes, units: list[tuple[int, int]], b: int, out: Labels) ->
         routed = c.cls[rs] == "experts"
         out.fill(c, rs, re_, "experts" if routed else "router", 0.8)
         nxt = units[1][0] if len(units) > 1 else last_end
-        out.fill(c, re_, nxt, "experts" if routed else "router", 0.6)
-        out.fill(c, nxt, b if res is None else res, "experts", 0.7)
+        # Routing (softmax / top-k) ends at its last such kernel; then the experts' set-up.
+        route = [
+            i for i in range(re_, nxt) if c.op[i] in ("softmax", "topk") or c.cls[i] == "router"
+        ]
+        r_end = route[-1] + 1 if route and not routed else re_
+        out.fill(c, re_, r_end, "router", 0.6)
+        out.fill(c, r_end, b if res is None else res, "experts", 0.7)
     else:
         names = {1: ["down_proj"], 2: ["gate_up_proj", "down_proj"]}.get(
             len(units), ["gate_proj", "up_proj", "down_proj"]

@@ -247,7 +247,10 @@ def _runs(c: Classes, steps: list[Step]) -> list[InferredRun]:
             runs[-1].steps.append(st)
     for k, run in enumerate(runs):
         nxt = runs[k + 1].first if k + 1 < len(runs) else c.n
-        prev = (run.steps[-2].layers_end, run.steps[-2].end) if len(run.steps) > 1 else None
+        before = run.steps[-2] if len(run.steps) > 1 else runs[k - 1].steps[-1] if k else None
+        prev = (before.layers_end, before.end) if before else None
+        if prev is None and k + 1 < len(runs):
+            continue  # a one-step first run: its step ends where the next run starts
         run.steps[-1].end = layer_ops.trailing_end(c, run.steps[-1].layers_end, prev, nxt)
     return runs
 
