@@ -68,6 +68,8 @@ def measured_kernels(
                 "nvtx": k.get("nvtx") or ncu.get("nvtx"),
             }
         )
+        if k.get("evidence"):  # attributed without NVTX (analysis/structure.py): name / position
+            rows[-1]["operator_source"] = k["evidence"]
     if rows and any(r["operator"] is None for r in rows):
         guessed = assign_operators([r["name"] for r in rows], [r["layer"] for r in rows])
         for r, op in zip(rows, guessed, strict=True):
