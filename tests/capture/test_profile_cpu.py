@@ -132,10 +132,10 @@ def test_builtin_capture_writes_manifest_without_environment(fake_tools: Path) -
         1,
         3,
     )
-    assert s["ncu_nvtx_run"] == r"^Run\[2\]$"
+    assert s["ncu_nvtx_run"] == r"^ncu#Run\[2\]$"  # the default --ncu-scope sample
     assert m["environment"]["nsys_version"].endswith("2099.1.0-fake")
     ncu_argv = next(st["argv"] for st in m["steps"] if st["name"] == "ncu")
-    assert ncu_argv[ncu_argv.index("--nvtx-include") + 1] == r"regex:^Run\[2\]$/"
+    assert ncu_argv[ncu_argv.index("--nvtx-include") + 1] == r"regex:^ncu#Run\[2\]$/"
     assert ncu_argv[ncu_argv.index("--clock-control") + 1] == "none"
     # Tokens live in the environment: nothing of it reaches the run folder's text files.
     for f in out.rglob("*"):
