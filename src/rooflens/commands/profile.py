@@ -306,7 +306,7 @@ InputLen = Annotated[int, typer.Option(help="Prompt tokens per sequence.")]
 OutputLen = Annotated[
     int, typer.Option(help="Generated tokens (prefill makes the first; output_len−1 decode steps).")
 ]
-Layers = Annotated[int, typer.Option(help="Decoder layers (the original SGLang report profiled 1).")]
+Layers = Annotated[int, typer.Option(help="Decoder layers (the SGLang report profiled 1).")]
 Runs = Annotated[int, typer.Option(help="Repetitions; run 0 is warm-up, the last is analysed.")]
 Dtype = Annotated[str, typer.Option(help="fp16 or bf16.")]
 CudaGraph = Annotated[
