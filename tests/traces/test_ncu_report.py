@@ -15,7 +15,7 @@ import pytest
 
 from rooflens.errors import InputError, ToolMissingError
 from rooflens.traces import load_ncu
-from rooflens.traces.ncu_report import NCU_MAGIC
+from rooflens.traces.ncu_frames import NCU_MAGIC
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 

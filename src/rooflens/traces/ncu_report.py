@@ -9,14 +9,17 @@ rule results (message, type, estimated speedup) come along.
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
+import os
 import re
-import struct
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from rooflens.errors import InputError, ToolMissingError
 from rooflens.traces.files import check_input_file
 from rooflens.traces.model import NcuKernel, NcuKernels, RuleResult
+from rooflens.traces.ncu_frames import check_frames
 from rooflens.units import UnitError, scale_to_si
 
 INSTALL_HINT = "pip install 'rooflens[ncu]'"
@@ -159,24 +162,15 @@ def _kernel(action: Any, index: int, demangled_base: int) -> NcuKernel:
 def read_ncu_report(path: str | Path) -> NcuKernels:
     """Read a ``.ncu-rep`` file: every profiled kernel, its metrics (SI), NVTX state and rule results.
 
-    The file's framing is checked first (:func:`check_frames`): a file that is not a report is
-    an error, a truncated one a warning on the result (NVIDIA's reader returns the kernels
-    before the cut without a word).
+    The file's framing is checked first (:func:`~rooflens.traces.ncu_frames.check_frames`): a
+    file that is not a report is an error, a truncated one a warning on the result (NVIDIA's
+    reader returns the kernels before the cut without a word).  NVIDIA's reader then runs in a
+    forked child (:func:`_isolated`): on some corrupt files it aborts the whole process.
     """
     p = check_input_file(path)
     warnings = check_frames(p)
     mod = _module()
-    try:
-        ctx = mod.load_report(str(p))
-    except Exception as exc:  # the module raises plain Exceptions for unreadable files
-        raise InputError(p, f"not a readable Nsight Compute report ({exc})") from exc
-    kernels: list[NcuKernel] = []
-    for r in range(ctx.num_ranges()):
-        rng = ctx.range_by_idx(r)
-        for a in range(rng.num_actions()):
-            kernels.append(
-                _kernel(rng.action_by_idx(a), len(kernels), mod.IAction.NameBase_DEMANGLED)
-            )
+    kernels = _isolated(p, mod)
     if not kernels:
         cut = f" ({warnings[0]})" if warnings else ""
         raise InputError(p, f"the Nsight Compute report holds no kernels{cut}")
@@ -187,89 +181,77 @@ def read_ncu_report(path: str | Path) -> NcuKernels:
     )  # fmt: skip
 
 
-#: A report starts with this magic, a little-endian uint32 length and a file header; then come
-#: blocks, each a uint32 length, a protobuf block header whose field 5 is the payload's size in
-#: bytes, and that payload.  (Read from Nsight Compute 2025.3 files: NVIDIA does not document it.)
-NCU_MAGIC = b"NVR\x00"
-_PAYLOAD_FIELD = 5
+def _one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
-def check_frames(path: Path) -> list[str]:
-    """Walk the block framing of a ``.ncu-rep`` without decoding it: ``InputError`` when the file
-    is not a report, a warning when its last block is cut short (a truncated file).
+def _load_kernels(p: Path, mod: Any) -> list[NcuKernel]:
+    """Every kernel of the report, read through NVIDIA's module (in this process)."""
+    try:
+        ctx = mod.load_report(str(p))
+    except Exception as exc:  # the module raises plain Exceptions for unreadable files
+        raise InputError(p, f"not a readable Nsight Compute report ({exc})") from exc
+    kernels: list[NcuKernel] = []
+    try:
+        for r in range(ctx.num_ranges()):
+            rng = ctx.range_by_idx(r)
+            for a in range(rng.num_actions()):
+                kernels.append(
+                    _kernel(rng.action_by_idx(a), len(kernels), mod.IAction.NameBase_DEMANGLED)
+                )
+    except (TypeError, AttributeError, ValueError, RuntimeError, SystemError, OverflowError) as exc:
+        # A corrupt record reaches Python as a missing object or a wrong type in the module.
+        raise InputError(
+            p, f"corrupt Nsight Compute report (ncu_report: {_one_line(exc)})"
+        ) from exc
+    return kernels
 
-    Only sizes are read, each checked against the file size before anything is skipped; the
-    walk moves forward by at least 4 bytes a block, so it ends on any input.
+
+def _child(conn: Any, p: Path, mod: Any, log: Any) -> None:  # pragma: no cover (in the child)
+    os.dup2(log.fileno(), 2)  # NVIDIA's library logs to stderr: keep that off the user's terminal
+    try:
+        conn.send(("ok", _load_kernels(p, mod)))
+    except InputError as exc:
+        conn.send(("input", exc.problem))
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent as text
+        conn.send(("other", _one_line(exc)))
+    finally:
+        conn.close()
+
+
+def _isolated(p: Path, mod: Any) -> list[NcuKernel]:
+    """:func:`_load_kernels` in a forked child, so that NVIDIA's reader aborting on a corrupt
+    file (a failed protobuf check calls ``abort()``) is a one-line error, not a dead process.
+
+    Where ``fork`` is missing (or ``ROOFLENS_NCU_INPROCESS=1``) it runs in this process.
     """
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        if fh.read(4) != NCU_MAGIC:
-            raise InputError(path, "not an Nsight Compute report (no NVR header)")
-        pos, blocks = 4, 0
-        while pos < size:
-            head = fh.read(4)
-            if len(head) < 4:
-                return [_cut(pos, size, blocks)]
-            (n,) = struct.unpack("<I", head)
-            if pos + 4 + n > size:
-                return [_cut(pos, size, blocks)]
-            header = fh.read(n)
-            pos += 4 + n
-            if pos == 8 + n and blocks == 0 and pos <= size:  # the file header has no payload
-                blocks = 1
-                continue
-            payload = _varint_field(header, _PAYLOAD_FIELD)
-            if payload is None:
-                return []  # not the framing this check knows: leave it to NVIDIA's reader
-            if pos + payload > size:
-                return [_cut(pos, size, blocks)]
-            fh.seek(payload, 1)
-            pos += payload
-            blocks += 1
-    return []
-
-
-def _cut(pos: int, size: int, blocks: int) -> str:
-    return (
-        f"the report is truncated: its block {blocks + 1} (from byte {pos}) runs past the end "
-        f"of the file ({size} bytes); the kernels it held are lost or incomplete"
+    if "fork" not in mp.get_all_start_methods() or os.environ.get("ROOFLENS_NCU_INPROCESS") == "1":
+        return _load_kernels(p, mod)
+    ctx = mp.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    with tempfile.TemporaryFile() as log:
+        proc = ctx.Process(target=_child, args=(sender, p, mod, log), daemon=True)
+        proc.start()
+        sender.close()
+        try:
+            kind, value = receiver.recv()
+        except EOFError:
+            kind, value = "crash", None
+        finally:
+            receiver.close()
+            proc.join()
+        log.seek(0)
+        said = [ln.strip() for ln in log.read()[-4096:].decode("utf-8", "replace").splitlines()]
+    last = next((ln for ln in reversed(said) if ln and not ln.startswith("***")), "")
+    if kind == "ok":
+        return list(value)
+    if kind == "input":
+        raise InputError(p, str(value))
+    if kind == "other":
+        raise InputError(p, f"corrupt Nsight Compute report (ncu_report: {value})")
+    why = f": {last[-200:]}" if last else ""
+    raise InputError(
+        p,
+        f"corrupt Nsight Compute report: NVIDIA's ncu_report died reading it "
+        f"(exit {proc.exitcode}){why}",
     )
-
-
-def _varint_field(msg: bytes, number: int) -> int | None:
-    """The value of varint field ``number`` of protobuf message ``msg`` (``None``: absent or
-    ``msg`` is not protobuf).  Bounded: each step consumes at least one byte."""
-    i, n = 0, len(msg)
-    while i < n:
-        key, i = _varint(msg, i)
-        if key is None:
-            return None
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = _varint(msg, i)
-            if value is None:
-                return None
-            if field == number:
-                return value
-        elif wire == 2:
-            length, i = _varint(msg, i)
-            if length is None:
-                return None
-            i += length
-        elif wire in (1, 5):
-            i += 8 if wire == 1 else 4
-        else:
-            return None
-    return None
-
-
-def _varint(msg: bytes, i: int) -> tuple[int | None, int]:
-    value = shift = 0
-    while i < len(msg) and shift < 64:
-        b = msg[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, i
-        shift += 7
-    return None, i
