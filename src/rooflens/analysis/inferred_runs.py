@@ -56,7 +56,23 @@ def infer_runs(
     run = s.runs[s.chosen]
     kernels = run_kernels(trace, proj, order[run.first : run.end])
     _apply(kernels, s, run.first)
-    return runs, runs[s.chosen], kernels, s.notes
+    return runs, runs[s.chosen], kernels, [*s.notes, evidence_note(kernels)]
+
+
+def evidence_note(kernels: list[TimelineKernel]) -> str:
+    """Which evidence named the chosen run's operators, as shares of its kernel time."""
+    total = sum(k.duration_s for k in kernels) or 1.0
+    share: dict[str, float] = {}
+    sure = 0.0
+    for k in kernels:
+        key = k.evidence or "none"
+        share[key] = share.get(key, 0.0) + k.duration_s / total
+        sure += (k.confidence or 0.0) * k.duration_s / total
+    parts = ", ".join(f"{e} {v:.0%}" for e, v in sorted(share.items(), key=lambda x: -x[1]))
+    return (
+        f"operators of the chosen run named by kernel-name table and position in the layer "
+        f"pattern; evidence by kernel time: {parts}; time-weighted confidence {sure:.2f}"
+    )
 
 
 def _apply(kernels: list[TimelineKernel], s: Structure, first: int) -> None:

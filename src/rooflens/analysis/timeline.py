@@ -97,6 +97,8 @@ class TimelineKernel:
         """The ``timeline.kernels[]`` entry of docs/report-json.md."""
         d = {f: getattr(self, f) for f in self.__slots__}
         d["grid"], d["block"], d["nvtx"] = list(self.grid), list(self.block), list(self.nvtx)
+        if self.evidence is None:  # NVTX attribution: the fields say nothing
+            del d["evidence"], d["confidence"]
         return d
 
 

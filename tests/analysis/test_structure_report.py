@@ -1,0 +1,51 @@
+"""`rooflens report` on a capture with no NVTX: the decode4 capture with its NVTX table emptied
+gives the same runs, phases and operator rows as with it, and says how each operator was found."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "h200_llama3_8b_decode4"
+ARGS = ("--model", "llama-3-8b", "--layers", "1", "--batch", "1", "--input-len", "128",
+        "--output-len", "4", "--lang", "en")  # fmt: skip
+
+
+def _report(trace: Path, out: Path) -> dict:  # type: ignore[type-arg]
+    r = subprocess.run([sys.executable, "-m", "rooflens", "report", str(trace), *ARGS, "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]
+
+
+def test_plain_capture_report(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.sqlite"
+    shutil.copy(FIX / "timeline.sqlite", plain)
+    con = sqlite3.connect(plain)
+    con.execute("DELETE FROM NVTX_EVENTS")
+    con.commit()
+    con.close()
+    got = _report(plain, tmp_path / "plain")
+    want = _report(FIX / "timeline.sqlite", tmp_path / "nvtx")
+    assert got["timeline"]["chosen_run"] == want["timeline"]["chosen_run"] == "Run[2]"
+    assert [k["phase"] for k in got["timeline"]["kernels"]] == [
+        k["phase"] for k in want["timeline"]["kernels"]
+    ]
+    rows = lambda d: {
+        (o["name"], o["phase"]): o["measured_time_s"] for o in d["comparison"]["operators"]
+    }  # noqa: E731
+    g, w = rows(got), rows(want)
+    assert {k for k, v in g.items() if v} == {k for k, v in w.items() if v}
+    for key, v in w.items():
+        assert abs((g[key] or 0.0) - (v or 0.0)) <= 1e-9 + 1e-6 * (v or 0.0), key
+    assert {k["source"] for k in got["comparison"]["kernel_operators"]} == {
+        "name+position",
+        "position",
+    }
+    assert "nvtx" in {k["source"] for k in want["comparison"]["kernel_operators"]}
+    md = (tmp_path / "plain" / "report.md").read_text()
+    assert "inferred from the kernel stream" in md and "evidence by kernel time" in md
