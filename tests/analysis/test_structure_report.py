@@ -22,6 +22,12 @@ def _report(trace: Path, out: Path) -> dict:  # type: ignore[type-arg]
     return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]
 
 
+def _measured(report: dict) -> dict:  # type: ignore[type-arg]
+    return {
+        (o["name"], o["phase"]): o["measured_time_s"] for o in report["comparison"]["operators"]
+    }
+
+
 def test_plain_capture_report(tmp_path: Path) -> None:
     plain = tmp_path / "plain.sqlite"
     shutil.copy(FIX / "timeline.sqlite", plain)
