@@ -184,8 +184,16 @@ def _predicted_in_scope(
             continue
         key = (canonical_operator(op["name"]), phase)
         acc = out.setdefault(
-            key, {"flops": 0.0, "bytes": 0.0, "time_s": 0.0, "bound_time": defaultdict(float)}
-        )
+            key,
+            {"flops": 0.0, "bytes": 0.0, "time_s": 0.0, "bound_time": defaultdict(float),
+             "attainable_time_s": 0.0, "calibrated": True, "l2_resident": False},
+        )  # fmt: skip
+        att = op.get("attainable_time_s")
+        if att is None:
+            acc["calibrated"] = False
+        else:
+            acc["attainable_time_s"] += share * float(att)
+        acc["l2_resident"] |= bool(op.get("l2_resident"))
         acc["flops"] += share * float(op.get("flops") or 0.0)
         acc["bytes"] += share * float(op.get("bytes") or 0.0)
         t = share * float(op.get("time_s") or 0.0)
@@ -243,9 +251,26 @@ def _operator_rows(
                 "ratio": measured_t / p["time_s"]
                 if measured_t is not None and p["time_s"]
                 else None,
+                **_attainable_split(p, measured_t),
             }
         )
     return out
+
+
+def _attainable_split(p: dict[str, Any], measured_t: float | None) -> dict[str, Any]:
+    """Attainable time and the two halves of the gap: ideal → attainable (what this GPU allows
+    at this shape, ``gpu_ratio``) and attainable → measured (what the implementation loses,
+    ``implementation_ratio``, and the seconds at stake ``implementation_gap_s``)."""
+    att = p["attainable_time_s"] if p.get("calibrated") else None
+    return {
+        "attainable_time_s": att,
+        "l2_resident": bool(p.get("l2_resident")),
+        "gpu_ratio": att / p["time_s"] if att is not None and p["time_s"] else None,
+        "implementation_ratio": measured_t / att if att and measured_t is not None else None,
+        "implementation_gap_s": measured_t - att
+        if att is not None and measured_t is not None
+        else None,
+    }
 
 
 #: A tensor-core GEMM whose counted FLOPs exceed its useful (predicted) FLOPs by this factor gets

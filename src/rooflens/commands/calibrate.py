@@ -14,6 +14,12 @@ import typer
 
 from rooflens.errors import InputError
 
+#: ``--calibration FILE|none`` of predict, report and run (docs/calibration.md).
+CALIBRATION_HELP = (
+    "Calibration file for attainable times, or 'none' (default: the bundled one for the GPU)."
+)
+Calibration = Annotated[str | None, typer.Option("--calibration", help=CALIBRATION_HELP)]
+
 
 def calibrate_command(
     out: Annotated[

@@ -160,7 +160,8 @@ def _prediction(
 
     gpu = lookup(spec_key)
     cal, cal_note = choose(settings.get("calibration"), gpu.key)
-    pred = predict(arch, gpu, workload, cal, cal_note)
+    pred = predict(arch, gpu, workload, cal, cal_note, bool(settings.get("under_nsys")),
+                   bool(settings.get("cuda_graph")))  # fmt: skip
     doc = pred.to_dict()
     doc["decode_step_times_s"] = decode_step_times(arch, gpu, workload)
     return doc, list(pred.notes)
@@ -207,6 +208,7 @@ def analyse_inputs(
     arch, assumed = _workload_settings(settings)
     analysed = build(files, run, hardware) if files else {}
     gpu = analysed.get("gpu") or _gpu_without_trace(hardware, settings["precision"])
+    settings["under_nsys"] = (analysed.get("timeline") or {}).get("source") == "nsys"
     prediction, notes = _prediction(arch, settings, gpu.get("spec_key"))
     notes = assumed + notes
     timeline = analysed.get("timeline")

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from rooflens.commands.calibrate import Calibration as CalibrationOpt
 from rooflens.commands.profile import (
     DEFAULT_RUNS_DIR,
     Batch,
@@ -47,13 +48,17 @@ def run_command(
     lang: Annotated[str, typer.Option(help="Report language: zh or en.")] = "zh",
     out: Out = None,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+    calibration: CalibrationOpt = None,
 ) -> None:
     """Profile the built-in workload on this GPU and write the integrated report."""
     from rooflens.commands.report import analyse_inputs, write_report
+    from rooflens.hardware.calibration import load
     from rooflens.report.assemble import build_report
 
     if lang not in ("zh", "en"):
         raise RooflensError(f"--lang must be zh or en, got {lang!r}")
+    if calibration and calibration.strip().lower() != "none":
+        load(calibration)  # a broken file stops here, before the capture
     run_dir, failure = run_capture(
         CaptureRequest(
             model=model,
@@ -72,7 +77,8 @@ def run_command(
         )
     )
     try:
-        doc = build_report(**analyse_inputs([run_dir], {}, hardware, None))
+        overrides = {"calibration": calibration}
+        doc = build_report(**analyse_inputs([run_dir], overrides, hardware, None))
         written = write_report(doc, run_dir / "report", lang, force=False)
     except RooflensError as exc:
         if failure:  # the capture's own failure explains why there is nothing to report

@@ -27,38 +27,53 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from rooflens.hardware import GPU
-from rooflens.hardware.calibration import Calibration
+from rooflens.hardware.calibration import Calibration, HostCosts
 from rooflens.model.architecture import Architecture
 from rooflens.predict import ops as g
 from rooflens.predict.workload import Workload
 
-#: Eager PyTorch kernels per memory-bound operator (the built-in workload, capture/workload.py):
-#: (calibrated kind, bytes as a multiple of the operator's ideal bytes).  ``rope`` lists the
-#: kernels of one tensor (q or k) as multiples of that tensor's share of the bytes.
+#: Eager operators measured as the workload calls them (capture/calibrate_eager.py): operator →
+#: (calibrated eager kind, bytes as a multiple of the operator's ideal bytes, kernels) per call.
+#: ``rope`` and ``kv_cache_write`` call once per tensor (q and k, K and V): see :func:`_calls`.
+EAGER_KINDS: dict[str, tuple[str, float, int]] = {
+    "attn_norm": ("rms_norm", 1.0, 1),
+    "mlp_norm": ("rms_norm", 1.0, 1),
+    "final_norm": ("rms_norm", 1.0, 1),
+    "qk_norm": ("rms_norm", 1.0, 1),
+    "q_a_norm": ("rms_norm", 1.0, 1),
+    "kv_a_norm": ("rms_norm", 1.0, 1),
+    "attn_residual": ("add", 1.0, 1),
+    "mlp_residual": ("add", 1.0, 1),
+    "act": ("act", 1.0, 2),  # SiLU(gate), gate·up
+    "rope": ("rope", 1.0, 5),  # x·cos, −x[half:], cat, rot·sin, sum — per tensor
+    "kv_cache_write": ("kv_write", 1.0, 1),  # per tensor
+    "embedding": ("embedding", 1.0, 1),
+    "sampling": ("argmax", 1.0, 2),  # argmax, copy of the ids
+}
+
+#: Without eager curves (older files): the kernels of each operator as (generic memory kind,
+#: bytes as a multiple of the operator's ideal bytes); ``rope`` per tensor.
 EAGER_PLAN: dict[str, tuple[tuple[str, float], ...]] = {
     "attn_norm": (("rms_norm", 1.0),),
     "mlp_norm": (("rms_norm", 1.0),),
     "final_norm": (("rms_norm", 1.0),),
+    "qk_norm": (("rms_norm", 1.0),),
     "q_a_norm": (("rms_norm", 1.0),),
     "kv_a_norm": (("rms_norm", 1.0),),
     "attn_residual": (("add", 1.0),),
     "mlp_residual": (("add", 1.0),),
-    # SiLU(gate) reads and writes T·i (2/3 of the ideal 3·T·i), then gate·up reads 2, writes 1
     "act": (("silu", 2.0 / 3.0), ("mul", 1.0)),
-    # q·cos, −x[half:], cat, rot·sin, sum: 2 + 1 + 2 + 2 + 3 element passes over the ideal 2
     "rope": (("mul", 1.0), ("neg", 0.5), ("cat", 1.0), ("mul", 1.0), ("add", 1.5)),
-    # two strided copies (K and V), each reading and writing half the ideal bytes twice over
     "kv_cache_write": (("copy", 1.0), ("copy", 1.0)),
     "embedding": (("embedding", 1.0),),
-    "qk_norm": (("rms_norm", 1.0),),
-    # argmax over the logits (a reduction), then the copy of b token ids (the shortest kernel)
     "sampling": (("rms_norm", 1.0), ("add", 0.0)),
 }
 
 #: Host calls per operator in the built-in workload: (calibrated host kind, calls).  Every
-#: operator also pushes and pops one NVTX range.  Views cost ``view``.
+#: operator also enters one NVTX ``marker``.  Views cost ``view``.
 EAGER_CALLS: dict[str, tuple[tuple[str, float], ...]] = {
     "embedding": (("embedding", 1),),
     "attn_norm": (("rms_norm", 1),),
@@ -87,9 +102,11 @@ LAYER_RANGES = 1  # the Layer[i]#Run[j] range per layer
 @dataclass(frozen=True)
 class OpTime:
     """Attainable seconds of one operator instance per step (array over decode steps or a
-    float), its eager kernel count, and whether it beat the ideal time because it fits in L2."""
+    float): queued back to back, and ``isolated`` (each kernel starting on an idle device, as in
+    a launch-bound step); its eager kernel count; whether it beat the ideal time in L2."""
 
     time_s: g.Num
+    isolated_s: g.Num
     kernels: int
     l2_resident: bool = False
 
@@ -98,14 +115,34 @@ def _dtype_for_gemm(dtype: str) -> str:
     return "fp8" if dtype in ("fp8", "int8") else dtype
 
 
-def _memory_time(
-    op: g.Op, dm: g.Dims, cal: Calibration, plan: tuple[tuple[str, float], ...]
-) -> tuple[g.Num, int]:
+def _shares(op: g.Op, dm: g.Dims) -> tuple[float, ...]:
+    """Bytes share of each call: q and k for RoPE, K and V for the cache write, else one call."""
     if op.name == "rope":
         fq = dm.heads / (dm.heads + dm.kv_heads)
-        shares = (fq, 1.0 - fq)
-    else:
-        shares = (1.0,)
+        return (fq, 1.0 - fq)
+    return (0.5, 0.5) if op.name == "kv_cache_write" else (1.0,)
+
+
+def _eager_times(op: g.Op, dm: g.Dims, cal: Calibration) -> tuple[g.Num, g.Num, int] | None:
+    """(back to back, isolated, kernels) from the eager curves, or None when not measured."""
+    kind, mult, kernels = EAGER_KINDS[op.name]
+    nbytes = np.asarray(op.bytes, dtype=float) * mult
+    b2b: g.Num = 0.0
+    iso: g.Num = 0.0
+    shares = _shares(op, dm)
+    for share in shares:
+        t = cal.eager_time(kind, nbytes * share)
+        ti = cal.eager_time(kind, nbytes * share, isolated=True)
+        if t is None:
+            return None
+        b2b = b2b + t
+        iso = iso + (t if ti is None else np.maximum(ti, t))
+    return b2b, iso, kernels * len(shares)
+
+
+def _memory_time(op: g.Op, dm: g.Dims, cal: Calibration) -> tuple[g.Num, int]:
+    plan = EAGER_PLAN[op.name]
+    shares = (1.0,) if op.name == "kv_cache_write" else _shares(op, dm)
     total: g.Num = 0.0
     for share in shares:
         for kind, mult in plan:
@@ -121,6 +158,7 @@ def op_time(
     ideal_c = np.asarray(op.flops, dtype=float) / peak
     ideal = np.maximum(ideal_c, np.asarray(op.bytes, dtype=float) / gpu.bandwidth_bps)
     t: g.Num | None = None
+    iso: g.Num | None = None
     kernels = 1
     if op.gemm is not None:
         m, n, k = op.gemm
@@ -130,24 +168,50 @@ def op_time(
         keys = st.kv_read if st.decode else float(st.q_len)
         t = cal.attention_time(dtype if dtype in ("fp16", "bf16") else "fp16", phase,
                                st.batch, dm.heads, dm.kv_heads, dm.d, keys)  # fmt: skip
-    elif op.name in EAGER_PLAN:
-        t, kernels = _memory_time(op, dm, cal, EAGER_PLAN[op.name])
+    elif op.name in EAGER_KINDS:
+        got = _eager_times(op, dm, cal)
+        if got is not None:
+            t, iso, kernels = got
+        else:
+            t, kernels = _memory_time(op, dm, cal)
     if t is None:
         t = np.maximum(ideal, cal.min_kernel_s)
-    t = np.asarray(t, dtype=float)
     fits = float(np.max(np.asarray(op.bytes, dtype=float))) <= cal.l2_bytes
-    l2 = bool(fits and np.any(t < ideal))
-    t = np.maximum(t, ideal_c) if fits else np.maximum(t, ideal)
-    return OpTime(float(t) if t.ndim == 0 else t, kernels, l2)
+    floor = ideal_c if fits else ideal
+    ta = np.asarray(t, dtype=float)
+    tb = np.maximum(ta, floor)
+    ti = np.maximum(np.asarray(t if iso is None else iso, dtype=float), floor)
+    l2 = bool(fits and np.any(ta < ideal))
+    return OpTime(_num(tb), _num(ti), kernels, l2)
 
 
-def host_time(name: str, cal: Calibration) -> float:
-    """Host seconds of one eager operator: its calls plus one NVTX range."""
-    costs = cal.host.eager_call_s
+def _num(a: npt.NDArray[np.float64]) -> g.Num:
+    return float(a) if a.ndim == 0 else a
+
+
+def host_time(name: str, costs: HostCosts) -> float:
+    """Host seconds of one eager operator: its calls plus one NVTX marker."""
+    c = costs.eager_call_s
     calls = EAGER_CALLS.get(name, (("add", 1),))
-    return costs.get("nvtx_range", 0.0) + sum(
-        costs.get(kind, costs["add"]) * n for kind, n in calls
-    )
+    marker = c.get("marker", c.get("nvtx_range", 0.0))
+    return marker + sum(c.get(kind, c["add"]) * n for kind, n in calls)
+
+
+def step_extra_host(costs: HostCosts, layers: int) -> float:
+    """Host seconds of a step outside operators: its phase range and one range per layer."""
+    c = costs.eager_call_s
+    return c.get("marker", c.get("nvtx_range", 0.0)) * (1 + LAYER_RANGES * layers)
+
+
+def choose(times: list[tuple[OpTime, int]], host_s: float) -> list[g.Num]:
+    """Per operator, the seconds that apply in this step: isolated where the step is
+    launch-bound (host seconds > back-to-back device seconds), else back to back.
+    ``times``: (op time, instances) per operator row of the step."""
+    device: g.Num = 0.0
+    for ot, count in times:
+        device = device + np.asarray(ot.time_s) * count
+    bound = np.asarray(host_s > np.asarray(device))
+    return [_num(np.where(bound, ot.isolated_s, ot.time_s).astype(float)) for ot, _ in times]
 
 
 @dataclass
@@ -194,22 +258,29 @@ def _step_plan(
     cal: Calibration,
     gpu: GPU,
     eager_attn: bool,
+    costs: HostCosts,
+    layers: int,
+    graph: bool = False,
 ) -> list[tuple[float, g.Num, int]]:
-    """(host s, device s per step, kernels) per operator of one step, in launch order."""
-    cache: dict[int, tuple[g.Num, int]] = {}
-    plan = []
+    """(host s, device s per step, kernels) per operator of one step, in launch order; a
+    ``graph`` replay runs its kernels back to back whatever the host does."""
+    cache: dict[int, OpTime] = {}
     for op in ops:
-        key = id(op)
-        if key not in cache:
-            ot = op_time(op, st, dm, dtype, cal, gpu, eager_attn)
-            cache[key] = (ot.time_s, ot.kernels)
-        t, n = cache[key]
-        plan.append((host_time(op.name, cal), t, n))
-    return plan
+        if id(op) not in cache:
+            cache[id(op)] = op_time(op, st, dm, dtype, cal, gpu, eager_attn)
+    hosts = [host_time(op.name, costs) for op in ops]
+    host_s = 0.0 if graph else sum(hosts) + step_extra_host(costs, layers)
+    chosen = choose([(cache[id(op)], 1) for op in ops], host_s)
+    return [(h, t, cache[id(op)].kernels) for op, h, t in zip(ops, hosts, chosen, strict=True)]
 
 
 def run_timeline(
-    arch: Architecture, wl: Workload, layer_moe: list[bool], cal: Calibration, gpu: GPU
+    arch: Architecture,
+    wl: Workload,
+    layer_moe: list[bool],
+    cal: Calibration,
+    gpu: GPU,
+    under_nsys: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Predicted host time, device time, window and bubble ratio of one run (prefill + decode
     steps) of the built-in workload, eager and with decode steps replayed from CUDA graphs."""
@@ -220,16 +291,21 @@ def run_timeline(
     )
     input_len, decode_steps = wl.input_len, wl.decode_steps
     pre_st = g.prefill_step(arch, wl)
+    hc = cal.host_costs(under_nsys)
+    nl = len(layer_moe)
     pre = _step_plan(
-        _step_ops(arch, dm, pre_st, layer_moe), pre_st, dm, dtype, cal, gpu, eager_attn
+        _step_ops(arch, dm, pre_st, layer_moe), pre_st, dm, dtype, cal, gpu, eager_attn, hc, nl
     )
     dec: list[tuple[float, g.Num, int]] = []
+    dec_graph: list[tuple[float, g.Num, int]] = []
     if decode_steps:
         keys = np.arange(input_len + 1, input_len + decode_steps + 1, dtype=float)
         st = g.decode_step(arch, wl, keys)
-        dec = _step_plan(_step_ops(arch, dm, st, layer_moe), st, dm, dtype, cal, gpu, eager_attn)
-    costs = cal.host.eager_call_s
-    per_step_host = costs.get("nvtx_range", 0.0) * (1 + LAYER_RANGES * len(layer_moe))
+        ops = _step_ops(arch, dm, st, layer_moe)
+        dec = _step_plan(ops, st, dm, dtype, cal, gpu, eager_attn, hc, nl)
+        dec_graph = _step_plan(ops, st, dm, dtype, cal, gpu, eager_attn, hc, nl, graph=True)
+    costs = hc.eager_call_s
+    per_step_host = step_extra_host(hc, nl)
     has_sampling = any(op.name == "sampling" for op in g.model_ops(arch, dm, pre_st)[1])
     tail = 0 if has_sampling else SAMPLE_KERNELS
     tail_host = (2 * costs["add"] + costs.get("nvtx_range", 0.0)) if tail else 0.0
@@ -238,7 +314,7 @@ def run_timeline(
         sim = _Sim()
         for i in range(decode_steps + 1):
             sim.h += per_step_host
-            plan = pre if i == 0 else dec
+            plan = pre if i == 0 else (dec if mode == "eager" else dec_graph)
             dev = [float(t if np.ndim(t) == 0 else np.asarray(t)[i - 1]) for _, t, _ in plan]
             if i == 0 or mode == "eager":
                 for (host_s, _, n), t in zip(plan, dev, strict=True):
@@ -246,8 +322,10 @@ def run_timeline(
                 sim.eager(tail_host, tail * cal.min_kernel_s, tail)
             else:
                 n = sum(k for _, _, k in plan) + tail
-                gap = max(0.0, cal.host.graph_kernel_s - cal.min_kernel_s)
-                host = cal.host.graph_replay_host_s + costs.get("nvtx_range", 0.0)
+                gap = max(0.0, hc.graph_kernel_s - cal.min_kernel_s)
+                host = hc.graph_replay_host_s + 2 * costs.get(
+                    "marker", costs.get("nvtx_range", 0.0)
+                )
                 sim.graph(host, sum(dev) + tail * cal.min_kernel_s, n, gap)
         window = max(sim.h, sim.d)
         out[mode] = {

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from rooflens.errors import RooflensError
 from rooflens.hardware import GPU
-from rooflens.hardware.calibration import Calibration
+from rooflens.hardware.calibration import Calibration, HostCosts
 from rooflens.model.architecture import Architecture
 from rooflens.predict import ops as g
-from rooflens.predict.attainable import op_time, run_timeline
+from rooflens.predict.attainable import choose, host_time, op_time, run_timeline, step_extra_host
 from rooflens.predict.roofline import OpResult, PhaseFigures, evaluate, phase_figures
 from rooflens.predict.workload import Workload
 
@@ -40,7 +41,7 @@ class Prediction:
     kv_cache_bytes: float
     notes: list[str] = field(default_factory=list)
     calibration: str | None = None  # label of the calibration behind attainable times
-    run_timeline: dict[str, dict[str, float]] | None = None  # predict/attainable.run_timeline
+    run_timeline: dict[str, Any] | None = None  # predict/attainable.run_timeline
 
     @property
     def peak_flops(self) -> float:
@@ -141,21 +142,29 @@ def _phase_rows(
     phase: str,
     steps: int,
     cal: Calibration | None = None,
+    host: HostCosts | None = None,
 ) -> list[OpResult]:
+    """Operator rows of one phase; with a calibration, attainable times too, isolated where the
+    step is launch-bound on ``host`` costs (None: a CUDA-graph replay, back to back)."""
     dtype = wl.precision.compute_dtype
     before, after = g.model_ops(arch, dm, st)
     placed = [(op, None, 1) for op in before]
     placed += _merged_layer_ops(arch, dm, st, groups)
     placed += [(op, None, 1) for op in after]
-    rows = []
-    for op, layer, count in placed:
-        row = evaluate(op, gpu, dtype, phase, layer, count, steps)
-        if cal is not None:
-            at = op_time(op, st, dm, dtype, cal, gpu, wl.attention == "eager")
-            total = float(np.sum(at.time_s)) if np.ndim(at.time_s) else float(at.time_s) * steps
-            row = replace(row, attainable_time_s=total * count, l2_resident=at.l2_resident)
-        rows.append(row)
-    return rows
+    rows = [evaluate(op, gpu, dtype, phase, layer, count, steps) for op, layer, count in placed]
+    if cal is None:
+        return rows
+    times = [(op_time(op, st, dm, dtype, cal, gpu, wl.attention == "eager"), count)
+             for op, _, count in placed]  # fmt: skip
+    host_s = 0.0
+    if host is not None:
+        host_s = sum(host_time(op.name, host) * count for op, _, count in placed)
+        host_s += step_extra_host(host, sum(n for _, n, _ in groups))
+    out = []
+    for row, (ot, count), t in zip(rows, times, choose(times, host_s), strict=True):
+        total = float(np.sum(t)) if np.ndim(t) else float(t) * steps
+        out.append(replace(row, attainable_time_s=total * count, l2_resident=ot.l2_resident))
+    return out
 
 
 def model_weight_bytes(arch: Architecture, dm: g.Dims, layers: int) -> float:
@@ -234,18 +243,27 @@ def predict(
     workload: Workload,
     calibration: Calibration | None = None,
     calibration_note: str | None = None,
+    under_nsys: bool = False,
+    cuda_graph: bool = False,
 ) -> Prediction:
     """Roofline prediction of ``workload`` for model ``arch`` on one ``gpu`` (per GPU under TP);
-    with a ``calibration``, attainable times and the predicted run timeline too."""
-    pred = predict_output_lens(arch, gpu, workload, [workload.output_len], calibration)[0]
+    with a ``calibration``, attainable times and the predicted run timeline too: host costs as
+    measured ``under_nsys`` (a capture) or without a profiler, decode steps eager or replayed
+    from CUDA graphs (``cuda_graph``)."""
+    pred = predict_output_lens(
+        arch, gpu, workload, [workload.output_len], calibration, under_nsys, cuda_graph
+    )[0]
     if calibration is None:
         return replace(
             pred, notes=[*pred.notes, calibration_note] if calibration_note else pred.notes
         )
     layers = pred.layers
-    timeline = run_timeline(
-        arch, workload, [arch.is_moe_layer(i) for i in range(layers)], calibration, gpu
-    )
+    moe = [arch.is_moe_layer(i) for i in range(layers)]
+    timeline: dict[str, Any] = {
+        "host_costs": "nsys" if under_nsys and calibration.host_nsys else "no profiler",
+        "decode": "cuda_graph" if cuda_graph else "eager",
+        **run_timeline(arch, workload, moe, calibration, gpu, under_nsys),
+    }
     note = calibration_note or f"calibration: {calibration.label()}"
     if any(r.l2_resident for r in pred.operators):
         note += (
@@ -262,6 +280,8 @@ def predict_output_lens(
     workload: Workload,
     output_lens: Sequence[int],
     calibration: Calibration | None = None,
+    under_nsys: bool = False,
+    cuda_graph: bool = False,
 ) -> list[Prediction]:
     """Predictions of ``workload`` for each output length in ``output_lens``.
 
@@ -278,9 +298,13 @@ def predict_output_lens(
     s = workload.input_len
     cal, on = calibration, calibration is not None
     pre_st = g.prefill_step(arch, workload)
-    pre = _phase_rows(arch, dm, gpu, workload, pre_st, groups, "prefill", 1, cal)
+    host = cal.host_costs(under_nsys) if cal is not None else None
+    dec_host = None if cuda_graph else host
+    pre = _phase_rows(arch, dm, gpu, workload, pre_st, groups, "prefill", 1, cal, host)
     first_step = g.decode_step(arch, workload, float(s + 1))
-    first = _phase_rows(arch, dm, gpu, workload, first_step, groups, "decode_first_token", 1, cal)
+    first = _phase_rows(
+        arch, dm, gpu, workload, first_step, groups, "decode_first_token", 1, cal, dec_host
+    )
     fixed = {
         "prefill": phase_figures(pre, calibrated=on),
         "decode_first_token": phase_figures(first, calibrated=on),
@@ -294,7 +318,9 @@ def predict_output_lens(
         if steps:
             keys = np.arange(s + 1, s + steps + 1, dtype=float)
             decode = g.decode_step(arch, wl, keys)
-            total = _phase_rows(arch, dm, gpu, wl, decode, groups, "decode_total", steps, cal)
+            total = _phase_rows(
+                arch, dm, gpu, wl, decode, groups, "decode_total", steps, cal, dec_host
+            )
         phases = {
             **fixed,
             "decode_total": phase_figures(total, steps=steps, calibrated=on),

@@ -1,0 +1,151 @@
+"""Accuracy of the ideal and the attainable prediction against every committed real capture.
+
+    .venv/bin/python benchmarks/bench_accuracy.py [--calibration FILE] [RUN_DIR ...]
+
+For each capture (a run folder with ``manifest.json`` and a timeline under ``tests/fixtures``,
+``examples`` and ``tests/fixtures/accuracy``) the report pipeline predicts the run (with the
+bundled calibration of the detected GPU, or ``--calibration``) and joins it to the measured
+kernels (``analysis.compare``: the chosen run, in scope).  Printed:
+
+- per operator class (GEMM, attention, norm, elementwise, embedding/lm_head, other) the median
+  and p90 of |predicted / measured − 1| over (capture, operator, phase) rows, ideal and attainable;
+- per phase (prefill, decode: Σ kernel time of the operators measured) the same;
+- predicted vs measured bubble ratio of the chosen run, eager and CUDA-graph captures apart.
+
+The calibration comes from ``rooflens calibrate`` microbenchmarks only; nothing here is fitted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSES = {
+    "qkv_proj": "gemm", "o_proj": "gemm", "gate_up_proj": "gemm", "down_proj": "gemm",
+    "q_proj": "gemm", "router": "gemm", "attention": "attention",
+    "attn_norm": "norm", "mlp_norm": "norm", "final_norm": "norm", "qk_norm": "norm",
+    "rope": "elementwise", "act": "elementwise", "attn_residual": "elementwise",
+    "mlp_residual": "elementwise", "kv_cache_write": "elementwise",
+    "embedding": "embedding/lm_head", "lm_head": "embedding/lm_head",
+}  # fmt: skip
+ORDER = ("gemm", "attention", "norm", "elementwise", "embedding/lm_head", "other")
+TARGET = {"gemm": 0.10, "attention": 0.10, "phase": 0.05}
+
+
+def captures() -> list[Path]:
+    """Every committed run folder with a timeline (fixtures, examples, the accuracy matrix)."""
+    dirs = []
+    for base in (ROOT / "tests" / "fixtures", ROOT / "examples"):
+        for m in sorted(base.rglob("manifest.json")):
+            d = m.parent
+            if any(d.glob("timeline.sqlite")) or any(d.glob("trace.json")):
+                dirs.append(d)
+    return dirs
+
+
+def analyse(run_dir: Path, calibration: str | None) -> dict[str, Any] | None:
+    """Prediction, comparison rows and bubble ratios of one capture (None when unusable)."""
+    from rooflens.analysis.compare import compare
+    from rooflens.commands.report import analyse_inputs, read_manifest
+    from rooflens.errors import RooflensError
+
+    try:
+        inp = analyse_inputs([run_dir], {"calibration": calibration}, None, None)
+    except RooflensError as exc:
+        print(f"skip {run_dir.relative_to(ROOT)}: {exc}", file=sys.stderr)
+        return None
+    pred = inp["prediction"]
+    if not pred or not inp["timeline"]:
+        return None
+    comp = compare(pred, inp["timeline"], inp["kernels"], inp["measured"], inp["gpu"])
+    graph = bool(read_manifest(run_dir).get("settings", {}).get("cuda_graph"))
+    tl = inp["timeline"]
+    chosen = next((r for r in tl["runs"] if r["name"] == tl["chosen_run"]), None)
+    timeline = (pred.get("run_timeline") or {}).get("cuda_graph" if graph else "eager") or {}
+    return {
+        "rows": comp["operators"],
+        "graph": graph,
+        "calibrated": pred.get("calibration") is not None,
+        "bubble_measured": chosen.get("bubble_ratio") if chosen else None,
+        "bubble_predicted": timeline.get("bubble_ratio"),
+        "window_measured": chosen.get("window_s") if chosen else None,
+        "window_predicted": timeline.get("window_s"),
+    }
+
+
+def _err(pred: float | None, meas: float | None) -> float | None:
+    if pred is None or not meas:
+        return None
+    return abs(pred / meas - 1.0)
+
+
+def _stats(xs: list[float]) -> str:
+    if not xs:
+        return f"{'-':>7} {'-':>7}"
+    a = np.asarray(xs) * 100
+    return f"{np.median(a):6.1f}% {np.percentile(a, 90):6.1f}%"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dirs", nargs="*", type=Path)
+    ap.add_argument("--calibration", default=None)
+    ap.add_argument("--per-capture", action="store_true", help="also one line per capture")
+    a = ap.parse_args(argv)
+    errs: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    bubbles = []
+    for d in a.dirs or captures():
+        res = analyse(d, a.calibration)
+        if res is None or not res["calibrated"]:
+            continue
+        phase_sum: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+        for r in res["rows"]:
+            meas = r["measured_time_s"]
+            if not meas:
+                continue
+            cls = CLASSES.get(r["name"], "other")
+            for kind, key in (("ideal", "predicted_time_s"), ("attainable", "attainable_time_s")):
+                e = _err(r[key], meas)
+                if e is not None:
+                    errs[cls][kind].append(e)
+            acc = phase_sum[r["phase"]]
+            acc[0] += r["predicted_time_s"]
+            acc[1] += r["attainable_time_s"] or 0.0
+            acc[2] += meas
+        for phase, (ideal, att, meas) in phase_sum.items():
+            errs[f"phase:{phase}"]["ideal"].append(abs(ideal / meas - 1))
+            errs[f"phase:{phase}"]["attainable"].append(abs(att / meas - 1))
+            if a.per_capture:
+                print(f"{d.relative_to(ROOT)} {phase}: measured {meas * 1e6:.0f} us, ideal "
+                      f"{ideal / meas - 1:+.0%}, attainable {att / meas - 1:+.0%}")  # fmt: skip
+        bubbles.append((d, res))
+    print(f"{'class':<22} {'n':>4}  {'ideal median / p90':>18}  {'attainable median / p90':>23}")
+    for cls in [*ORDER, "phase:prefill", "phase:decode"]:
+        e = errs.get(cls)
+        if e:
+            n = len(e["attainable"])
+            print(f"{cls:<22} {n:>4}  {_stats(e['ideal']):>18}  {_stats(e['attainable']):>23}")
+    print("\nbubble ratio of the chosen run (predicted vs measured)")
+    for mode in (False, True):
+        diffs = []
+        for d, res in bubbles:
+            if res["graph"] != mode or res["bubble_measured"] is None or res["bubble_predicted"] is None:
+                continue
+            diffs.append(abs(res["bubble_predicted"] - res["bubble_measured"]))
+            if a.per_capture:
+                print(f"  {d.relative_to(ROOT)}: predicted {res['bubble_predicted']:.1%}, "
+                      f"measured {res['bubble_measured']:.1%}")  # fmt: skip
+        if diffs:
+            label = "cuda graph" if mode else "eager"
+            print(f"{label:<11} n={len(diffs):<3} |Δ| median {np.median(diffs) * 100:.1f} points, "
+                  f"max {np.max(diffs) * 100:.1f} points")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
