@@ -33,6 +33,7 @@ def test_512_decode_steps_sum_exactly() -> None:
         (4096, 3 * 4096 * 2),  # mlp_residual
         (4 * 4096, 2 * 4096 * 2),  # final_norm
         (2 * 4096 * 32000, 4096 * 32000 * 2 + 4096 * 2 + 32000 * 2),  # lm_head
+        (32000, 32000 * 2 + 8),  # sampling: a compare per logit, logits read, one token id written
     ]
     flops = bytes_ = time = 0.0
     for i in range(1, steps + 1):

@@ -52,6 +52,7 @@ def hand_prefill_ops(s: int) -> dict[str, tuple[float, float]]:
             2 * 1 * 4096 * 32000,
             4096 * 32000 * 2 + 1 * 4096 * 2 + 1 * 32000 * 2,
         ),  # last token
+        "sampling": (32000, 32000 * 2 + 8),  # one compare per logit; logits read, one id written
     }
 
 

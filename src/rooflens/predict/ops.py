@@ -29,6 +29,7 @@ PLAIN_ACT_FLOPS = {"relu": 1.0}  # other plain activations (GELU variants): 8 pe
 SOFTMAX_FLOPS = 5.0
 ROPE_FLOPS = 3.0
 ROUTER_SOFTMAX_FLOPS = 5.0  # per router logit: softmax/sigmoid + top-k selection
+SAMPLING_FLOPS = 1.0  # per logit: one compare (argmax); penalties and softmax add a few more
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,8 @@ def attention_block(arch: Architecture, dm: Dims, st: Step) -> list[Op]:
         norm("attn_norm", arch, dm, t, dm.h),
         linear("qkv_proj", dm, t, dm.h, (hq + 2 * hkv) * d),
     ]
+    if arch.qk_norm:  # Qwen3, OLMo2, Gemma3: RMSNorm of every query and key head (head_dim wide)
+        ops.append(norm("qk_norm", arch, dm, t, (hq + hkv) * d))
     if arch.position == "rope":
         n = t * (hq + hkv) * d
         ops.append(Op("rope", ROPE_FLOPS * n, 2.0 * n * dm.a))
@@ -264,7 +267,7 @@ def layer_ops(arch: Architecture, dm: Dims, st: Step, moe: bool) -> list[Op]:
 
 
 def model_ops(arch: Architecture, dm: Dims, st: Step) -> tuple[list[Op], list[Op]]:
-    """Once-per-model operators: (embedding before the layers, final_norm + lm_head after).
+    """Once-per-model operators: (embedding before the layers, final_norm + lm_head + sampling after).
 
     The LM head runs on the last token of each sequence in prefill (b rows) and on every
     token in decode (b rows); the final norm on all T tokens.
@@ -275,7 +278,15 @@ def model_ops(arch: Architecture, dm: Dims, st: Step) -> tuple[list[Op], list[Op
     head = linear("lm_head", dm, st.batch, dm.h, dm.vocab)
     head_bytes = dm.h * dm.vocab * dm.head_w + st.batch * (dm.h + dm.vocab) * dm.a
     lm_head = Op("lm_head", head.flops, head_bytes, dtype=dm.head_dtype, gemm=head.gemm)
-    return [emb], [norm("final_norm", arch, dm, t, dm.h), lm_head]
+    return [emb], [norm("final_norm", arch, dm, t, dm.h), lm_head, sampling(dm, st.batch)]
+
+
+def sampling(dm: Dims, rows: float) -> Op:
+    """The generate loop's own kernels after the LM head (logits processing, greedy or sampled
+    choice of the next token): at least one pass over the ``rows × vocab`` logits, about
+    ``SAMPLING_FLOPS`` per logit; writes one token id (8 bytes) per row."""
+    n = rows * dm.vocab
+    return Op("sampling", SAMPLING_FLOPS * n, n * dm.a + 8.0 * rows)
 
 
 def prefill_step(arch: Architecture, wl: Workload) -> Step:
