@@ -1,0 +1,139 @@
+"""Attainable times: never below the ideal roofline unless L2-resident, launch-bound regimes,
+fallback without a calibration, and the CLI's one-line error for a broken file."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rooflens.hardware import lookup
+from rooflens.hardware.calibration import bundled_for, from_dict
+from rooflens.model import load_architecture
+from rooflens.predict import Precision, Workload, predict
+
+H200 = lookup("H200")
+
+
+def _wl(b: int, s: int, n: int, layers: int = 2) -> Workload:
+    return Workload(b, s, n, Precision.parse("fp16"), layers)
+
+
+@pytest.mark.parametrize("model", ["llama-3-8b", "qwen3-8b"])
+@pytest.mark.parametrize(("b", "s"), [(1, 128), (32, 1024)])
+def test_attainable_never_beats_the_ideal_outside_l2(model: str, b: int, s: int) -> None:
+    cal = bundled_for(H200.key)
+    pred = predict(load_architecture(model), H200, _wl(b, s, 17), cal)
+    for r in pred.operators:
+        assert r.attainable_time_s is not None
+        if not r.l2_resident:
+            assert r.attainable_time_s >= r.time_s * (1 - 1e-12), (r.name, r.phase)
+        assert r.attainable_time_s >= r.compute_time_s * (1 - 1e-12), (r.name, r.phase)
+    for name in ("prefill", "decode_first_token", "decode_total"):
+        rows = [r.attainable_time_s for r in pred.operators if r.phase == name]
+        assert pred.phases[name].attainable_time_s == pytest.approx(sum(rows))
+
+
+def _synthetic(fast_bytes_per_s: float, b2b_s: float, isolated_s: float, host_s: float) -> dict:
+    """A hand-made calibration: memory kinds at a fixed throughput, rms_norm eager curves flat
+    at ``b2b_s`` / ``isolated_s``, every host call ``host_s``."""
+    sizes = [1e3, 1e12]
+    mem = {"bytes": sizes, "time_s": [s / fast_bytes_per_s for s in sizes]}
+    flat = lambda t: {"bytes": sizes, "time_s": [t, t * (1 + 1e-9)]}  # noqa: E731
+    host = {
+        k: host_s
+        for k in ("add", "mm", "rms_norm", "sdpa", "embedding", "slice_copy", "nvtx_range")
+    }
+    return {
+        "schema": "rooflens-calibration", "version": 1,
+        "key": {"gpu_name": "NVIDIA H200", "l2_bytes": 50 * 2**20},
+        "host": {"eager_call_s": host, "graph_kernel_s": 1e-9, "graph_replay_host_s": host_s},
+        "memory": {"add": mem, "rms_norm": mem},
+        "min_kernel_s": 1e-9, "gemm": {}, "attention": {},
+        "eager": {"back_to_back": {"rms_norm": flat(b2b_s)}, "isolated": {"rms_norm": flat(isolated_s)}},
+    }  # fmt: skip
+
+
+def test_faster_than_dram_only_when_the_operands_fit_in_l2() -> None:
+    doc = _synthetic(fast_bytes_per_s=1e15, b2b_s=1e-12, isolated_s=1e-12, host_s=1e-9)
+    del doc["eager"]  # the generic memory curves: 1 PB/s, far above the 4.8 TB/s DRAM roof
+    cal = from_dict(doc, Path("synthetic.json"))
+    arch = load_architecture("llama-3-8b")
+    small = predict(arch, H200, _wl(1, 128, 1, 1), cal)
+    big = predict(arch, H200, _wl(32, 4096, 1, 1), cal)
+
+    def row(p):  # type: ignore[no-untyped-def]
+        return next(r for r in p.operators if r.name == "attn_residual" and r.phase == "prefill")
+
+    # b1 · 128 tokens · 4096 · 2 B · 3 tensors = 3 MiB ≤ 50 MiB of L2: below the roof, flagged
+    assert row(small).l2_resident and row(small).attainable_time_s < row(small).time_s
+    assert any("l2_resident" in n for n in small.notes)
+    # 32 · 4096 tokens: 3 GiB, DRAM-sized: clamped to the roofline time
+    assert not row(big).l2_resident
+    assert row(big).attainable_time_s == pytest.approx(row(big).time_s)
+
+
+def test_launch_bound_steps_use_isolated_kernel_times() -> None:
+    arch = load_architecture("llama-3-8b")
+    wl = _wl(1, 128, 1, 1)
+    norm = lambda p: next(r for r in p.operators if r.name == "attn_norm" and r.phase == "prefill")  # noqa: E731
+    # host calls of 1 ms each: the step is launch-bound, each kernel starts on an idle device
+    slow_host = from_dict(_synthetic(4.8e12, 1e-6, 3e-6, 1e-3), Path("a.json"))
+    assert norm(predict(arch, H200, wl, slow_host)).attainable_time_s == pytest.approx(3e-6)
+    # host calls of 1 ns: device-bound, kernels back to back
+    fast_host = from_dict(_synthetic(4.8e12, 1e-6, 3e-6, 1e-9), Path("b.json"))
+    assert norm(predict(arch, H200, wl, fast_host)).attainable_time_s == pytest.approx(1e-6)
+
+
+def test_run_timeline_window_is_the_host_when_launch_bound() -> None:
+    cal = from_dict(_synthetic(4.8e12, 1e-6, 3e-6, 1e-3), Path("a.json"))
+    pred = predict(load_architecture("llama-3-8b"), H200, _wl(1, 128, 5, 1), cal)
+    assert pred.run_timeline is not None
+    eager = pred.run_timeline["eager"]
+    assert eager["window_s"] == pytest.approx(eager["host_time_s"], rel=1e-3)
+    assert eager["bubble_ratio"] == pytest.approx(
+        1 - eager["device_time_s"] / eager["host_time_s"], rel=1e-3
+    )
+    graph = pred.run_timeline["cuda_graph"]
+    assert graph["host_time_s"] < eager["host_time_s"]  # one replay call per decode step
+
+
+def test_without_calibration_attainable_is_null_and_the_note_says_why() -> None:
+    arch = load_architecture("llama-3-8b")
+    pred = predict(arch, lookup("H100"), _wl(1, 128, 4), None, "no calibration for H100")
+    d = pred.to_dict()
+    assert all(o["attainable_time_s"] is None for o in d["operators"])  # type: ignore[union-attr]
+    assert all(p["attainable_time_s"] is None for p in d["phases"].values())  # type: ignore[union-attr]
+    assert d["calibration"] is None and "no calibration for H100" in d["notes"]  # type: ignore[operator]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rooflens", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_broken_calibration_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "cal.json"
+    doc = _synthetic(4.8e12, 1e-6, 3e-6, 1e-9)
+    doc["memory"]["add"]["time_s"] = [1e-6, float("nan")]
+    bad.write_text(json.dumps(copy.deepcopy(doc)), encoding="utf-8")
+    p = _cli("predict", "-m", "llama-3-8b", "--gpu", "H200", "--calibration", str(bad))
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1 and p.stderr.startswith("rooflens: ") and "finite" in p.stderr
+
+
+def test_predict_json_uses_the_bundled_h200_file_and_none_disables_it() -> None:
+    p = _cli("predict", "-m", "llama-3-8b", "--gpu", "H200", "--json")
+    pred = json.loads(p.stdout)["prediction"]
+    assert pred["calibration"].startswith("NVIDIA H200")
+    assert pred["phases"]["prefill"]["attainable_time_s"] > pred["phases"]["prefill"]["time_s"]
+    p = _cli("predict", "-m", "llama-3-8b", "--gpu", "H200", "--json", "--calibration", "none")
+    pred = json.loads(p.stdout)["prediction"]
+    assert pred["calibration"] is None and pred["phases"]["prefill"]["attainable_time_s"] is None
+    assert np.isfinite(pred["phases"]["prefill"]["time_s"])
