@@ -18,7 +18,7 @@ for e in p.profiler.kineto_results.events():
     print(e.device_type(), e.name()[:100], e.start_ns(), e.duration_ns())
 PY
 SECONDS=0
-timeout 200 python3 -m rooflens calibrate --out $W/calibration.json 2> $W/calibrate.log
+timeout 200 python3 -m rooflens calibrate ${CAL_ARGS:-} --out $W/calibration.json 2> $W/calibrate.log
 echo "calibrate exit $? after $SECONDS s" >> $W/calibrate.log
 tail -3 $W/calibrate.log
 ( cd $W && tar czf "$OUT/calibration.tar.gz" . )

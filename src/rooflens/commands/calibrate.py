@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from rooflens.errors import InputError
+from rooflens.errors import InputError, RooflensError
 
 #: ``--calibration FILE|none`` of predict, report and run (docs/calibration.md).
 CALIBRATION_HELP = (
@@ -32,6 +32,9 @@ def calibrate_command(
         bool, typer.Option("--quick", help="Llama-3-8B shapes and FP16 only (a smoke test).")
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    dtypes: Annotated[
+        str, typer.Option("--dtypes", help="GEMM/attention dtypes, comma list of fp16, bf16, fp8.")
+    ] = "fp16,bf16,fp8",
 ) -> None:
     """Microbenchmark the visible GPU (GEMM, memory-bound kernels, attention, launch costs) and
     write a calibration file for `predict`/`report`/`run --calibration FILE`."""
@@ -41,7 +44,11 @@ def calibrate_command(
 
     if out is not None and out.exists() and not force:
         raise InputError(out, "already exists; pass --force to overwrite it")
-    doc = calibrate(quick=quick)
+    chosen = tuple(d.strip() for d in dtypes.split(",") if d.strip())
+    bad = [d for d in chosen if d not in ("fp16", "bf16", "fp8")]
+    if bad or not chosen:
+        raise RooflensError(f"--dtypes takes fp16, bf16, fp8 (comma list), got '{dtypes}'")
+    doc = calibrate(quick=quick, dtypes=chosen)
     path = out or Path(f"calibration-{normalize_name(doc['key']['gpu_name'])}.json")
     if path.exists() and not force:
         raise InputError(path, "already exists; pass --force to overwrite it")
