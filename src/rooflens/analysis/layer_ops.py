@@ -376,6 +376,18 @@ def _label_rope_kv(c: Classes, a: int, b: int, out: Labels) -> None:
         out.set(c, i, op, 0.6)
 
 
+def _routing_end(c: Classes, i: int, hi: int) -> int:
+    """After the router's top-k: its weights' renormalisation (a sum, a division, a cast back
+    to the activation dtype — ``norm_topk_prob``) still routes."""
+    if i < hi and c.op[i] == "reduce":
+        i += 1
+        while i < hi and c.op[i] == "mul":
+            i += 1
+        if i < hi and c.op[i] == "copy":
+            i += 1
+    return i
+
+
 def _label_mlp(c: Classes, units: list[tuple[int, int]], b: int, out: Labels) -> None:
     """Dense MLP (gate/up, act, down) or mixture of experts (router, experts), then residual."""
     last_end = units[-1][1]
@@ -394,7 +406,7 @@ def _label_mlp(c: Classes, units: list[tuple[int, int]], b: int, out: Labels) ->
         route = [
             i for i in range(re_, nxt) if c.op[i] in ("softmax", "topk") or c.cls[i] == "router"
         ]
-        r_end = route[-1] + 1 if route and not routed else re_
+        r_end = _routing_end(c, route[-1] + 1, nxt) if route and not routed else re_
         out.fill(c, re_, r_end, "router", 0.6)
         out.fill(c, r_end, b if res is None else res, "experts", 0.7)
     else:

@@ -11,9 +11,10 @@ still in the stream, because a transformer repeats itself:
 * **Steps.**  One model forward = the layers between two sampling points: a gap between two
   attention calls that holds a sampling kernel (``argmax``, FlashInfer sampling), else an
   embedding lookup, else more GEMMs than the usual inter-layer gap, is a step boundary.
-* **Phases.**  A prefill step processes many tokens per sequence, a decode step one: its kernels
-  launch far more thread blocks.  Steps whose block count is well above the smallest step's
-  are prefills; a run is a prefill followed by decode steps.
+* **Phases.**  A prefill step processes many tokens per sequence, a decode step one: its
+  elementwise and norm kernels launch far more thread blocks.  Steps whose median blocks per
+  kernel is well above the smallest step's are prefills (the median, not the sum: a decode-time
+  expert-weight gather is as large as in prefill); a run is a prefill and its decode steps.
 * **Set-up** (weight initialisation, warm-up forwards) is whatever lies before the first step or
   between runs; the chosen run is the last complete one (most steps).
 
@@ -33,8 +34,8 @@ from rooflens.analysis import layer_ops
 from rooflens.analysis.layer_ops import Classes, Labels
 from rooflens.vocab import phase_range
 
-#: A step is a prefill when it launches at least this many times the thread blocks of the
-#: smallest step (a decode step of the same batch).  Prefill of even 8 tokens per sequence is
+#: A step is a prefill when its median thread blocks per kernel is at least this many times the
+#: smallest step's (a decode step of the same batch).  Prefill of even 8 tokens per sequence is
 #: ~8x; batch noise between decode steps (attention split-KV grids) stays well under 2x.
 PREFILL_BLOCK_RATIO = 2.5
 
@@ -117,7 +118,7 @@ def infer_structure(
     steps = _steps(c, calls, _layer_starts(c, calls), n)
     blocks = np.prod(np.maximum(grid, 1), axis=1).astype(np.float64)
     for st in steps:
-        st.blocks = float(blocks[st.layer_starts[0] : st.layers_end].sum())
+        st.blocks = float(np.median(blocks[st.layer_starts[0] : st.layers_end]))
     runs = _runs(c, steps)
     for r, run in enumerate(runs):
         for s, st in enumerate(run.steps):
