@@ -94,7 +94,7 @@ def truth_kernels(model: str) -> list[TruthKernel]:
     gen = [r for r in ranges if r[2] == "GENERATE"][-1]
     steps = [r for r in ranges if r[2] == "STEP" and gen[0] <= r[0] <= gen[1]]
     _CHILD_ENDS.clear()
-    for s, e, n in ranges:
+    for _, e, n in ranges:
         m = re.match(r"^M:(model\.layers\.\d+)\.(self_attn|mlp)$", n)
         if m:
             _CHILD_ENDS.setdefault(m.group(1), []).append((e, n))
