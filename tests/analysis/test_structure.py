@@ -193,3 +193,46 @@ def test_no_attention_and_empty() -> None:
         np.zeros(0, np.int64), [], np.zeros(0), np.zeros(0), np.zeros((0, 3), np.int64)
     )
     assert e.chosen is None and e.run.size == 0
+
+
+# vLLM-style stream: fused kernels (names from vLLM's csrc and vllm_flash_attn), residual fused
+# into the next norm, one fused QKV and one gate_up GEMM per layer.
+V_RMS = "void vllm::rms_norm_kernel<c10::BFloat16>(c10::BFloat16 *, const c10::BFloat16 *, const c10::BFloat16 *, float, int, int)"
+V_ADD_RMS = "void vllm::fused_add_rms_norm_kernel<c10::BFloat16, 8>(c10::BFloat16 *, c10::BFloat16 *, const c10::BFloat16 *, float, int, int)"
+V_ROPE = "void vllm::rotary_embedding_kernel<c10::BFloat16, true>(const long *, c10::BFloat16 *, c10::BFloat16 *, const c10::BFloat16 *, int, long, long, int, int, int)"
+V_CACHE = "void vllm::reshape_and_cache_flash_kernel<__nv_bfloat16, __nv_bfloat16, (vllm::Fp8KVCacheDataType)0>"
+V_ATT = "void flash::flash_fwd_splitkv_kernel<Flash_fwd_kernel_traits<128, 64, 128, 4, false, false, cutlass::bfloat16_t>, true>"
+V_ACT = "void vllm::act_and_mul_kernel<c10::BFloat16, &vllm::silu_kernel<c10::BFloat16>, true>(c10::BFloat16 *, const c10::BFloat16 *, int)"
+V_IDX = "void at::native::<unnamed>::indexSelectLargeIndex<c10::BFloat16, long, unsigned int, 2, 2, -2, true>"
+
+
+def _vllm_step(layers: int) -> list[tuple[str, str, int | None]]:
+    out: list[tuple[str, str, int | None]] = [(V_IDX, "embedding", None)]
+    for i in range(layers):
+        out += [(n, o, i) for n, o in [
+            (V_RMS if i == 0 else V_ADD_RMS, "attn_norm"), (gemm("qkv"), "qkv_proj"), (V_ROPE, "rope"),
+            (V_CACHE, "kv_cache_write"), (V_ATT, "attention"), (gemm("o"), "o_proj"),
+            (V_ADD_RMS, "mlp_norm"), (gemm("gu"), "gate_up_proj"), (V_ACT, "act"), (gemm("d"), "down_proj"),
+        ]]  # fmt: skip
+    return out + [
+        (V_ADD_RMS, "final_norm", None),
+        (gemm("lm"), "lm_head", None),
+        (ARGMAX, "sampling", None),
+    ]
+
+
+def test_vllm_fused_kernels() -> None:
+    rows: list[tuple[str, str | None, int | None, int, str | None, int]] = []
+    for r in range(2):
+        for s in range(4):
+            phase = "prefill" if s == 0 else f"decode[{s}]"
+            rows += [(n, o, layer, r, phase, 512 if s == 0 else 8) for n, o, layer in _vllm_step(3)]
+    names = sorted({r[0] for r in rows})
+    ids = np.array([names.index(r[0]) for r in rows])
+    grid = np.array([[r[5], 1, 1] for r in rows])
+    t = np.arange(len(rows)) * 1e-5
+    s = infer_structure(ids, names, t, t + 5e-6, grid)
+    assert s.layer_count == 3 and len(s.runs) == 2 and s.chosen == 1
+    _check(s, rows, 1)
+    named = {s.evidence[i] for i, r in enumerate(rows) if r[0] in (V_ROPE, V_CACHE, V_ACT)}
+    assert named == {"name+position"}
