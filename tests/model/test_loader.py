@@ -123,7 +123,7 @@ def test_unknown_preset_suggests_close_names() -> None:
         ({"num_key_value_heads": 3}, "not divisible by 3 KV heads"),
         ({"num_attention_heads": 5}, "not divisible by 5 heads"),
         ({"hidden_size": "64"}, "hidden_size"),
-        ({"num_local_experts": "eight", "num_experts_per_tok": 2}, "invalid value"),
+        ({"num_local_experts": "eight", "num_experts_per_tok": 2}, "field 'num_experts' must be"),
         ({"rms_norm_eps": "tiny"}, "invalid value"),
     ],
 )

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from rooflens.predict.workload import AttentionKind
 
 
+MAX_SWEEP_ROWS = 100_000  # one prediction each: beyond this a sweep runs for hours
+
+
 def parse_int_list(option: str, text: str) -> list[int]:
     """``"1,8,32"`` → ``[1, 8, 32]``; anything but integers ≥ 1 (within the workload limits,
     :func:`rooflens.predict.workload.check_count`) is a RooflensError naming the option."""
@@ -196,6 +199,11 @@ def run_predict(
 
         batches, ins = parse_int_list("--batch", batch), parse_int_list("--input-len", input_len)
         outs = parse_int_list("--output-len", output_len)
+        rows = len(batches) * len(ins) * len(outs)
+        if rows > MAX_SWEEP_ROWS:
+            raise RooflensError(
+                f"--sweep of {rows:,} rows (batch × input × output); at most {MAX_SWEEP_ROWS:,}"
+            )
         _write_sweep(
             sweep(arch, gpu, prec, batches, ins, outs, n_layers, kind, n_tp), csv_path, force
         )

@@ -18,6 +18,7 @@ from rooflens.errors import InputError, RooflensError
 from rooflens.model.architecture import Architecture, PositionKind
 
 PRESET_PACKAGE = "rooflens.model.presets"
+MAX_CONFIG_BYTES = 16 << 20  # the largest HF config.json files are a few hundred KiB
 
 # Families whose MLP is up → act → down (no gate), with LayerNorm and learned positions.
 _PLAIN_MLP = {
@@ -65,14 +66,37 @@ def _get(cfg: dict[str, Any], key: str) -> Any:
     return None
 
 
+# Bounds far above any real model (the largest public configs have ~130 layers, hidden 2^15,
+# vocab ~2^18, 256 experts): beyond them a config is corrupt, and predicting it would loop over
+# billions of layers or allocate per-layer tables.  Checked before anything is computed.
+_LIMITS: dict[str, int] = {
+    "num_layers": 10_000,
+    "num_heads": 1 << 16,
+    "num_kv_heads": 1 << 16,
+    "vocab_size": 1 << 24,
+    "num_experts": 1 << 16,
+    "top_k": 1 << 16,
+}
+_DEFAULT_LIMIT = 1 << 24  # sizes (hidden, intermediate, head dim, ranks)
+
+
+def _bounded(key: str, value: int, source: str) -> int:
+    limit = _LIMITS.get(key, _DEFAULT_LIMIT)
+    if value > limit:
+        raise InputError(
+            source, f"field '{key}' = {value} is beyond any real model (at most {limit})"
+        )
+    return value
+
+
 def _require_int(cfg: dict[str, Any], key: str, source: str) -> int:
     value = _get(cfg, key)
     names = " / ".join(_ALIASES.get(key, (key,)))
     if value is None:
         raise InputError(source, f"config is missing the field '{key}' (looked for {names})")
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InputError(source, f"field '{key}' must be a positive integer, got {value!r}")
-    return value
+        raise InputError(source, f"field '{key}' must be a positive integer, got {value!r:.60}")
+    return _bounded(key, value, source)
 
 
 def _opt_int(cfg: dict[str, Any], key: str, source: str, default: int = 0) -> int:
@@ -80,8 +104,8 @@ def _opt_int(cfg: dict[str, Any], key: str, source: str, default: int = 0) -> in
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InputError(source, f"field '{key}' must be a non-negative integer, got {value!r}")
-    return value
+        raise InputError(source, f"field '{key}' must be a non-negative integer, got {value!r:.60}")
+    return _bounded(key, value, source)
 
 
 def _check_decoder(cfg: dict[str, Any], source: str) -> None:
@@ -112,21 +136,30 @@ def _sliding_window(cfg: dict[str, Any]) -> int | None:
 
 
 def _moe_fields(cfg: dict[str, Any], source: str, inter: int, layers: int) -> dict[str, Any]:
-    experts = _get(cfg, "num_experts")
-    top_k = _get(cfg, "top_k")
-    if not experts or not top_k:
+    if not _get(cfg, "num_experts") or not _get(cfg, "top_k"):
         return {}
+    experts = _require_int(cfg, "num_experts", source)
+    top_k = _require_int(cfg, "top_k", source)
+    if top_k > experts:
+        raise InputError(
+            source,
+            f"each token is routed to {top_k} experts but the model has only {experts}"
+            " (num_experts_per_tok > num_local_experts)",
+        )
     moe_inter = _opt_int(cfg, "moe_intermediate_size", source, inter)
     shared = _opt_int(cfg, "n_shared_experts", source)
     shared_inter = _opt_int(cfg, "shared_expert_intermediate_size", source, shared * moe_inter)
-    dense = set(range(_opt_int(cfg, "first_k_dense_replace", source)))
-    dense |= {int(i) for i in cfg.get("mlp_only_layers") or []}
+    dense = set(range(min(_opt_int(cfg, "first_k_dense_replace", source), layers)))
+    only = cfg.get("mlp_only_layers") or []
+    if not isinstance(only, list) or len(only) > layers:
+        raise InputError(source, f"mlp_only_layers must list at most {layers} layer indices")
+    dense |= {int(i) for i in only}
     step = _opt_int(cfg, "decoder_sparse_step", source, 1) or 1
     freq = _opt_int(cfg, "moe_layer_freq", source, 1) or 1
     dense |= {i for i in range(layers) if (i + 1) % step != 0 or i % freq != 0}
     return {
-        "num_experts": int(experts),
-        "top_k": int(top_k),
+        "num_experts": experts,
+        "top_k": top_k,
         "moe_intermediate_size": moe_inter,
         "num_shared_experts": shared if shared else (1 if shared_inter else 0),
         "shared_expert_intermediate_size": shared_inter,
@@ -237,9 +270,15 @@ def _build(cfg: dict[str, Any], name: str, source: str) -> Architecture:
 def load_config_file(path: Path) -> dict[str, Any]:
     """Read and parse a ``config.json``; errors name the file."""
     try:
+        if not path.is_file():
+            raise InputError(path, "not a regular file")
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise InputError(path, f"larger than {MAX_CONFIG_BYTES >> 20} MiB: not a config.json")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(path, f"cannot read config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start}): not a config.json") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -259,6 +298,13 @@ def list_presets() -> list[str]:
 
 def load_architecture(name_or_path: str | Path) -> Architecture:
     """A preset short name, a ``config.json`` file, or a folder holding one → :class:`Architecture`."""
+    try:
+        return _load_architecture(name_or_path)
+    except OSError as exc:  # a path component too long, a loop of links…
+        raise InputError(str(name_or_path)[:200], f"cannot open: {exc.strerror or exc}") from None
+
+
+def _load_architecture(name_or_path: str | Path) -> Architecture:
     text = str(name_or_path)
     path = Path(text).expanduser()
     is_preset = text.strip().lower() in list_presets() and "/" not in text
