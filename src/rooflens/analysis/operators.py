@@ -18,6 +18,7 @@ Here, all pure functions over names:
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Sequence
@@ -61,6 +62,7 @@ def table() -> tuple[KernelEntry, ...]:
 _OTHER = KernelEntry(re.compile("$^"), "other", None, None, "")
 
 
+@functools.lru_cache(maxsize=65536)
 def lookup(name: str) -> KernelEntry:
     """The table entry for a kernel name (an ``other`` entry when nothing matches)."""
     for entry in table():
