@@ -190,8 +190,10 @@ class Annotator:
         for _ in range(frame.pushed + frame.gap):
             self.pop_range()
 
-    def root_enter(self, module: Any, new_tokens: int | None) -> None:
-        """A top-level model forward: one step (prefill or decode[k])."""
+    def root_enter(self, module: Any, new_tokens: int | None, opaque: bool = False) -> None:
+        """A top-level model forward: one step (prefill or decode[k]).  ``opaque``: a compiled
+        call, inside which no module gets a range (a hook run eagerly at a graph break would
+        open one that the compiled code never closes)."""
         self._unwind()
         prefill = new_tokens > 1 if new_tokens is not None else not self.run_open or self.step == 0
         if not self.in_generate and (prefill or not self.run_open):
@@ -204,7 +206,7 @@ class Annotator:
         self.push_range(self.vocab.phase_range(step))
         self.phase_open = True
         self.root = module
-        self.stack.append(_Frame(module, 0, False))
+        self.stack.append(_Frame(module, 0, opaque))
 
     def root_exit(self) -> None:
         if self.root is None:
@@ -282,7 +284,7 @@ def new_tokens_of(args: Any, kwargs: Any) -> int | None:
 def _call_arguments(module: Any) -> tuple[Any, Any]:
     """``(args, kwargs)`` of the ``Module._call_impl`` frame that runs the hooks for ``module``
     (global pre-hooks see no kwargs; Hugging Face passes ``input_ids`` as one)."""
-    frame = sys._getframe(2)
+    frame: Any = sys._getframe(2)
     for _ in range(6):
         if frame is None:
             break
@@ -360,7 +362,7 @@ def _wrap_factory(ann: Annotator, fn: Callable[..., Any]) -> Callable[..., Any]:
                 return compiled(*a, **k)
             if model.__dict__.get(_MODEL) is None:
                 index_model(model, ann.table, ann.layer_rx)
-            ann.root_enter(model, new_tokens_of(a, k))
+            ann.root_enter(model, new_tokens_of(a, k), opaque=True)
             try:
                 return compiled(*a, **k)
             finally:
@@ -453,7 +455,7 @@ class _ImportHook:
             run(module)
             done(name, module)
 
-        loader.exec_module = exec_module
+        loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
 
 

@@ -1,0 +1,207 @@
+"""Capture-time annotation (src/rooflens/capture/annotate/): the table, the rules, and the
+sitecustomize in a real Python process (CPU torch; ROOFLENS_ANNOTATE_TRACE records the ranges
+instead of NVTX)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rooflens import vocab
+from rooflens.capture.annotate import ANNOTATE_DIR, annotation_env
+
+sys.path.insert(0, str(ANNOTATE_DIR))
+import _rooflens_annotate as ra  # noqa: E402
+
+TABLE = ra.load_table()
+
+
+def test_every_operator_in_the_table_is_a_rooflens_operator() -> None:
+    named = [v for f in TABLE["modules"].values() for v in f.values()]
+    named += [v for f in TABLE["classes"].values() for v in f.values()]
+    named += list(TABLE["functions"].values()) + [TABLE["run"]["between_steps"]]
+    assert set(named) <= set(vocab.OPERATOR_CLASSES), set(named) - set(vocab.OPERATOR_CLASSES)
+    # Hugging Face, vLLM and SGLang names the issue lists
+    for key in ("embed_tokens", "input_layernorm", "qkv_proj", "q_norm", "k_norm", "rotary_emb",
+                "o_proj", "post_attention_layernorm", "gate_up_proj", "act_fn", "down_proj",
+                "mlp.gate", "experts", "shared_expert", "norm", "lm_head"):  # fmt: skip
+        assert key in TABLE["modules"], key
+
+
+@pytest.mark.parametrize(
+    ("path", "cls", "want"),
+    [
+        ("model.layers.0.mlp.gate", "Qwen3MoeTopKRouter", {"op": "router"}),
+        ("model.layers.0.mlp.gate_proj", "Linear", {"op": "gate_proj"}),
+        (
+            "model.layers.0.mlp",
+            "Qwen3MoeSparseMoeBlock",
+            {"inside": "experts", "after": "mlp_residual"},
+        ),
+        ("model.layers.0.mlp", "LlamaMLP", {"inside": "act", "after": "mlp_residual"}),
+        ("model.layers.0.self_attn.attn", "Attention", {"op": "attention"}),  # vLLM
+        ("model.norm", "LlamaRMSNorm", {"op": "final_norm"}),
+        ("model.layers.0.self_attn.q_norm", "Qwen3RMSNorm", {"op": "qk_norm"}),
+        ("model", "LlamaModel", {}),
+    ],
+)
+def test_module_fields_longest_suffix_then_class(path: str, cls: str, want: dict[str, str]) -> None:
+    assert ra.module_fields(path, cls, TABLE) == want
+
+
+def test_layer_of_a_path() -> None:
+    rx = ra.re.compile(TABLE["layer"]["pattern"])
+    assert ra.layer_of("model.layers.3", rx) == (3, True)
+    assert ra.layer_of("model.layers.12.self_attn.q_proj", rx) == (12, False)
+    assert ra.layer_of("transformer.h.5.attn", rx) == (5, False)
+    assert ra.layer_of("lm_head", rx) == (None, False)
+
+
+def test_new_tokens_of_a_call() -> None:
+    class T:
+        def __init__(self, *shape: int) -> None:
+            self.shape = shape
+
+    assert ra.new_tokens_of((), {"input_ids": T(4, 256)}) == 256
+    assert ra.new_tokens_of((), {"input_ids": None, "inputs_embeds": T(4, 1, 4096)}) == 1
+    assert ra.new_tokens_of((T(4, 1),), {}) == 1
+    assert ra.new_tokens_of((T(37),), {}) is None  # flattened tokens (vLLM): unknown
+
+
+def test_a_compiled_step_gets_run_and_phase_but_no_module_range() -> None:
+    seen: list[str] = []
+    ann = ra.Annotator(TABLE, vocab, seen.append, lambda: seen.append("<pop>"))
+    model, child = object(), object()
+    ann.root_enter(model, 256)
+    ann.root_exit()
+    ann.root_enter(model, 1, opaque=True)
+    ann.enter(child, ra.Info(0, False, {"op": "q_proj"}))
+    ann.exit(child, ra.Info(0, False, {"op": "q_proj"}))
+    ann.root_exit()
+    ann.close_run()
+    assert seen == ["Run[0]", "prefill", "sampling", "<pop>", "<pop>", "decode[1]", "sampling",
+                    "<pop>", "<pop>", "<pop>"]  # fmt: skip
+
+
+PROGRAM = textwrap.dedent(
+    """
+    import sys
+    assert "torch" not in sys.modules  # the sitecustomize imported nothing heavy
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    class Attn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q_proj, self.o_proj = nn.Linear(8, 8), nn.Linear(8, 8)
+        def forward(self, x):
+            q = self.q_proj(x)
+            a = F.scaled_dot_product_attention(q[:, None], q[:, None], q[:, None])[:, 0]
+            return self.o_proj(a * 2)
+
+    class Mlp(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gate_proj, self.down_proj, self.act_fn = nn.Linear(8, 8), nn.Linear(8, 8), nn.SiLU()
+        def forward(self, x):
+            return self.down_proj(self.act_fn(self.gate_proj(x)) * x)
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.input_layernorm, self.self_attn, self.mlp = nn.LayerNorm(8), Attn(), Mlp()
+        def forward(self, x):
+            x = x + self.self_attn(self.input_layernorm(x))
+            return x + self.mlp(x)
+
+    class Inner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed_tokens = nn.Embedding(10, 8)
+            self.layers = nn.ModuleList([Layer()])
+            self.norm = nn.LayerNorm(8)
+        def forward(self, ids):
+            x = self.embed_tokens(ids)
+            for layer in self.layers:
+                x = layer(x)
+            return self.norm(x)
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model, self.lm_head = Inner(), nn.Linear(8, 10)
+        def forward(self, input_ids):
+            return self.lm_head(self.model(input_ids))
+
+    lm = LM()
+    nn.Linear(8, 8)(torch.zeros(2, 8))  # a module that is no model: no range
+    with torch.no_grad():
+        for run in range(2):  # an own loop: each prefill starts a run
+            ids = torch.zeros(2, 5, dtype=torch.long)
+            for step in range(2):
+                logits = lm(input_ids=ids)
+                ids = logits[:, -1:].argmax(-1)
+    print("done")
+    """
+)
+
+
+def _run(tmp_path: Path, env_extra: dict[str, str], program: str = PROGRAM) -> tuple[str, Path]:
+    trace = tmp_path / "ranges.txt"
+    env = annotation_env({k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    env.update(ROOFLENS_ANNOTATE_TRACE=str(trace), **env_extra)
+    proc = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout + proc.stderr, trace
+
+
+def test_sitecustomize_marks_an_own_loop(tmp_path: Path) -> None:
+    out, trace = _run(tmp_path, {})
+    assert "done" in out and "rooflens annotate" not in out
+    lines = trace.read_text().split()
+    depth = 0
+    for x in lines:
+        depth += -1 if x == "<pop>" else 1
+        assert depth >= 0
+    assert depth == 0
+    step = ["embedding", "<pop>", "Layer[0]#Run[0]", "attn_norm", "<pop>", "attention", "q_proj",
+            "<pop>", "attention", "<pop>", "o_proj", "<pop>", "<pop>", "attn_residual", "<pop>",
+            "act", "gate_proj", "<pop>", "act", "<pop>", "down_proj", "<pop>", "<pop>",
+            "mlp_residual", "<pop>", "<pop>", "final_norm", "<pop>", "lm_head", "<pop>"]  # fmt: skip
+    run0 = ["Run[0]", "prefill", *step, "sampling", "<pop>", "<pop>",
+            "decode[1]", *step, "sampling", "<pop>", "<pop>", "<pop>"]  # fmt: skip
+    run1 = [x.replace("Run[0]", "Run[1]") for x in run0]
+    assert lines == run0 + run1
+
+
+def test_off_switch_and_chained_sitecustomize(tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "sitecustomize.py").write_text("print('other sitecustomize ran')\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(ANNOTATE_DIR), str(other)])}
+    out, trace = _run(tmp_path, env)
+    assert "other sitecustomize ran" in out and trace.exists()
+    trace.unlink()
+    out, trace = _run(tmp_path, {"ROOFLENS_ANNOTATE": "0"})
+    assert "done" in out and not trace.exists()
+
+
+def test_profile_puts_the_annotation_on_pythonpath_for_a_command_only() -> None:
+    from rooflens.capture.profile import CaptureOptions, _program_env
+
+    env = _program_env(
+        Path(sys.executable), CaptureOptions(["python3", "x.py"], None, annotate=True)
+    )
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ANNOTATE_DIR)
+    plain = _program_env(
+        Path(sys.executable), CaptureOptions(["python3", "x.py"], None, annotate=False)
+    )
+    assert str(ANNOTATE_DIR) not in plain.get("PYTHONPATH", "")
