@@ -184,7 +184,7 @@ class NsysSqliteReader:
             warnings=warnings,
         )
         if "NVTX_EVENTS" not in tables:
-            trace.warnings.append("no NVTX_EVENTS table: no ranges, whole-trace overview only")
+            trace.warnings.append("no NVTX_EVENTS table: no ranges (runs, steps and layers are inferred from the kernels)")
         return trace
 
 
