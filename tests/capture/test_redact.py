@@ -62,3 +62,43 @@ def test_redact_refuses_non_sqlite(tmp_path: Path) -> None:
     )
     assert r.returncode == 2 and "not an SQLite file" in r.stderr and "Traceback" not in r.stderr
     assert bad.read_bytes() == b"not sqlite at all"
+
+
+def _redact(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rooflens", "redact", str(path)], capture_output=True, text=True
+    )
+
+
+def test_redact_reports_what_it_changed_and_leaves_a_redacted_file_alone(tmp_path: Path) -> None:
+    db = tmp_path / "t.sqlite"
+    shutil.copy(FIX, db)  # a rooflens capture: already redacted when it was made
+    _plant_secrets(db)  # one environment row, one host name, one environment block
+    r = _redact(db)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == (
+        f"{db}: redacted 1 environment/user/host rows, 1 host entries, 1 environment strings"
+    )
+    before = db.read_bytes()
+    mtime = db.stat().st_mtime_ns
+    r = _redact(db)
+    assert r.returncode == 0, r.stderr
+    assert "already redacted" in r.stdout and "redacted 1" not in r.stdout
+    assert db.read_bytes() == before and db.stat().st_mtime_ns == mtime
+
+
+def test_redact_refuses_an_sqlite_that_is_not_an_nsys_export(tmp_path: Path) -> None:
+    db = tmp_path / "other.sqlite"
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("CREATE TABLE notes(name TEXT, value TEXT)")
+        con.execute("INSERT INTO notes VALUES ('HOME', 'HF_TOKEN=abc')")
+    con.close()
+    before = db.read_bytes()
+    r = _redact(db)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert (
+        r.stderr.strip()
+        == f"rooflens: {db}: not an nsys export (none of its tables); nothing redacted"
+    )
+    assert db.read_bytes() == before
