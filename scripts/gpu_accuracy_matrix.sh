@@ -2,7 +2,7 @@
 # GPU machine: the accuracy matrix of benchmarks/bench_accuracy.py (issue 10) — Llama-3-8B and
 # Qwen3-8B shapes, 2 layers, batch 1/8/32, input 128/1024, 17 tokens (16 decode steps), nsys only,
 # runs 2 (run 0 warm-up, run 1 analysed). Argument: eager | graph | both (default both).
-# Leaves $OUT/matrix_<mode>.tar.gz with one redacted timeline.sqlite (+ manifest, shape, workload
+# Leaves $OUT/matrix_<mode>_<model>.tar.gz with one redacted timeline.sqlite (+ manifest, shape, workload
 # JSON) per capture; they are committed under tests/fixtures/accuracy/.
 set -u
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
@@ -23,6 +23,6 @@ for mode in eager graph; do
         rm -f $d/timeline.nsys-rep
       done
     done
+    ( cd $W && tar czf "$OUT/matrix_${mode}_$model.tar.gz" $mode/${model}_* $mode.${model}_*.log )
   done
-  ( cd $W && tar czf "$OUT/matrix_$mode.tar.gz" $mode $mode.*.log )
 done
