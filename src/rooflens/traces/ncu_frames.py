@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 from rooflens.errors import InputError
 
@@ -35,6 +36,8 @@ def check_frames(path: Path) -> list[str]:
             if len(head) < 4:
                 return [_cut(pos, size, blocks)]
             (n,) = struct.unpack("<I", head)
+            if n > _MAX_HEADER_BYTES:
+                return []  # not the framing this check knows: leave it to NVIDIA's reader
             if pos + 4 + n > size:
                 return [_cut(pos, size, blocks)]
             header = fh.read(n)
@@ -47,10 +50,35 @@ def check_frames(path: Path) -> list[str]:
                 return []  # not the framing this check knows: leave it to NVIDIA's reader
             if pos + payload > size:
                 return [_cut(pos, size, blocks)]
-            fh.seek(payload, 1)
+            if not _messages_fill(fh, payload):
+                raise InputError(
+                    path,
+                    f"corrupt Nsight Compute report: the messages of block {blocks + 1} "
+                    f"(from byte {pos}) do not fill it",
+                )
             pos += payload
             blocks += 1
     return []
+
+
+#: Block headers are small (under 10 kB in the fixtures); a larger length is not this framing.
+_MAX_HEADER_BYTES = 16 << 20
+
+
+def _messages_fill(fh: BinaryIO, payload: int) -> bool:
+    """Whether the payload (at the file position, ``payload`` bytes) is whole uint32-length-
+    prefixed messages.  NVIDIA's reader trusts these lengths, and a corrupt one makes it
+    ``abort()``.  Leaves the file at the payload's end; each step moves ≥ 4 bytes."""
+    end = fh.tell() + payload
+    at = fh.tell()
+    while at < end:
+        fh.seek(at)
+        head = fh.read(4)
+        if len(head) < 4:
+            return False
+        at += 4 + struct.unpack("<I", head)[0]
+    fh.seek(end)
+    return at == end
 
 
 def _cut(pos: int, size: int, blocks: int) -> str:
