@@ -9,6 +9,7 @@ the expectations are those hand labels.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rooflens.analysis.structure import infer_structure
 
@@ -206,13 +207,18 @@ V_ACT = "void vllm::act_and_mul_kernel<c10::BFloat16, &vllm::silu_kernel<c10::BF
 V_IDX = "void at::native::<unnamed>::indexSelectLargeIndex<c10::BFloat16, long, unsigned int, 2, 2, -2, true>"
 
 
-def _vllm_step(layers: int) -> list[tuple[str, str, int | None]]:
+V_AR = "void vllm::cross_device_reduce_1stage<__nv_bfloat16, 2>(vllm::RankData *, vllm::RankSignals, vllm::Signal *, __nv_bfloat16 *, int, int)"
+
+
+def _vllm_step(layers: int, tp: bool) -> list[tuple[str, str, int | None]]:
+    """One forward; with ``tp`` the row-parallel o_proj and down_proj end with an all-reduce."""
+    ar = [(V_AR, "all_reduce")] if tp else []
     out: list[tuple[str, str, int | None]] = [(V_IDX, "embedding", None)]
     for i in range(layers):
         out += [(n, o, i) for n, o in [
             (V_RMS if i == 0 else V_ADD_RMS, "attn_norm"), (gemm("qkv"), "qkv_proj"), (V_ROPE, "rope"),
-            (V_CACHE, "kv_cache_write"), (V_ATT, "attention"), (gemm("o"), "o_proj"),
-            (V_ADD_RMS, "mlp_norm"), (gemm("gu"), "gate_up_proj"), (V_ACT, "act"), (gemm("d"), "down_proj"),
+            (V_CACHE, "kv_cache_write"), (V_ATT, "attention"), (gemm("o"), "o_proj"), *ar,
+            (V_ADD_RMS, "mlp_norm"), (gemm("gu"), "gate_up_proj"), (V_ACT, "act"), (gemm("d"), "down_proj"), *ar,
         ]]  # fmt: skip
     return out + [
         (V_ADD_RMS, "final_norm", None),
@@ -221,12 +227,15 @@ def _vllm_step(layers: int) -> list[tuple[str, str, int | None]]:
     ]
 
 
-def test_vllm_fused_kernels() -> None:
+@pytest.mark.parametrize("tp", [False, True])
+def test_vllm_fused_kernels(tp: bool) -> None:
     rows: list[tuple[str, str | None, int | None, int, str | None, int]] = []
     for r in range(2):
         for s in range(4):
             phase = "prefill" if s == 0 else f"decode[{s}]"
-            rows += [(n, o, layer, r, phase, 512 if s == 0 else 8) for n, o, layer in _vllm_step(3)]
+            rows += [
+                (n, o, layer, r, phase, 512 if s == 0 else 8) for n, o, layer in _vllm_step(3, tp)
+            ]
     names = sorted({r[0] for r in rows})
     ids = np.array([names.index(r[0]) for r in rows])
     grid = np.array([[r[5], 1, 1] for r in rows])

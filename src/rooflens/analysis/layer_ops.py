@@ -203,8 +203,18 @@ def post_norm(c: Classes, last: int, hi: int) -> tuple[np.ndarray, int]:
     b = c.next_gemm(a, hi)
     if b < 0:
         return np.zeros(0, dtype=np.int64), 0
-    seq = c.tokens[a:b]
-    return seq, (1 if seq.size > 1 and c.op_is(a, "add") else 0)
+    return c.tokens[a:b], residual_len(c, a, b)
+
+
+def residual_len(c: Classes, a: int, b: int) -> int:
+    """Leading kernels of rows [a, b) that close the previous block rather than start the norm:
+    tensor-parallel all-reduces, then one residual add (none where the norm kernel fuses it)."""
+    i = a
+    while i < b and c.cls[i] == "all_reduce":
+        i += 1
+    if i < b - 1 and c.op_is(i, "add"):
+        i += 1
+    return i - a if i < b else 0
 
 
 def step_start(c: Classes, lo: int, layer0: int) -> int:
@@ -242,7 +252,7 @@ def last_layer_end(c: Classes, last_call: int, hi: int) -> int:
     if len(units) < 2:
         return hi if not units else c.gemm_end(units[-1])
     e = c.gemm_end(units[-2])
-    return e + (1 if units[-1] - e > 1 and c.op_is(e, "add") else 0)
+    return e + residual_len(c, e, units[-1])
 
 
 def trailing_end(c: Classes, layers_end: int, prev: tuple[int, int] | None, next_first: int) -> int:
@@ -332,7 +342,7 @@ def label_layer(c: Classes, a: int, b: int, out: Labels) -> None:
         out.fill(c, o_end, b, "attn_residual", 0.5)
         return
     mlp_start = units[1][0]
-    residual = 1 if mlp_start - o_end > 1 and c.op_is(o_end, "add") else 0
+    residual = residual_len(c, o_end, mlp_start)
     out.fill(c, o_end, o_end + residual, "attn_residual", 0.8)
     out.fill(c, o_end + residual, mlp_start, "mlp_norm", 0.8)
     _label_mlp(c, units[1:], b, out)
