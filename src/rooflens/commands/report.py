@@ -265,6 +265,26 @@ def write_report(doc: dict[str, Any], out_dir: Path, lang: str, force: bool) -> 
     return written
 
 
+def _saved_report(path: Path) -> dict[str, Any]:
+    """A report.json to re-render: the user's file, so broken invariants are bad input (exit 2)."""
+    from rooflens.report.document import load_report, problems
+
+    if not path.is_file():
+        raise InputError(path, "no such file" if not path.exists() else "not a regular file")
+    try:
+        doc = load_report(path)
+        found = problems(doc)
+    except OSError as exc:
+        raise os_problem(path, exc, "read") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise InputError(
+            path, f"not a well-formed report.json ({type(exc).__name__}: {exc})"
+        ) from None
+    if found:
+        raise InputError(path, f"breaks the report's invariants: {'; '.join(found[:3])}")
+    return doc
+
+
 def _default_out(inputs: list[Path]) -> Path:
     if len(inputs) == 1 and inputs[0].is_dir():
         return inputs[0] / "report"
@@ -305,7 +325,6 @@ def report_command(
 ) -> None:
     """Write the integrated report (Markdown, HTML, JSON) for a run folder or profile files."""
     from rooflens.report.assemble import build_report
-    from rooflens.report.document import load_report
 
     if lang not in ("zh", "en"):
         raise RooflensError(f"--lang must be zh or en, got {lang!r}")
@@ -316,7 +335,7 @@ def report_command(
                 f"--from-json re-renders a saved report: give no run folder or files with it "
                 f"(got {paths[0]}; see: rooflens report --help)"
             )
-        doc = load_report(from_json)
+        doc = _saved_report(from_json)
         out_dir = out or from_json.parent
     else:
         if not paths:

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from rooflens.errors import InputError, RooflensError
+from rooflens.errors import InputError, InternalError
 
 SCHEMA_VERSION = "1.2"
 
@@ -131,6 +131,33 @@ def _problems_values(node: Any, where: str) -> list[str]:
     return out
 
 
+# Fractions of a whole: a bubble is part of a window, a kernel's share part of the run's kernel
+# time, a utilisation part of a peak.  (``roof_fraction`` and padding ratios may exceed 1.)
+_UNIT_INTERVAL = frozenset(
+    {"bubble_ratio", "inter_kernel_bubble_ratio", "share", "compute_utilization",
+     "memory_utilization"}
+)  # fmt: skip
+
+
+def _problems_ratios(node: Any, where: str) -> list[str]:
+    """Every fraction of a whole anywhere in the document lies in [0, 1]; percentages ≥ 0."""
+    out: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{where}.{key}" if where else str(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                if key in _UNIT_INTERVAL and not -_REL_TOL <= value <= 1 + _REL_TOL:
+                    out.append(f"{here} {value:.4g} outside [0, 1]")
+                elif key.endswith("_pct") and value < -_REL_TOL:
+                    out.append(f"{here} is a negative percentage ({value:.4g})")
+            else:
+                out.extend(_problems_ratios(value, here))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            out.extend(_problems_ratios(item, f"{where}[{i}]"))
+    return out
+
+
 def _problems_findings(doc: dict[str, Any]) -> list[str]:
     """A finding group cannot save more time than its kernels take."""
     kernels = (doc.get("timeline") or {}).get("kernels") or doc.get("kernels") or []
@@ -156,11 +183,13 @@ def problems(doc: dict[str, Any]) -> list[str]:
         + _problems_timeline(doc)
         + _problems_findings(doc)
         + _problems_values(doc, "")
+        + _problems_ratios(doc, "")
     )
 
 
 def self_check(doc: dict[str, Any]) -> None:
-    """Raise :class:`RooflensError` naming the first broken invariants of ``doc``.
+    """Raise :class:`InternalError` naming the first broken invariants of ``doc`` (a bug: the
+    CLI prints it in one line with exit code 3; ``ROOFLENS_DEBUG=1`` shows the traceback).
 
     Invariants: achieved FLOP/s ≤ peak and bandwidth ≤ peak bandwidth; per run GPU busy ≤
     window and ≤ Σ kernel time; bubble ratios in [0, 1]; no negative bytes, FLOPs, durations
@@ -169,4 +198,4 @@ def self_check(doc: dict[str, Any]) -> None:
     found = problems(doc)
     if found:
         more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
-        raise RooflensError("report self-check failed: " + "; ".join(found[:3]) + more)
+        raise InternalError("report self-check failed: " + "; ".join(found[:3]) + more)
