@@ -82,6 +82,15 @@ def build(files: list[Path], run: str | None, hardware: str | None) -> dict[str,
                 f"{ka.unmatched} NCU kernels not found in {timeline.chosen_run}: NCU durations used"
             )
             doc["gpu"] = gpu.to_dict()
+    # Damage the readers found (rows dropped, units assumed): shown loudly by `analyze`, and
+    # carried into the report's notes; the timeline's own are in timeline.warnings already.
+    doc["ncu_warnings"] = list(ncu.warnings) if ncu is not None else []
+    doc["reader_warnings"] = [
+        f"{path}: {w}"
+        for path, source in ((tl_path, trace), (ncu_path, ncu))
+        if path is not None and source is not None
+        for w in source.warnings
+    ]
     return doc
 
 
@@ -213,6 +222,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Timeline overview (runs, bubbles, kernels) and, with NCU data, per-kernel roofline figures."""
         doc = build(files, run, hardware)
+        for warning in doc["reader_warnings"]:  # on stderr, so --json output stays clean
+            typer.echo(f"rooflens: warning: {warning}", err=True)
         if as_json:
             typer.echo(
                 orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode()

@@ -213,6 +213,7 @@ def analyse_inputs(
     notes = assumed + notes
     timeline = analysed.get("timeline")
     notes += list((timeline or {}).get("warnings") or [])
+    notes += list(analysed.get("ncu_warnings") or [])
     header = {
         "model": settings.get("model"),
         "batch_size": settings.get("batch"),
