@@ -68,6 +68,9 @@ WORKLOAD_OPERATORS = frozenset(
     "lm_head sampling".split()
 )
 
+#: Operators that run once per step for the whole model (not per decoder layer).
+MODEL_OPERATORS = frozenset({"embedding", "final_norm", "lm_head", "sampling"})
+
 #: Operators a fused kernel may implement together: the measurement names the fused operator,
 #: the prediction may list the parts (same totals, REPORT_SPEC).
 OPERATOR_ALIASES: dict[str, str] = {

@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from rooflens.analysis.counters import step_of
-from rooflens.vocab import canonical_phase
+from rooflens.vocab import MODEL_OPERATORS, canonical_phase
 
 
 def per_step(
@@ -54,7 +54,7 @@ def _predicted_per_layer(prediction: dict[str, Any] | None) -> dict[str, float]:
     out: dict[str, float] = defaultdict(float)
     layers: dict[str, int] = {}
     for o in (prediction or {}).get("operators") or []:
-        if o.get("layer") is None or o.get("phase") == "decode_first_token":
+        if o.get("name") in MODEL_OPERATORS or o.get("phase") == "decode_first_token":
             continue
         phase = canonical_phase(o.get("phase"))
         out[phase] += float(o.get("time_s") or 0.0)
