@@ -212,6 +212,7 @@ def analyse_inputs(
     prediction, notes = _prediction(arch, settings, gpu.get("spec_key"))
     notes = assumed + notes
     timeline = analysed.get("timeline")
+    _check_capture(timeline, analysed.get("kernels"), arch, settings)
     notes += list((timeline or {}).get("warnings") or [])
     notes += list(analysed.get("ncu_warnings") or [])
     header = {
@@ -230,6 +231,30 @@ def analyse_inputs(
     }
     return {"header": header, "gpu": gpu, "prediction": prediction, "timeline": timeline,
             "kernels": analysed.get("kernels"), "measured": analysed.get("measured")}  # fmt: skip
+
+
+def _check_capture(
+    timeline: dict[str, Any] | None,
+    kernels: list[dict[str, Any]] | None,
+    arch: Architecture | None,
+    settings: dict[str, Any],
+) -> None:
+    """Refuse a capture with no kernel, and one with more decoder layers than the model (or
+    ``--layers``): the wrong model makes every per-layer comparison off, so say so instead."""
+    if timeline and not (timeline.get("overview") or {}).get("kernel_count") and not kernels:
+        raise InputError(
+            timeline.get("path") or "the capture",
+            "no GPU kernel in the capture (did the program run on the GPU, traced with -t cuda?)",
+        )
+    if arch is None or not timeline:
+        return
+    layers = [k["layer"] for k in timeline.get("kernels") or [] if k.get("layer") is not None]
+    model_layers = int(settings.get("layers") or arch.num_layers)
+    if layers and max(layers) >= model_layers:
+        raise RooflensError(
+            f"the capture holds decoder layers 0…{max(layers)} but the model has {model_layers}:"
+            f" pass --layers {max(layers) + 1} or the model that was captured"
+        )
 
 
 def write_report(doc: dict[str, Any], out_dir: Path, lang: str, force: bool) -> list[Path]:
