@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rooflens.analysis.operators import assign_operators, classify_kernel
 
-# The 13 kernels of docs/steering/seed_report_h800.md (one Llama layer's prefill in SGLang), in launch order.
+# The 13 kernels of docs/spec/seed_report_h800.md (one Llama layer's prefill in SGLang), in launch order.
 SEED = [
     (
         "void flashinfer::norm::RMSNormKernel<(unsigned int)8, __half>(T2 *, T2 *, T2 *, unsigned int, unsigned int, unsigned int, float, float)",

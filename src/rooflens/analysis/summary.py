@@ -1,6 +1,6 @@
 """Section 三 per kernel name: the predecessor's per-kernel summary figures, computed correctly.
 
-The seed report (docs/steering/seed_report_h800.md, 三) gives for each kernel name: 识别瓶颈数,
+The seed report (docs/spec/seed_report_h800.md, 三) gives for each kernel name: 识别瓶颈数,
 平均/最高/最低 SM效率, 低于50%数量 (n / total), 平均/最高/最低 带宽, 平均L2命中率,
 低L2命中率kernel数, 平均L1命中率, 低L1命中率kernel数 and 主要瓶颈.  Here one row per distinct
 short kernel name of the chosen run (launches of the same name grouped), from the NCU kernel
