@@ -295,3 +295,21 @@ def test_fifo_named_sqlite_does_not_block(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "is not a regular file (a FIFO)" in lines[0]
+
+
+def test_damaged_schema_error_is_one_line(tmp_path: Path, reader_backend: str) -> None:
+    """SQLite quotes a damaged CREATE statement, newlines and all (found by the fuzz script)."""
+    p = tmp_path / "schema.sqlite"
+    p.write_bytes((DECODE4 / "timeline.sqlite").read_bytes())
+    con = sqlite3.connect(p)
+    con.execute("PRAGMA writable_schema = ON")
+    con.execute(
+        "UPDATE sqlite_master SET sql = 'CREATE TABLE CUPTI_ACTIVITY_KIND_MEMCPY (a INTEGER,"
+        "   -- a comment\n    b INTEGER, \"unterminated\n   c INTEGER\n)' "
+        "WHERE name = 'CUPTI_ACTIVITY_KIND_MEMCPY'"
+    )
+    con.commit()
+    con.close()
+    with pytest.raises(InputError) as exc:
+        read_nsys_sqlite(p)
+    assert "\n" not in str(exc.value) and "malformed database schema" in str(exc.value)

@@ -123,7 +123,7 @@ def _scales(
         except UnitError as exc:
             if name in used_metrics():
                 raise InputError(path, f"column {name!r}: unknown unit {unit!r}") from exc
-            notes.append(f"{name}: unit {unit!r} not converted, column skipped")
+            notes.append(f"{name!r}: unit {unit!r} not converted, column skipped")
     return out
 
 

@@ -190,7 +190,7 @@ def _load_kernels(p: Path, mod: Any) -> list[NcuKernel]:
     try:
         ctx = mod.load_report(str(p))
     except Exception as exc:  # the module raises plain Exceptions for unreadable files
-        raise InputError(p, f"not a readable Nsight Compute report ({exc})") from exc
+        raise InputError(p, f"not a readable Nsight Compute report ({_one_line(exc)})") from exc
     kernels: list[NcuKernel] = []
     try:
         for r in range(ctx.num_ranges()):

@@ -36,7 +36,12 @@ from rooflens.traces.model import (
 from rooflens.traces.nesting import assign_nesting
 from rooflens.traces.nsys_tables import Remap, lookup, read_gpus, read_strings
 from rooflens.traces.sanity import NSYS_TIME_LIMIT_NS, dropped_warning, plausible_times
-from rooflens.traces.sqlite_check import QUICK_CHECK_MAX_BYTES, damage_warnings, quick_check
+from rooflens.traces.sqlite_check import (
+    QUICK_CHECK_MAX_BYTES,
+    damage_warnings,
+    one_line,
+    quick_check,
+)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 NS = 1e-9  # nsys timestamps are nanoseconds
@@ -134,14 +139,16 @@ class NsysSqliteReader:
         try:
             con = _connect(self._uri())
         except sqlite3.Error as exc:
-            raise InputError(self.path, f"cannot open SQLite database ({exc})") from exc
+            raise InputError(self.path, f"cannot open SQLite database ({one_line(exc)})") from exc
         damage: list[str] = []
         try:
             damage = damage_warnings(self.path, con)
             trace = self._read(con)
         except sqlite3.OperationalError as exc:
             if "no such column" in str(exc):
-                raise InputError(self.path, f"unsupported nsys export schema ({exc})") from exc
+                raise InputError(
+                    self.path, f"unsupported nsys export schema ({one_line(exc)})"
+                ) from exc
             raise self._corrupt(con, exc, damage) from exc
         except (sqlite3.DatabaseError, ValueError) as exc:
             raise self._corrupt(con, exc, damage) from exc
@@ -156,7 +163,9 @@ class NsysSqliteReader:
             bad = quick_check(con)  # skipped up front for a large file: worth it now
             damage = [f"quick_check: {bad}"] if bad else []
         found = f"; {'; '.join(damage)}" if damage else ""
-        return InputError(self.path, f"corrupt or truncated SQLite database ({exc}){found}")
+        return InputError(
+            self.path, f"corrupt or truncated SQLite database ({one_line(exc)}){found}"
+        )
 
     def _read(self, con: sqlite3.Connection) -> Trace:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -184,7 +193,9 @@ class NsysSqliteReader:
             warnings=warnings,
         )
         if "NVTX_EVENTS" not in tables:
-            trace.warnings.append("no NVTX_EVENTS table: no ranges (runs, steps and layers are inferred from the kernels)")
+            trace.warnings.append(
+                "no NVTX_EVENTS table: no ranges (runs, steps and layers are inferred from the kernels)"
+            )
         return trace
 
 

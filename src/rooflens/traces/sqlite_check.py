@@ -42,14 +42,20 @@ def truncation(path: Path) -> str | None:
     return None
 
 
+def one_line(text: object, limit: int = 200) -> str:
+    """``text`` on one line, clipped: SQLite quotes a damaged schema's SQL, newlines and all."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def quick_check(con: sqlite3.Connection) -> str | None:
     """SQLite's first ``quick_check`` complaint (``None`` when it says ``ok``)."""
     try:
         rows = con.execute("PRAGMA quick_check(1)").fetchall()
     except sqlite3.DatabaseError as exc:
-        return str(exc)
+        return one_line(exc)
     first = str(rows[0][0]) if rows else "no answer"
-    return None if first == "ok" else " ".join(first.split())[:200]
+    return None if first == "ok" else one_line(first)
 
 
 def damage_warnings(path: Path, con: sqlite3.Connection) -> list[str]:
