@@ -2,7 +2,7 @@
 
     python scripts/fuzz_readers.py --seconds 600                  # every reader, 10 minutes
     python scripts/fuzz_readers.py --count 5000 --reader kineto --backend python --seed 7
-    python scripts/fuzz_readers.py --replay fuzz-failures/kineto-native-3.json
+    python scripts/fuzz_readers.py --replay /tmp/rooflens-fuzz/kineto-native-3.json
 
 Each input is a real capture under tests/fixtures mutated by tests/traces/mutate.py (byte flips,
 deletions, structural tokens, duplicated regions, truncation, torn pages).  The contract: the
@@ -20,6 +20,7 @@ import os
 import random
 import shlex
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -39,7 +40,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, help="stop after this long")
     ap.add_argument("--count", type=int, help="stop after this many inputs (default 1000)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", type=Path, default=Path("fuzz-failures"))
+    ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "rooflens-fuzz",
+                    help="where failing inputs go (default: %(default)s)")  # fmt: skip
     ap.add_argument("--replay", type=Path, help="read one saved input and show what happens")
     return ap.parse_args(argv)
 
