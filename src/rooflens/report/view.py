@@ -292,6 +292,13 @@ def comparison_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | 
     }
 
 
+def attainable_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
+    """Ideal / attainable / measured (report/attainable_view.py, issue 10)."""
+    from rooflens.report.attainable_view import attainable_view as view
+
+    return view(doc, s)
+
+
 def build_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
     """Everything a renderer shows, formatted, plus the language's strings under ``s``."""
     s = strings(lang)
@@ -305,5 +312,6 @@ def build_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
         "timeline": timeline_view(doc),
         "ncu": None if kernels is None else [kernel_block_view(k, s) for k in kernels],
         "comparison": comparison_view(doc, s),
+        "attainable": attainable_view(doc, s),
         "kernel_groups": kernel_groups_view(doc, s),
     }

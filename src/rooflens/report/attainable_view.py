@@ -1,0 +1,122 @@
+"""The report's ideal / attainable / measured section and its opening summary (docs/calibration.md).
+
+Reads report.json's ``comparison.operators[]`` (which carry ``attainable_time_s`` and the gap
+split) and ``prediction.run_timeline``; formats only.  Rows are ranked by what the
+implementation loses (attainable → measured, seconds), the part a user can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from rooflens.report.formats import NA, f_frac, f_ratio, f_time
+
+GEMMS = {"qkv_proj", "o_proj", "gate_up_proj", "down_proj", "lm_head", "q_proj", "router"}
+ROWS_SHOWN = 12
+BUBBLE_FIRST = 0.20  # above this measured bubble ratio the first advice is the launch overhead
+
+
+def _rows(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = [o for o in ops if o.get("attainable_time_s") is not None and o.get("measured_time_s")]
+    return sorted(rows, key=lambda o: -(o.get("implementation_gap_s") or 0.0))
+
+
+def _phases(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+    acc: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for o in rows:
+        a = acc[o["phase"]]
+        a[0] += o["predicted_time_s"]
+        a[1] += o["attainable_time_s"]
+        a[2] += o["measured_time_s"]
+    return [
+        {"phase": p, "ideal": f_time(i), "attainable": f_time(a), "measured": f_time(m),
+         "gpu": f_ratio(a / i if i else None), "impl": f_ratio(m / a if a else None),
+         "at_stake": f_time(m - a)}
+        for p, (i, a, m) in acc.items()
+    ]  # fmt: skip
+
+
+def _bubble(doc: dict[str, Any]) -> tuple[float | None, float | None, str]:
+    """(predicted, measured) bubble ratio of the chosen run and the execution mode."""
+    rt = (doc.get("prediction") or {}).get("run_timeline") or {}
+    mode = rt.get("decode") or "eager"
+    predicted = (rt.get(mode) or {}).get("bubble_ratio")
+    tl = doc.get("timeline") or {}
+    chosen = next((r for r in tl.get("runs") or [] if r.get("name") == tl.get("chosen_run")), None)
+    return predicted, (chosen or {}).get("bubble_ratio"), mode
+
+
+def _summary(rows: list[dict[str, Any]], doc: dict[str, Any], t: dict[str, Any]) -> list[str]:
+    total = sum(o["measured_time_s"] for o in rows)
+    if total <= 0:
+        return []
+    gemm = sum(o["measured_time_s"] for o in rows if o["name"] in GEMMS) / total
+    attn = sum(o["measured_time_s"] for o in rows if o["name"] == "attention") / total
+    att = sum(o["attainable_time_s"] for o in rows)
+    ideal = sum(o["predicted_time_s"] for o in rows)
+    lines = [
+        t["where"].format(
+            total=f_time(total),
+            gemm=f_frac(gemm),
+            attention=f_frac(attn),
+            other=f_frac(max(0.0, 1 - gemm - attn)),
+            ideal=f_time(ideal),
+            attainable=f_time(att),
+        )  # fmt: skip
+    ]
+    predicted, measured, mode = _bubble(doc)
+    top = rows[0] if rows and (rows[0].get("implementation_gap_s") or 0) > 0 else None
+    if measured is not None and measured > BUBBLE_FIRST:
+        lines.append(t["first_bubble"].format(measured=f_frac(measured),
+                     predicted=f_frac(predicted) if predicted is not None else NA))  # fmt: skip
+    elif top is not None:
+        lines.append(t["first_op"].format(operator=top["name"], phase=top["phase"],
+                     at_stake=f_time(top["implementation_gap_s"]),
+                     ratio=f_ratio(top.get("implementation_ratio"))))  # fmt: skip
+    else:
+        lines.append(t["first_none"])
+    return lines
+
+
+def attainable_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
+    """The section's view, or None without a comparison; ``calibrated`` False says why."""
+    comp = doc.get("comparison")
+    pred = doc.get("prediction") or {}
+    t = dict(s.get("attainable") or {})
+    if not comp or not pred or not t:
+        return None
+    if not pred.get("calibration"):
+        return {"calibrated": False, "t": t}
+    rows = _rows(comp.get("operators") or [])
+    predicted, measured, mode = _bubble(doc)
+    m = re.match(r"^(.*?), driver .*\((.+)\)$", str(pred["calibration"]))
+    return {
+        "calibrated": True,
+        "t": t,
+        "label": f"{m[1]} ({m[2]})" if m else str(pred["calibration"]),
+        "summary": _summary(rows, doc, t),
+        "rows": [
+            {
+                "name": o["name"],
+                "phase": o["phase"],
+                "ideal": f_time(o["predicted_time_s"]),
+                "attainable": f_time(o["attainable_time_s"])
+                + (" (L2)" if o.get("l2_resident") else ""),
+                "measured": f_time(o["measured_time_s"]),
+                "gpu": f_ratio(o.get("gpu_ratio")),
+                "impl": f_ratio(o.get("implementation_ratio")),
+                "at_stake": f_time(o.get("implementation_gap_s")),
+            }
+            for o in rows[:ROWS_SHOWN]
+        ],  # fmt: skip
+        "rows_more": max(0, len(rows) - ROWS_SHOWN),
+        "phases": _phases(rows),
+        "bubble": {
+            "mode": mode,
+            "predicted": f_frac(predicted) if predicted is not None else NA,
+            "measured": f_frac(measured) if measured is not None else NA,
+        },  # fmt: skip
+        "l2": any(o.get("l2_resident") for o in rows),
+    }
