@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from rooflens.analysis.gemm_flops import apply_flops_evidence
 from rooflens.analysis.operators import assign_operators, operator_class
 from rooflens.vocab import STRUCTURAL_RANGE_RE, canonical_operator, canonical_phase
 
@@ -354,6 +355,7 @@ def compare(
     each stays a small pure function).
     """
     rows = measured_kernels(timeline, kernels)
+    apply_flops_evidence(rows, prediction)  # inferred GEMM operators checked by NCU FLOPs
     scope = measurement_scope(rows, prediction)
     predicted = _predicted_in_scope(prediction, scope)
     ops = _operator_rows(predicted, rows, gpu)
