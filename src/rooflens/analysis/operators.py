@@ -13,7 +13,7 @@ Here, all pure functions over names:
   ``rope``, ``act``, ``kv_cache_write``, ``copy``, ``all_reduce``, ``residual``, ``embedding``,
   ``sampling``, ``router``, ``experts`` or ``other``).
 * :func:`assign_operators` — a walk over one run's kernels in launch order for kernels that NVTX
-  placed in a layer but did not name (``Layer[i]#Run[j]`` ranges only, the SGLang seed).
+  placed in a layer but did not name (``Layer[i]#Run[j]`` ranges only, the original SGLang report).
 """
 
 from __future__ import annotations
