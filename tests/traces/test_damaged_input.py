@@ -313,3 +313,17 @@ def test_damaged_schema_error_is_one_line(tmp_path: Path, reader_backend: str) -
     with pytest.raises(InputError) as exc:
         read_nsys_sqlite(p)
     assert "\n" not in str(exc.value) and "malformed database schema" in str(exc.value)
+
+
+def test_busy_time_of_a_trace_spanning_a_century_does_not_wrap() -> None:
+    """Four runs 1e9 s apart (the span a corrupt clock can give, within the readers' limits):
+    the integer-nanosecond running maximum must not overflow int64 (by hand: each run has two
+    1 s kernels 1 s apart, so 2 s busy and a 1 s gap not explained by a launch)."""
+    from rooflens.traces.intervals import segment_gaps
+
+    seg = np.repeat(np.arange(4), 2)
+    start = np.repeat(np.arange(4) * 1e9, 2) + np.tile([0.0, 2.0], 4)
+    g = segment_gaps(seg, start, start + 1.0, np.full(8, np.nan))
+    np.testing.assert_allclose(g.busy, [2.0] * 4)
+    np.testing.assert_allclose(g.other_gap, [1.0] * 4)
+    assert g.host_gap.tolist() == [0.0] * 4

@@ -25,6 +25,21 @@ class SegmentGaps:
     other_count: np.ndarray
 
 
+def _running_max(e_ns: np.ndarray, rank: np.ndarray, new_seg: np.ndarray) -> np.ndarray:
+    """Running maximum of ``e_ns`` restarting at each segment.  One shifted accumulate while the
+    shifts fit in int64 (always, for real captures); per segment otherwise (a trace spanning
+    decades, which only a corrupt file has), so nothing ever wraps around."""
+    span = int(e_ns.max()) + 1
+    if int(rank[-1]) * span + span < 2**62:
+        shift = rank.astype(np.int64) * span
+        return np.maximum.accumulate(e_ns + shift) - shift
+    out = np.empty_like(e_ns)
+    bounds = np.r_[np.flatnonzero(new_seg), e_ns.size]
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        out[lo:hi] = np.maximum.accumulate(e_ns[lo:hi])
+    return out
+
+
 def segment_gaps(
     seg: np.ndarray, start: np.ndarray, end: np.ndarray, launch: np.ndarray
 ) -> SegmentGaps:
@@ -51,8 +66,7 @@ def segment_gaps(
     t0 = float(min(s.min(), e.min()))
     s_ns = np.rint((s - t0) * 1e9).astype(np.int64)
     e_ns = np.rint((e - t0) * 1e9).astype(np.int64)
-    shift = rank.astype(np.int64) * (int(e_ns.max()) + 1)
-    run_max = np.maximum.accumulate(e_ns + shift) - shift
+    run_max = _running_max(e_ns, rank, new_seg)
     first = new_seg
     prev_max = np.r_[np.int64(0), run_max[:-1]]
     gap = np.where(first, 0, np.maximum(s_ns - prev_max, 0))

@@ -13,11 +13,12 @@ import math
 
 import numpy as np
 
-#: Largest |timestamp| a reader accepts, in the tool's own unit: 2**62 ns is 146 years, 2**53 us
-#: (where float64 stops counting whole microseconds) 285 years.  Larger values are corruption,
-#: and their differences would overflow int64 or lose every digit of a kernel's length in float64.
-NSYS_TIME_LIMIT_NS = 1 << 62
-KINETO_TIME_LIMIT_US = float(1 << 53)
+#: Largest |timestamp| a reader accepts, in the tool's own unit: 4e18 ns and 4e15 us are about
+#: 127 years (epoch-based clocks stay valid to 2096).  Two such times differ by at most 8e18 ns,
+#: which int64 holds: the busy-time sums (traces/intervals.py) work in integer nanoseconds.
+#: Larger values are corruption, and would overflow or lose every digit of a kernel's length.
+NSYS_TIME_LIMIT_NS = 4_000_000_000_000_000_000
+KINETO_TIME_LIMIT_US = 4e15
 
 
 def plausible_times(
