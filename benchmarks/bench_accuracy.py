@@ -63,6 +63,12 @@ def analyse(run_dir: Path, calibration: str | None) -> dict[str, Any] | None:
     pred = inp["prediction"]
     if not pred or not inp["timeline"]:
         return None
+    if calibration and pred.get("calibration"):
+        from rooflens.hardware import lookup
+        from rooflens.hardware.calibration import load
+
+        if lookup(load(calibration).gpu_name).key != inp["gpu"].get("spec_key"):
+            return None  # a calibration is for its own GPU only
     comp = compare(pred, inp["timeline"], inp["kernels"], inp["measured"], inp["gpu"])
     graph = bool(read_manifest(run_dir).get("settings", {}).get("cuda_graph"))
     tl = inp["timeline"]
