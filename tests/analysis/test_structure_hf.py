@@ -162,3 +162,35 @@ def test_operators_and_layers_against_truth(model: str, floor: float) -> None:
     share, _, wrong_layer = _score(model)
     assert share >= floor, share
     assert wrong_layer == 0
+
+
+def test_static_cache_cuda_graph_capture(tmp_path: Path) -> None:
+    """generate() with a static cache: prefill eager, decode steps compiled (Inductor/Triton) and
+    replayed from CUDA graphs after a compile run of ~11,900 kernels.  With its NVTX table
+    emptied, the chosen run is the annotated capture's steady-state run, kernel for kernel
+    (minus generate()'s own kernels before the prefill, which no step holds), with its phases."""
+    import shutil
+    import sqlite3
+
+    from rooflens.analysis.timeline import analyze_timeline
+
+    src = FIX / "h200_hf_llama_static" / "annotated" / "timeline.sqlite"
+    plain = tmp_path / "plain.sqlite"
+    shutil.copy(src, plain)
+    con = sqlite3.connect(plain)
+    con.execute("DELETE FROM NVTX_EVENTS")
+    con.commit()
+    con.close()
+    t = load_timeline(plain)
+    order = launch_order(t, project(t))
+    k = t.kernels
+    s = infer_structure(
+        k.name_id[order], t.strings.values, k.start_s[order], k.end_s[order], k.grid[order]
+    )
+    truth = analyze_timeline(load_timeline(src))  # NVTX: Run[1], prefill + decode[1..7]
+    assert truth.chosen_run == "Run[1]"
+    run = s.runs[s.chosen]  # type: ignore[index]
+    assert [st.phase for st in run.steps] == ["prefill"] + [f"decode[{i}]" for i in range(1, 8)]
+    mine = {float(k.start_s[order][i]): s.phase[i] for i in range(run.first, run.end)}
+    want = {kk.start_s: kk.phase for kk in truth.kernels if kk.phase is not None}
+    assert mine == want

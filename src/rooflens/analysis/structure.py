@@ -237,7 +237,9 @@ def _runs(c: Classes, steps: list[Step]) -> list[InferredRun]:
     if not steps:
         return []
     blocks = np.array([max(s.blocks, 1.0) for s in steps])
-    prefill = blocks >= PREFILL_BLOCK_RATIO * blocks.min()
+    # Reference: a low quantile, not the minimum — a compile/autotune pass or a capture warm-up
+    # may run odd tiny steps; decode steps are most of a run.
+    prefill = blocks >= PREFILL_BLOCK_RATIO * float(np.percentile(blocks, 25))
     if not prefill.any():  # all steps alike: each is a run of one step
         prefill[:] = True
     runs: list[InferredRun] = []
