@@ -194,20 +194,20 @@ def bench_gemm(
                 one = torch.ones((), device="cuda", dtype=torch.float32)
                 w8, x8 = w.to(torch.float8_e4m3fn), x.to(torch.float8_e4m3fn)
                 for m in ms:
-                    xm = x8[:m]
-                    yield (
-                        lambda xm=xm, w8=w8, one=one: torch._scaled_mm(
+
+                    def fp8(xm: Any = x8[:m], w8: Any = w8, one: Any = one) -> Any:
+                        return torch._scaled_mm(
                             xm, w8.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16
-                        ),
-                        _reps(2.0 * m * n * k / peak + n * k / 4e12),
-                    )  # fmt: skip
+                        )
+
+                    yield fp8, _reps(2.0 * m * n * k / peak + n * k / 4e12)
             else:
                 for m in ms:
-                    xm = x[:m]
-                    yield (
-                        (lambda xm=xm, w=w: xm @ w.t()),
-                        _reps(2.0 * m * n * k / peak + 2.0 * n * k / 4e12),
-                    )
+
+                    def mm(xm: Any = x[:m], w: Any = w) -> Any:
+                        return xm @ w.t()
+
+                    yield mm, _reps(2.0 * m * n * k / peak + 2.0 * n * k / 4e12)
             log(f"gemm {dtype} N={n} K={k}")
 
     res = iter(timer.run(points(), flush=True))

@@ -246,7 +246,15 @@ def _attention(path: Path, doc: dict[str, Any]) -> dict[str, list[AttentionTable
                 raise InputError(path, f"{where}heads, kv_heads, head_dim and batch must be ≥ 1")
             curve = _curve(path, where.rstrip("."), e.get("kv_len"), e.get("time_s"))
             out.setdefault(dtype, []).append(
-                AttentionTable(phase, *ints, curve, tuple(e.get("kernel_names", ())))
+                AttentionTable(
+                    phase,
+                    ints[0],
+                    ints[1],
+                    ints[2],
+                    ints[3],
+                    curve,
+                    tuple(e.get("kernel_names", ())),
+                )  # fmt: skip
             )
     return out
 
@@ -359,8 +367,8 @@ def choose(option: str | None, gpu_key: str) -> tuple[Calibration | None, str]:
     if option is not None and option.strip().lower() == "none":
         return None, "--calibration none: attainable times are the ideal roofline"
     if option:
-        cal = load(option)
-        return cal, f"calibration: {cal.label()}"
+        given = load(option)
+        return given, f"calibration: {given.label()}"
     cal = bundled_for(gpu_key)
     if cal is None:
         return (

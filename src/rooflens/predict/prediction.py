@@ -148,7 +148,7 @@ def _phase_rows(
     step is launch-bound on ``host`` costs (None: a CUDA-graph replay, back to back)."""
     dtype = wl.precision.compute_dtype
     before, after = g.model_ops(arch, dm, st)
-    placed = [(op, None, 1) for op in before]
+    placed: list[tuple[g.Op, int | None, int]] = [(op, None, 1) for op in before]
     placed += _merged_layer_ops(arch, dm, st, groups)
     placed += [(op, None, 1) for op in after]
     rows = [evaluate(op, gpu, dtype, phase, layer, count, steps) for op, layer, count in placed]
