@@ -205,3 +205,40 @@ def test_profile_puts_the_annotation_on_pythonpath_for_a_command_only() -> None:
         Path(sys.executable), CaptureOptions(["python3", "x.py"], None, annotate=False)
     )
     assert str(ANNOTATE_DIR) not in plain.get("PYTHONPATH", "")
+
+
+COMPILED = PROGRAM.replace(
+    "lm = LM()",
+    textwrap.dedent(
+        """
+        lm = LM()
+
+        def make_step(model):  # like transformers' get_compiled_call: a compiled model call
+            return torch.compile(model.__call__, backend="eager")
+        """
+    ),
+).replace(
+    "            logits = lm(input_ids=ids)",
+    "            logits = (lm if step == 0 else make_step(lm))(input_ids=ids)",
+) + textwrap.dedent(
+    """
+    from torch._dynamo.utils import counters
+    print("graph breaks", sum(counters["graph_break"].values()))
+    """
+)
+
+
+def test_a_compiled_step_runs_whole_and_is_marked_as_one_step(tmp_path: Path) -> None:
+    """A compiled decode step (what transformers' get_compiled_call returns; CUDA graphs with
+    mode='reduce-overhead') gets its run and phase, no module range, and no graph break."""
+    table = tmp_path / "table.toml"
+    text = (ANNOTATE_DIR / "modules.toml").read_text()
+    table.write_text(text.replace("step_factories = [", 'step_factories = ["__main__:make_step", '))
+    out, trace = _run(tmp_path, {"ROOFLENS_ANNOTATE_TABLE": str(table)}, COMPILED)
+    assert "graph breaks 0" in out
+    lines = trace.read_text().split()
+    decode = lines[lines.index("decode[1]") :]
+    assert decode[:4] == ["decode[1]", "sampling", "<pop>", "<pop>"]
+    assert [x for x in lines if x.startswith(("Run", "prefill", "decode"))] == [
+        "Run[0]", "prefill", "decode[1]", "Run[1]", "prefill", "decode[1]"
+    ]  # fmt: skip

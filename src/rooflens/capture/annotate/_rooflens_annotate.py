@@ -248,7 +248,10 @@ class Annotator:
 
     def call(self, op: str, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         """A wrapped function: its own range when a model forward runs and nothing absorbs it."""
-        if self.root is None or threading.get_ident() != self.thread or self.stack[-1].absorb:
+        # absorb first: inside a compiled step this returns before anything dynamo cannot trace
+        if self.root is None or not self.stack or self.stack[-1].absorb:
+            return fn(*args, **kwargs)
+        if threading.get_ident() != self.thread:
             return fn(*args, **kwargs)
         parent = self.stack[-1]
         if parent.gap:
