@@ -365,7 +365,12 @@ LIBRARY_NAMES: list[tuple[str, str, str | None]] = [
     ),
     ("triton_poi_fused_mul_silu_0", "act", "act"),
     ("triton_red_fused__to_copy_add_mean_mul_pow_rsqrt_0", "norm", None),
-    ("triton_poi_fused_add_0", "elementwise", None),
+    ("triton_poi_fused_mul_add_0", "elementwise", None),
+    # Inductor kernels of Hugging Face generate() with a static cache (tests/fixtures/h200_hf_llama_static)
+    ("triton_poi_fused_add_cat_mul_neg_slice_unsqueeze_0", "rope", "rope"),
+    ("triton_poi_fused__to_copy_cat_cos_mul_sin_transpose_1", "rope", "rope"),
+    ("triton_poi_fused__unsafe_view_add_2", "residual", None),
+    ("triton_poi_fused_add_0", "residual", None),
     (
         "void at::native::reduce_kernel<(int)512, (int)1, at::native::ReduceOp<float, at::native::func_wrapper_t<float, at::native::sum_functor<float, float, float>::operator ()(at::TensorIterator &)::[lambda(float, float) (instance 1)]>, unsigned int, float, (int)4, (int)4>>(T3)",
         "reduce",
