@@ -233,3 +233,33 @@ def test_real_report_flops_and_nvtx_against_hand_counts() -> None:
     for op, flops in want.items():
         assert got[op] == flops, op
     assert rep.device_name == "NVIDIA H200"
+
+
+def test_impossible_metric_values_are_dropped_and_counted(
+    tmp_path: Path, fake_module: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metrics = dict(Action.METRICS)
+    metrics["gpu__time_duration.sum"] = Metric(-5.0, "nsecond")  # a negative time
+    metrics["dram__bytes_read.sum"] = Metric(float("inf"), "Mbyte")
+    monkeypatch.setattr(Action, "METRICS", metrics)
+    p = tmp_path / "k.ncu-rep"
+    p.write_bytes(STAND_IN)
+    ncu = load_ncu(p)
+    for k in ncu.kernels:  # both of the fake's two kernels
+        assert "gpu__time_duration.sum" not in k.metrics and "dram__bytes_read.sum" not in k.metrics
+        assert k.metrics["dram__bytes.sum.per_second"] == pytest.approx(2.5e12)
+    assert ncu.warnings == [
+        "4 metric value(s) dropped as impossible (infinite, or a negative time, size or count)"
+    ]
+
+
+def test_abort_in_nvidias_reader_is_one_line_error(tmp_path: Path, fake_module: None) -> None:
+    """NVIDIA's reader abort()s on some corrupt files (a failed protobuf check): the forked
+    child dies, the parent says so in one line."""
+    import os
+
+    sys.modules["ncu_report"].load_report = lambda path: os.abort()  # type: ignore[attr-defined]
+    p = tmp_path / "k.ncu-rep"
+    p.write_bytes(STAND_IN)
+    with pytest.raises(InputError, match="ncu_report died reading it"):
+        load_ncu(p)

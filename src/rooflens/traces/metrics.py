@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from functools import lru_cache
 from importlib import resources
@@ -25,3 +26,15 @@ def used_metrics() -> frozenset[str]:
     for op in m["flops"]["cuda_core"].values():
         names.update(op["names"])
     return frozenset(names)
+
+
+@lru_cache(maxsize=1)
+def nonnegative_metrics() -> frozenset[str]:
+    """The metrics rooflens reads that count something (time, bytes, FLOP): never below 0.
+    (Percentages are left out: NCU itself prints small negative ``…min.pct…`` values.)"""
+    return frozenset(m for m in used_metrics() if "pct" not in m)
+
+
+def impossible(name: str, value: float) -> bool:
+    """Whether a metric value cannot be real: infinite or NaN, or a negative count/time/size."""
+    return not math.isfinite(value) or (value < 0 and name in nonnegative_metrics())

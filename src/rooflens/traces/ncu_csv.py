@@ -12,12 +12,11 @@ import csv
 import io
 import math
 import re
-from functools import lru_cache
 from pathlib import Path
 
 from rooflens.errors import InputError
 from rooflens.traces.files import check_input_file
-from rooflens.traces.metrics import used_metrics
+from rooflens.traces.metrics import impossible, used_metrics
 from rooflens.traces.model import NcuKernel, NcuKernels
 from rooflens.units import UnitError, parse_number, scale_to_si
 
@@ -134,7 +133,6 @@ def _kernel(
     time, size or count, is left out and counted in ``bad[0]``, so no impossible figure (a
     negative time) reaches a report.  (NCU itself prints small negative ``…min.pct…`` values.)"""
     cell = dict(zip(header, row, strict=False))
-    nonnegative = _nonnegative_metrics()
     metrics: dict[str, float] = {}
     device_name = None
     for i, factor in scales.items():
@@ -149,7 +147,7 @@ def _kernel(
         if math.isnan(value):
             continue  # "n/a": not collected for this kernel
         value *= factor
-        if not math.isfinite(value) or (value < 0 and header[i] in nonnegative):
+        if impossible(header[i], value):
             bad[0] += 1
             continue
         metrics[header[i]] = value
@@ -169,12 +167,6 @@ def _kernel(
         block=_dim3(cell.get("Block Size", "")),
         device_name=device_name,
     )
-
-
-@lru_cache(maxsize=1)
-def _nonnegative_metrics() -> frozenset[str]:
-    """The metrics rooflens reads that count something (time, bytes, FLOP): never below 0."""
-    return frozenset(m for m in used_metrics() if "pct" not in m)
 
 
 def _kernel_id(text: str) -> int:

@@ -8,6 +8,7 @@ rule results (message, type, estimated speedup) come along.
 
 from __future__ import annotations
 
+import faulthandler
 import math
 import multiprocessing as mp
 import os
@@ -18,6 +19,7 @@ from typing import Any
 
 from rooflens.errors import InputError, ToolMissingError
 from rooflens.traces.files import check_input_file
+from rooflens.traces.metrics import impossible
 from rooflens.traces.model import NcuKernel, NcuKernels, RuleResult
 from rooflens.traces.ncu_frames import check_frames
 from rooflens.units import UnitError, scale_to_si
@@ -171,6 +173,16 @@ def read_ncu_report(path: str | Path) -> NcuKernels:
     warnings = check_frames(p)
     mod = _module()
     kernels = _isolated(p, mod)
+    bad = 0
+    for k in kernels:
+        drop = [name for name, v in k.metrics.items() if impossible(name, v)]
+        for name in drop:
+            del k.metrics[name]
+        bad += len(drop)
+    if bad:
+        warnings.append(
+            f"{bad} metric value(s) dropped as impossible (infinite, or a negative time, size or count)"
+        )
     if not kernels:
         cut = f" ({warnings[0]})" if warnings else ""
         raise InputError(p, f"the Nsight Compute report holds no kernels{cut}")
@@ -209,6 +221,7 @@ def _load_kernels(p: Path, mod: Any) -> list[NcuKernel]:
 
 def _child(conn: Any, p: Path, mod: Any, log: Any) -> None:  # pragma: no cover (in the child)
     os.dup2(log.fileno(), 2)  # NVIDIA's library logs to stderr: keep that off the user's terminal
+    faulthandler.disable()  # its dump of a crash would go to the terminal too (pytest enables it)
     try:
         conn.send(("ok", _load_kernels(p, mod)))
     except InputError as exc:
