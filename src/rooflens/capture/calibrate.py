@@ -8,13 +8,15 @@ up before its first marker, then repeated ``reps`` times; the time of one repeti
 its kernels (cuBLAS split-K adds a reduction kernel) and a point keeps the median repetition.
 
 Cache state, per family (the file says which): GEMMs and attention flush L2 before every
-repetition (a 2 × L2-sized buffer is zeroed; its fill kernels are dropped), because a serving step
-reads weights and KV cache from DRAM; memory-bound operators do **not** flush, because in a
-decoder they read what the previous operator just wrote (L2-resident while it fits, DRAM beyond).
+repetition (a 2 × L2-sized buffer is *read*; its reduction kernels are dropped), because a
+serving step reads weights and KV cache from DRAM; memory-bound operators do **not** flush,
+because in a decoder they read what the previous operator just wrote (L2-resident while it fits).
 
-Host costs (seconds of CPU per eager PyTorch call, per CUDA-graph replay) are wall-clock means of
-long loops.  torch is imported lazily (only this module needs it); the file schema, lookup and
-interpolation live in :mod:`rooflens.hardware.calibration`, which knows nothing of torch.
+This module: the timer, GEMM, attention, the file's key and the driver :func:`calibrate`.
+Memory-bound and eager operators: :mod:`rooflens.capture.calibrate_eager`; host costs (per eager
+call, per CUDA-graph replay, under nsys): :mod:`rooflens.capture.calibrate_host`.  torch is
+imported lazily (only these modules need it); the file schema, lookup and interpolation live in
+:mod:`rooflens.hardware.calibration`, which knows nothing of torch.
 """
 
 from __future__ import annotations
@@ -223,55 +225,6 @@ def bench_gemm(
     return entries
 
 
-def _memory_ops(torch: Any, n: int) -> dict[str, tuple[Fn, float]]:
-    """name → (operation on n fp16 elements, minimum bytes it moves)."""
-    import torch.nn.functional as F
-
-    a = torch.randn(n, device="cuda", dtype=torch.float16)
-    b = torch.randn(n, device="cuda", dtype=torch.float16)
-    c = torch.empty_like(a)
-    rows = max(1, n // 4096)
-    x2 = a[: rows * 4096].view(rows, -1)
-    wn = torch.ones(x2.shape[1], device="cuda", dtype=torch.float16)
-    table = torch.randn(max(rows, 1024), 4096, device="cuda", dtype=torch.float16)
-    ids = torch.randint(0, table.shape[0], (rows,), device="cuda")
-    half = x2.shape[1] // 2
-    c2 = c[: x2.numel()].view(x2.shape)
-    e = 2.0 * n
-    return {
-        "copy": (lambda: c2[:, :half].copy_(x2[:, half:]), e),  # strided: a kernel, not a memcpy
-        "add": (lambda: torch.add(a, b, out=c), 3 * e),
-        "mul": (lambda: a * b, 3 * e),
-        "silu": (lambda: F.silu(a), 2 * e),
-        "neg": (lambda: -a, 2 * e),
-        "cat": (lambda: torch.cat((x2[:, half:], x2[:, :half]), dim=-1), 2 * e),
-        "rms_norm": (lambda: F.rms_norm(x2, (x2.shape[1],), wn, 1e-5), 2.0 * 2 * x2.numel()),
-        "embedding": (lambda: F.embedding(ids, table), 2.0 * 2 * rows * 4096),
-    }
-
-
-def bench_memory(torch: Any, timer: Timer) -> dict[str, dict[str, Any]]:
-    """Memory-bound operators over transfer size (no L2 flush: see the module docstring)."""
-    out: dict[str, dict[str, Any]] = {}
-    for size in MEM_SIZES:
-        n = size // 2
-        opsd = _memory_ops(torch, n)
-        names = list(opsd)
-        res = timer.run([(opsd[k][0], _reps(opsd[k][1] / 3e12 + 3e-6)) for k in names], flush=False)
-        for k, r in zip(names, res, strict=True):
-            if r is None:
-                continue
-            e = out.setdefault(k, {"bytes": [], "time_s": [], "kernels": [], "kernel_names": []})
-            e["bytes"].append(opsd[k][1])
-            e["time_s"].append(r[0])
-            e["kernels"].append(r[1])
-            e["kernel_names"] = sorted(set(e["kernel_names"]) | set(r[2]))
-        del opsd
-        torch.cuda.empty_cache()
-        log(f"memory ops at {size / 2**20:.3g} MiB per tensor")
-    return out
-
-
 def attention_configs() -> list[tuple[int, int, int]]:
     """(heads, kv_heads, head_dim) of the bundled presets with standard attention (not MLA)."""
     from rooflens.model.loader import list_presets, load_architecture
@@ -343,93 +296,6 @@ def bench_attention(
     torch.cuda.empty_cache()
     log(f"attention {dtype} H={h} Hkv={hkv} d={d}")
     return out
-
-
-def _host_loop(torch: Any, fn: Fn, n: int = 2000) -> float:
-    """Mean wall seconds per call of ``fn`` over ``n`` calls (no synchronisation inside)."""
-    for _ in range(50):
-        fn()
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    t = time.perf_counter() - t0
-    torch.cuda.synchronize()
-    return t / n
-
-
-def bench_host(torch: Any) -> dict[str, Any]:
-    """Host seconds per eager call (tiny tensors: the GPU is never the bottleneck), per NVTX
-    range, per CUDA-graph replay, and device seconds per kernel inside a replay."""
-    import torch.nn.functional as F
-
-    a = torch.randn(64, 64, device="cuda", dtype=torch.float16)
-    b = torch.randn(64, 64, device="cuda", dtype=torch.float16)
-    w = torch.ones(64, device="cuda", dtype=torch.float16)
-    q = torch.randn(1, 8, 16, 64, device="cuda", dtype=torch.float16)
-    kv = torch.randn(1, 2, 16, 64, device="cuda", dtype=torch.float16)
-    ids = torch.zeros(4, dtype=torch.long, device="cuda")
-    cache = torch.zeros(1, 2, 64, 64, device="cuda", dtype=torch.float16)
-
-    def nvtx() -> None:
-        torch.cuda.nvtx.range_push("x")
-        torch.cuda.nvtx.range_pop()
-
-    def sdpa() -> Any:
-        return F.scaled_dot_product_attention(q, kv, kv, is_causal=True, enable_gqa=True)
-
-    def slice_copy() -> None:
-        cache[:, :, 3:19] = kv
-
-    from rooflens.capture.workload import Marker
-
-    mark = Marker(torch_ranges=False)
-
-    def marker() -> None:
-        with mark("x"):
-            pass
-
-    eager = {
-        "marker": _host_loop(torch, marker),
-        "add": _host_loop(torch, lambda: a + b),
-        "mm": _host_loop(torch, lambda: a @ b.t()),
-        "rms_norm": _host_loop(torch, lambda: F.rms_norm(a, (64,), w, 1e-5)),
-        "sdpa": _host_loop(torch, sdpa, 500),
-        "embedding": _host_loop(torch, lambda: F.embedding(ids, a)),
-        "slice_copy": _host_loop(torch, slice_copy),
-        "view": _host_loop(torch, lambda: a.view(-1)),
-        "nvtx_range": _host_loop(torch, nvtx),
-    }
-    return {"eager_call_s": eager, **_bench_graph(torch, a, b)}
-
-
-def _bench_graph(torch: Any, a: Any, b: Any, n: int = 200) -> dict[str, float]:
-    c = torch.empty_like(a)
-    s = torch.cuda.Stream()
-    s.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(s):
-        torch.add(a, b, out=c)
-    torch.cuda.current_stream().wait_stream(s)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        for _ in range(n):
-            torch.add(c, b, out=c)
-    graph.replay()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    times = []
-    for _ in range(20):
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1e-3 / n)
-    host = _host_loop(torch, graph.replay, 50)
-    return {
-        "graph_kernel_s": statistics.median(times),
-        "graph_replay_host_s": host,
-        "graph_kernels": n,
-    }
 
 
 def bench_allreduce(torch: Any) -> dict[str, Any]:
@@ -513,11 +379,12 @@ def calibrate(
         nk, dtypes = [(6144, 4096), (4096, 14336), (128256, 4096)], dtypes[:1]
     peak = 8e14
     doc: dict[str, Any] = {"schema": SCHEMA_NAME, "version": SCHEMA_VERSION, "key": ident}
+    from rooflens.capture.calibrate_eager import bench_eager, bench_memory
+    from rooflens.capture.calibrate_host import bench_host, host_under_nsys
+
     with torch.inference_mode():
         doc["host"] = bench_host(torch)
         log(f"host: {doc['host']['eager_call_s']['add'] * 1e6:.2f} us per eager add")
-        from rooflens.capture.calibrate_eager import bench_eager, host_under_nsys
-
         nsys_host = None if quick else host_under_nsys(log)
         if nsys_host is not None:
             doc["host_nsys"] = nsys_host
@@ -558,6 +425,8 @@ def host_only(path: str) -> None:
     import json
 
     import torch
+
+    from rooflens.capture.calibrate_host import bench_host
 
     with torch.inference_mode():
         doc = bench_host(torch)

@@ -1,5 +1,5 @@
-"""Calibration of eager PyTorch operators as the built-in workload runs them, and host costs
-under Nsight Systems.
+"""Calibration of memory-bound kernels and of eager PyTorch operators as the built-in workload
+runs them.
 
 Eager operators launch several small kernels on non-contiguous views (RoPE on a transposed
 ``[b, H, T, d]`` view, SiLU·mul on the two halves of one GEMM output, the KV-cache write into a
@@ -12,19 +12,13 @@ Two regimes, both CUPTI kernel durations: *back to back* (launches queued, the d
 idles) and *isolated* (the host spins ``GAP_S`` between launches, as in a launch-bound eager run:
 every kernel starts on an idle device, which costs it a few microseconds more).
 
-Host costs under nsys: the host benchmark re-runs in a child process under ``nsys profile`` with
-the capture's flags (CUPTI callbacks make each launch dearer); the timeline is thrown away.
+Memory-bound kernels (:func:`bench_memory`): contiguous tensors over 4 KiB … 4 GiB, queued back
+to back, no L2 flush (a decoder's small operators read what the previous one just wrote).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 REF = {"h": 4096, "heads": 32, "kv_heads": 8, "d": 128, "inter": 14336, "vocab": 128256}
@@ -83,6 +77,57 @@ def _points(torch: Any, kind: str, t: int) -> tuple[Any, float]:
     raise ValueError(kind)
 
 
+def _memory_ops(torch: Any, n: int) -> dict[str, tuple[Any, float]]:
+    """name → (operation on n fp16 elements, minimum bytes it moves)."""
+    import torch.nn.functional as F
+
+    a = torch.randn(n, device="cuda", dtype=torch.float16)
+    b = torch.randn(n, device="cuda", dtype=torch.float16)
+    c = torch.empty_like(a)
+    rows = max(1, n // 4096)
+    x2 = a[: rows * 4096].view(rows, -1)
+    wn = torch.ones(x2.shape[1], device="cuda", dtype=torch.float16)
+    table = torch.randn(max(rows, 1024), 4096, device="cuda", dtype=torch.float16)
+    ids = torch.randint(0, table.shape[0], (rows,), device="cuda")
+    half = x2.shape[1] // 2
+    c2 = c[: x2.numel()].view(x2.shape)
+    e = 2.0 * n
+    return {
+        "copy": (lambda: c2[:, :half].copy_(x2[:, half:]), e),  # strided: a kernel, not a memcpy
+        "add": (lambda: torch.add(a, b, out=c), 3 * e),
+        "mul": (lambda: a * b, 3 * e),
+        "silu": (lambda: F.silu(a), 2 * e),
+        "neg": (lambda: -a, 2 * e),
+        "cat": (lambda: torch.cat((x2[:, half:], x2[:, :half]), dim=-1), 2 * e),
+        "rms_norm": (lambda: F.rms_norm(x2, (x2.shape[1],), wn, 1e-5), 2.0 * 2 * x2.numel()),
+        "embedding": (lambda: F.embedding(ids, table), 2.0 * 2 * rows * 4096),
+    }
+
+
+def bench_memory(torch: Any, timer: Any) -> dict[str, dict[str, Any]]:
+    """Memory-bound operators over transfer size (no L2 flush: see the module docstring)."""
+    from rooflens.capture.calibrate import MEM_SIZES, _reps, log
+
+    out: dict[str, dict[str, Any]] = {}
+    for size in MEM_SIZES:
+        n = size // 2
+        opsd = _memory_ops(torch, n)
+        names = list(opsd)
+        res = timer.run([(opsd[k][0], _reps(opsd[k][1] / 3e12 + 3e-6)) for k in names], flush=False)
+        for k, r in zip(names, res, strict=True):
+            if r is None:
+                continue
+            e = out.setdefault(k, {"bytes": [], "time_s": [], "kernels": [], "kernel_names": []})
+            e["bytes"].append(opsd[k][1])
+            e["time_s"].append(r[0])
+            e["kernels"].append(r[1])
+            e["kernel_names"] = sorted(set(e["kernel_names"]) | set(r[2]))
+        del opsd
+        torch.cuda.empty_cache()
+        log(f"memory ops at {size / 2**20:.3g} MiB per tensor")
+    return out
+
+
 KINDS = ("rope", "act", "kv_write", "argmax", "rms_norm", "add", "embedding")
 
 
@@ -117,28 +162,3 @@ def bench_eager(torch: Any, timer: Any, log: Any) -> dict[str, Any]:
         torch.cuda.empty_cache()
         log(f"eager operators, {regime.replace('_', ' ')}")
     return out
-
-
-def host_under_nsys(log: Any) -> dict[str, Any] | None:
-    """The host benchmark in a child process under ``nsys profile`` (capture flags), or None
-    (with a log line) when nsys is missing or the child fails."""
-    from rooflens.capture.nsys import profile_command
-    from rooflens.capture.tools import find_tool, tool_env
-
-    nsys = find_tool("nsys", required=False)
-    if nsys is None:
-        log("nsys not found: host costs under nsys not measured")
-        return None
-    with tempfile.TemporaryDirectory(prefix="rooflens-calib-") as tmp:
-        out = Path(tmp) / "host.json"
-        prog = [sys.executable, "-m", "rooflens.capture.calibrate", "--host-only", str(out)]
-        argv = profile_command(nsys, Path(tmp) / "host", prog)
-        env = {**os.environ, **tool_env(nsys)}
-        try:
-            subprocess.run(argv, env=env, capture_output=True, timeout=300, check=True)
-            doc = json.loads(out.read_text(encoding="utf-8"))
-        except (OSError, subprocess.SubprocessError, ValueError) as exc:
-            log(f"host costs under nsys failed: {exc.__class__.__name__}")
-            return None
-    log(f"host under nsys: {doc['eager_call_s']['add'] * 1e6:.2f} us per eager add")
-    return dict(doc)

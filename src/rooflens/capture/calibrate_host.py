@@ -1,0 +1,135 @@
+"""Host costs for ``rooflens calibrate``: seconds of CPU per eager PyTorch call and per CUDA-graph
+replay, without a profiler and under Nsight Systems.
+
+Wall-clock means of long loops on tiny tensors (the GPU is never the bottleneck).  Under nsys the
+same benchmark re-runs in a child process (``python -m rooflens.capture.calibrate --host-only``)
+under ``nsys profile`` with the capture's flags: CUPTI callbacks make each traced call dearer,
+and the captures a prediction is compared with were taken that way.  The timeline is discarded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Fn = Callable[[], object]
+
+
+def _host_loop(torch: Any, fn: Fn, n: int = 2000) -> float:
+    """Mean wall seconds per call of ``fn`` over ``n`` calls (no synchronisation inside)."""
+    for _ in range(50):
+        fn()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    t = time.perf_counter() - t0
+    torch.cuda.synchronize()
+    return t / n
+
+
+def bench_host(torch: Any) -> dict[str, Any]:
+    """Host seconds per eager call (tiny tensors: the GPU is never the bottleneck), per NVTX
+    range, per CUDA-graph replay, and device seconds per kernel inside a replay."""
+    import torch.nn.functional as F
+
+    a = torch.randn(64, 64, device="cuda", dtype=torch.float16)
+    b = torch.randn(64, 64, device="cuda", dtype=torch.float16)
+    w = torch.ones(64, device="cuda", dtype=torch.float16)
+    q = torch.randn(1, 8, 16, 64, device="cuda", dtype=torch.float16)
+    kv = torch.randn(1, 2, 16, 64, device="cuda", dtype=torch.float16)
+    ids = torch.zeros(4, dtype=torch.long, device="cuda")
+    cache = torch.zeros(1, 2, 64, 64, device="cuda", dtype=torch.float16)
+
+    def nvtx() -> None:
+        torch.cuda.nvtx.range_push("x")
+        torch.cuda.nvtx.range_pop()
+
+    def sdpa() -> Any:
+        return F.scaled_dot_product_attention(q, kv, kv, is_causal=True, enable_gqa=True)
+
+    def slice_copy() -> None:
+        cache[:, :, 3:19] = kv
+
+    from rooflens.capture.workload import Marker
+
+    mark = Marker(torch_ranges=False)
+
+    def marker() -> None:
+        with mark("x"):
+            pass
+
+    eager = {
+        "marker": _host_loop(torch, marker),
+        "add": _host_loop(torch, lambda: a + b),
+        "mm": _host_loop(torch, lambda: a @ b.t()),
+        "rms_norm": _host_loop(torch, lambda: F.rms_norm(a, (64,), w, 1e-5)),
+        "sdpa": _host_loop(torch, sdpa, 500),
+        "embedding": _host_loop(torch, lambda: F.embedding(ids, a)),
+        "slice_copy": _host_loop(torch, slice_copy),
+        "view": _host_loop(torch, lambda: a.view(-1)),
+        "nvtx_range": _host_loop(torch, nvtx),
+    }
+    return {"eager_call_s": eager, **_bench_graph(torch, a, b)}
+
+
+def _bench_graph(torch: Any, a: Any, b: Any, n: int = 200) -> dict[str, float]:
+    c = torch.empty_like(a)
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        torch.add(a, b, out=c)
+    torch.cuda.current_stream().wait_stream(s)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(n):
+            torch.add(c, b, out=c)
+    graph.replay()
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(20):
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) * 1e-3 / n)
+    host = _host_loop(torch, graph.replay, 50)
+    return {
+        "graph_kernel_s": statistics.median(times),
+        "graph_replay_host_s": host,
+        "graph_kernels": n,
+    }
+
+
+def host_under_nsys(log: Any) -> dict[str, Any] | None:
+    """The host benchmark in a child process under ``nsys profile`` (capture flags), or None
+    (with a log line) when nsys is missing or the child fails."""
+    from rooflens.capture.nsys import profile_command
+    from rooflens.capture.tools import find_tool, tool_env
+
+    nsys = find_tool("nsys", required=False)
+    if nsys is None:
+        log("nsys not found: host costs under nsys not measured")
+        return None
+    with tempfile.TemporaryDirectory(prefix="rooflens-calib-") as tmp:
+        out = Path(tmp) / "host.json"
+        prog = [sys.executable, "-m", "rooflens.capture.calibrate", "--host-only", str(out)]
+        argv = profile_command(nsys, Path(tmp) / "host", prog)
+        env = {**os.environ, **tool_env(nsys)}
+        try:
+            subprocess.run(argv, env=env, capture_output=True, timeout=300, check=True)
+            doc = json.loads(out.read_text(encoding="utf-8"))
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            log(f"host costs under nsys failed: {exc.__class__.__name__}")
+            return None
+    log(f"host under nsys: {doc['eager_call_s']['add'] * 1e6:.2f} us per eager add")
+    return dict(doc)
