@@ -327,3 +327,17 @@ def test_busy_time_of_a_trace_spanning_a_century_does_not_wrap() -> None:
     np.testing.assert_allclose(g.busy, [2.0] * 4)
     np.testing.assert_allclose(g.other_gap, [1.0] * 4)
     assert g.host_gap.tolist() == [0.0] * 4
+
+
+def test_short_kineto_kernel_at_an_epoch_timestamp_is_kept(tmp_path: Path) -> None:
+    """At ts ~1.7e15 us float64 steps by 0.25 us, so ts + 0.1 == ts: a 0.1 us kernel is still
+    a kernel (its length is judged on dur, not on the rounded end)."""
+    ts = 1.7e15
+    assert ts + 0.1 == ts
+    ev = {"ph": "X", "cat": "kernel", "name": "k", "pid": 0, "tid": 7, "ts": ts, "dur": 0.1,
+          "args": {"correlation": 1}}  # fmt: skip
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps({"traceEvents": [ev]}))
+    t = load_timeline(p)
+    assert len(t.kernels) == 1 and not t.warnings
+    np.testing.assert_allclose(t.kernels.end_s - t.kernels.start_s, [0.1e-6])

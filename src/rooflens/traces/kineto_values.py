@@ -78,9 +78,11 @@ _WHAT = {"kernel": "kernels", "launch": "launch calls", "range": "ranges", "copy
 def plausible_block(block: Block, table: str, warnings: list[str]) -> Block:
     """``block`` without impossible rows (counted in ``warnings``): NaN, infinite or huge times,
     negative durations (zero too for kernels), negative sizes or launch dimensions."""
-    ok = plausible_times(
-        block.ts, block.ts + block.dur, KINETO_TIME_LIMIT_US, positive=table == "kernel"
-    )
+    # Both ends within the limit; the length judged on ``dur`` itself, since at an epoch-sized
+    # ts (~1.7e15 us, float64 steps of 0.25 us) ts + dur may round back to ts.
+    ok = plausible_times(block.ts, block.ts + block.dur, KINETO_TIME_LIMIT_US, positive=False)
+    with np.errstate(invalid="ignore"):
+        ok &= (block.dur > 0) if table == "kernel" else (block.dur >= 0)
     sizes = {"kernel": block.ints[5:], "copy": block.ints[3:4]}.get(table, [])
     for col in sizes:
         ok &= col >= 0
