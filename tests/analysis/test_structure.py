@@ -245,3 +245,18 @@ def test_vllm_fused_kernels(tp: bool) -> None:
     _check(s, rows, 1)
     named = {s.evidence[i] for i, r in enumerate(rows) if r[0] in (V_ROPE, V_CACHE, V_ACT)}
     assert named == {"name+position"}
+
+
+def test_one_device_of_a_tensor_parallel_capture() -> None:
+    from rooflens.analysis.inferred_runs import one_device
+
+    device = np.array([0, 1, 0, 1, 0, 1, 1])
+    pid = np.array([5, 6, 5, 6, 5, 6, 6])
+    order = np.array([10, 11, 12, 13, 14, 15, 16])
+    kept, notes = one_device(device, pid, order)
+    assert kept.tolist() == [11, 13, 15, 16]  # GPU 1 ran 4 of the 7 kernels
+    assert notes == [
+        "structure inferred on GPU 1 (process 6): 4 of 7 kernels; the other 1 GPU/process stream(s) are left out"
+    ]
+    same, none = one_device(np.zeros(3), np.zeros(3), np.arange(3))
+    assert same.tolist() == [0, 1, 2] and none == []

@@ -26,6 +26,25 @@ def launch_order(trace: Trace, proj: Projection) -> np.ndarray:
     return np.lexsort((k.start_s, launch))
 
 
+def one_device(
+    device: np.ndarray, pid: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """The kernels of one GPU and process (the one that ran most kernels): ranks of a
+    tensor-parallel capture interleave in launch order and would break every pattern."""
+    key = device.astype(np.int64) * (1 << 32) + pid.astype(np.int64)
+    values, counts = np.unique(key, return_counts=True)
+    if values.size <= 1:
+        return order, []
+    pick = int(values[np.argmax(counts)])
+    keep = key == pick
+    dev, proc = divmod(pick, 1 << 32)
+    note = (
+        f"structure inferred on GPU {dev} (process {proc}): {int(keep.sum())} of {order.size} "
+        f"kernels; the other {values.size - 1} GPU/process stream(s) are left out"
+    )
+    return order[keep], [note]
+
+
 def subset_summary(trace: Trace, proj: Projection, rows: np.ndarray, name: str) -> RunSummary:
     """A :class:`RunSummary` of the kernels ``rows`` over [first kernel start, last kernel end]."""
     k = trace.kernels
@@ -47,6 +66,7 @@ def infer_runs(
     """Inferred runs, the chosen one, its labelled kernels and notes; None when none is found."""
     order = launch_order(trace, proj)
     k = trace.kernels
+    order, notes = one_device(k.device[order], k.pid[order], order)
     s = infer_structure(k.name_id[order], trace.strings.values, k.start_s[order],
                         k.end_s[order], k.grid[order])  # fmt: skip
     if s.chosen is None:
@@ -56,7 +76,7 @@ def infer_runs(
     run = s.runs[s.chosen]
     kernels = run_kernels(trace, proj, order[run.first : run.end])
     _apply(kernels, s, run.first)
-    return runs, runs[s.chosen], kernels, [*s.notes, evidence_note(kernels)]
+    return runs, runs[s.chosen], kernels, [*notes, *s.notes, evidence_note(kernels)]
 
 
 def evidence_note(kernels: list[TimelineKernel]) -> str:
