@@ -95,8 +95,38 @@ def _print_tables(pred: Prediction, show_ops: bool) -> None:
         f"DRAM {fmt_bytes(gpu.bandwidth_bps)}/s; weights {fmt_bytes(pred.weight_bytes)}, "
         f"KV cache {fmt_bytes(pred.kv_cache_bytes)} per GPU"
     )
+    for line in attainable_lines(pred):
+        console.print(line)
     for note in pred.notes:
         console.print(f"note: {note}")
+
+
+def attainable_lines(pred: Prediction) -> list[str]:
+    """Calibrated attainable time per phase and the predicted bubble ratio of one run of the
+    built-in workload (docs/calibration.md); nothing without a calibration."""
+    if pred.calibration is None:
+        return []
+    att = ", ".join(
+        f"{name} {fmt_duration(pred.phases[name].attainable_time_s or 0.0)}"
+        for name in ("prefill", "decode_first_token", "decode_total")
+        if pred.phases[name].time_s
+    )
+    lines = [f"attainable (calibrated): {att}"]
+    rt = pred.run_timeline or {}
+    eager, graph = rt.get("eager") or {}, rt.get("cuda_graph") or {}
+    if eager and graph:
+        lines.append(
+            f"predicted bubble ratio of one run: eager {eager['bubble_ratio']:.0%}, "
+            f"CUDA-graph decode {graph['bubble_ratio']:.0%} (host costs: {rt.get('host_costs')})"
+        )
+    nsys = rt.get("under_nsys") or {}
+    if nsys:
+        lines.append(
+            f"  under nsys (as `rooflens run` captures it): eager "
+            f"{nsys['eager']['bubble_ratio']:.0%}, CUDA-graph decode "
+            f"{nsys['cuda_graph']['bubble_ratio']:.0%}"
+        )
+    return lines
 
 
 def _compact_table(title: str) -> Table:

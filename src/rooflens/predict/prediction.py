@@ -264,6 +264,8 @@ def predict(
         "decode": "cuda_graph" if cuda_graph else "eager",
         **run_timeline(arch, workload, moe, calibration, gpu, under_nsys),
     }
+    if not under_nsys and calibration.host_nsys is not None:  # what a capture will see
+        timeline["under_nsys"] = run_timeline(arch, workload, moe, calibration, gpu, True)
     note = calibration_note or f"calibration: {calibration.label()}"
     if any(r.l2_resident for r in pred.operators):
         note += (
