@@ -137,3 +137,26 @@ def test_predict_json_uses_the_bundled_h200_file_and_none_disables_it() -> None:
     pred = json.loads(p.stdout)["prediction"]
     assert pred["calibration"] is None and pred["phases"]["prefill"]["attainable_time_s"] is None
     assert np.isfinite(pred["phases"]["prefill"]["time_s"])
+
+
+def test_eager_kernel_counts_match_a_real_capture() -> None:
+    """EAGER_KINDS (data) against the kernels per operator instance nsys saw in the built-in eager
+    workload (H200, Llama-3-8B, 2 layers, 16 decode steps)."""
+    from rooflens.analysis.compare import compare
+    from rooflens.commands.report import analyse_inputs
+    from rooflens.predict.attainable import EAGER_KINDS
+
+    run = Path(__file__).parents[1] / "fixtures" / "accuracy" / "h200_eager" / "llama-3-8b_b1_i128"
+    inp = analyse_inputs([run], {"calibration": "none"}, None, None)
+    rows = compare(inp["prediction"], inp["timeline"], inp["kernels"], inp["measured"], inp["gpu"])
+    per_model = {"embedding", "final_norm", "sampling"}
+    checked = 0
+    for o in rows["operators"]:
+        if o["phase"] != "decode" or o["name"] not in EAGER_KINDS or not o["kernel_count"]:
+            continue
+        instances = 16 * (1 if o["name"] in per_model else 2)
+        _, _, per_call = EAGER_KINDS[o["name"]]
+        calls = 2 if o["name"] in ("rope", "kv_cache_write") else 1
+        assert o["kernel_count"] / instances == per_call * calls, o["name"]
+        checked += 1
+    assert checked >= 9

@@ -51,7 +51,7 @@ EAGER_KINDS: dict[str, tuple[str, float, int]] = {
     "rope": ("rope", 1.0, 5),  # x·cos, −x[half:], cat, rot·sin, sum — per tensor
     "kv_cache_write": ("kv_write", 1.0, 1),  # per tensor
     "embedding": ("embedding", 1.0, 1),
-    "sampling": ("argmax", 1.0, 2),  # argmax, copy of the ids
+    "sampling": ("argmax", 1.0, 1),  # argmax (the copy of the ids is a memcpy, not a kernel)
 }
 
 #: Without eager curves (older files): the kernels of each operator as (generic memory kind,
