@@ -341,3 +341,15 @@ def test_short_kineto_kernel_at_an_epoch_timestamp_is_kept(tmp_path: Path) -> No
     t = load_timeline(p)
     assert len(t.kernels) == 1 and not t.warnings
     np.testing.assert_allclose(t.kernels.end_s - t.kernels.start_s, [0.1e-6])
+
+
+def test_kineto_brackets_that_do_not_match_are_not_json(
+    tmp_path: Path, reader_backend: str
+) -> None:
+    """`[ ... }` inside the events array (found by the fuzz script: an IndexError before)."""
+    p = tmp_path / "t.json"
+    p.write_bytes(
+        b'{"traceEvents": [[1}, {"ph": "X", "cat": "kernel", "name": "k", "ts": 1, "dur": 1}]}'
+    )
+    with pytest.raises(InputError, match="not valid JSON"):
+        load_timeline(p)

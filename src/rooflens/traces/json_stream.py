@@ -62,7 +62,14 @@ def _event_spans(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     starts = pos[(prev == 0) & (depth == 1) & (ch == 123)]
     ends = pos[(prev == 1) & (depth == 0) & (ch == 125)] + 1
     closed = pos[depth < 0]
-    return starts[: ends.size], ends, int(closed[0]) if closed.size else -1
+    at = int(closed[0]) if closed.size else -1
+    if at >= 0:  # what follows the array's end is not events
+        starts, ends = starts[starts < at], ends[ends <= at]
+    # An event still open at the chunk's end has a start and no end yet.  More ends than starts,
+    # or an end before its start, means brackets that do not match (`[ ... }`): not JSON.
+    if ends.size > starts.size or not bool(np.all(starts[: ends.size] < ends)):
+        raise StreamError("malformed trace event (brackets do not match)")
+    return starts[: ends.size], ends, at
 
 
 def _find_key(fh: BinaryIO) -> int:
