@@ -6,7 +6,7 @@ validate a model for profiling — and say what is unsupported — without torch
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from rooflens.errors import RooflensError
@@ -43,6 +43,31 @@ class DecoderShape:
     def from_dict(cls, d: dict[str, Any]) -> DecoderShape:
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def shard_shape(shape: DecoderShape, tp: int) -> DecoderShape:
+    """The per-rank shape under Megatron-style tensor parallelism over ``tp`` GPUs.
+
+    Column-parallel QKV and gate/up (each rank holds H/tp query heads, Hkv/tp KV heads and I/tp
+    of the MLP width), row-parallel o_proj and down_proj (each rank's partial sums are all-reduced
+    after attention and after the MLP); embedding, norms and LM head are replicated.  The hidden
+    size is unchanged, so a rank's Decoder of this shape plus the two all-reduces computes the
+    full layer (tests/capture/test_tp_cpu.py checks it against the unsharded layer).
+    """
+    if tp == 1:
+        return shape
+    if shape.num_experts:
+        raise RooflensError("--tp with a MoE model: the built-in workload shards dense models only")
+    for what, n in (("attention heads", shape.num_heads), ("KV heads", shape.num_kv_heads),
+                    ("MLP width", shape.intermediate_size)):  # fmt: skip
+        if n % tp:
+            raise RooflensError(f"--tp {tp} does not divide the model's {n} {what}")
+    return replace(
+        shape,
+        num_heads=shape.num_heads // tp,
+        num_kv_heads=shape.num_kv_heads // tp,
+        intermediate_size=shape.intermediate_size // tp,
+    )
 
 
 def shape_from_architecture(arch: Architecture) -> DecoderShape:

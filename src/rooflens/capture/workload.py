@@ -26,10 +26,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 from rooflens.capture.sample import sample_layers, sample_steps
-from rooflens.capture.shape import DecoderShape
+from rooflens.capture.shape import DecoderShape, shard_shape
 from rooflens.vocab import layer_range, ncu_sample_range, phase_range, run_range
 
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
@@ -42,6 +43,7 @@ class Marker:
         self.torch_ranges = torch_ranges
         self.nvtx = nvtx
         self.enabled = True
+        self.sampling = True  # push the ncu#Run[j] marker (False on tensor-parallel ranks > 0)
 
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
@@ -61,7 +63,7 @@ class Marker:
     @contextlib.contextmanager
     def sample(self, run: int) -> Iterator[None]:
         """The ``ncu#Run[j]`` marker around kernels ncu profiles (NVTX only: no profiler range)."""
-        if not (self.enabled and self.nvtx):
+        if not (self.enabled and self.nvtx and self.sampling):
             yield
             return
         torch.cuda.nvtx.range_push(ncu_sample_range(run))
@@ -96,6 +98,8 @@ class Decoder:
     ) -> None:
         dev = torch.device(device)
         self.s, self.layers, self.batch = shape, layers, batch
+        # Tensor parallel: ``shape`` is already this rank's shard (capture.shape.shard_shape).
+        self.tp = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
         g = torch.Generator(device=dev).manual_seed(0)
 
         def w(*dims: int) -> torch.Tensor:
@@ -219,11 +223,17 @@ class Decoder:
             o = o.transpose(1, 2).reshape(b, T, H * d)
             with mark("o_proj"):
                 a = o @ p["o"].t()
+            if self.tp > 1:  # row-parallel o_proj: sum the ranks' partial outputs
+                with mark("all_reduce"):
+                    dist.all_reduce(a)
             with mark("attn_residual"):
                 x = x + a
             with mark("mlp_norm"):
                 h = _rms_norm(x, p["mlp_norm"], s.norm_eps, s.rms_norm)
             m = self._mlp(p, h, mark)
+            if self.tp > 1:  # row-parallel down_proj
+                with mark("all_reduce"):
+                    dist.all_reduce(m)
             with mark("mlp_residual"):
                 x = x + m
         return x
@@ -281,6 +291,23 @@ def _capture_decode_graphs(
     return graphs
 
 
+def _init_tensor_parallel() -> tuple[int, int]:
+    """(rank, world size): under ``torchrun`` (WORLD_SIZE > 1) join the NCCL group, one GPU per rank."""
+    import os
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if local >= torch.cuda.device_count():
+        raise SystemExit(
+            f"rooflens workload: rank {local} has no GPU ({torch.cuda.device_count()} visible)"
+        )
+    torch.cuda.set_device(local)
+    dist.init_process_group("nccl", device_id=torch.device("cuda", local))
+    return dist.get_rank(), dist.get_world_size()
+
+
 def run_workload(
     shape: DecoderShape,
     *,
@@ -297,8 +324,11 @@ def run_workload(
     """Run the workload ``runs`` times; returns a summary (wall time per run, attention backend)."""
     if not torch.cuda.is_available():
         raise SystemExit("rooflens workload: no CUDA GPU is visible to torch")
+    rank, tp = _init_tensor_parallel()
+    shape = shard_shape(shape, tp)
     torch.manual_seed(0)
     mark = Marker(torch_ranges=torch_profile is not None)
+    mark.sampling = rank == 0  # ncu profiles rank 0's sample only
     model = Decoder(shape, layers, batch, input_len + output_len, _DTYPES[dtype])
     prompt = torch.randint(0, shape.vocab_size, (batch, input_len), device="cuda")
     ids_buf = torch.zeros(batch, 1, dtype=torch.long, device="cuda")
@@ -354,6 +384,8 @@ def run_workload(
         "cuda_graph": cuda_graph,
         "ncu_sample_steps": sample_steps(output_len, check=ncu_check),
         "ncu_sample_layers": sample_layers(layers, check=ncu_check),
+        "tp": tp,
+        "rank": rank,
     }
 
 
@@ -389,7 +421,11 @@ def main(argv: list[str] | None = None) -> None:
         torch_profile=a.torch_profile,
         ncu_check=a.ncu_check,
     )
+    if summary["tp"] > 1:
+        dist.destroy_process_group()
     text = json.dumps(summary, indent=2)
+    if summary["rank"] != 0:
+        return  # rank 0 speaks for all
     if a.summary:
         with open(a.summary, "w", encoding="utf-8") as f:
             f.write(text)
