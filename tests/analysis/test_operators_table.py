@@ -463,3 +463,10 @@ def test_coarse_classes_for_older_callers() -> None:
         classify_kernel("void cublasLt::splitKreduce_kernel<32, 16, int, float, __half>") == "gemm"
     )
     assert classify_kernel("something_unknown") == "other"
+
+
+def test_operator_names_come_from_the_vocabulary() -> None:
+    from rooflens.vocab import OPERATOR_CLASSES
+
+    named = {e.operator for e in table() if e.operator}
+    assert named <= set(OPERATOR_CLASSES), named - set(OPERATOR_CLASSES)

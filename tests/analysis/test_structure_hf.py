@@ -194,3 +194,11 @@ def test_static_cache_cuda_graph_capture(tmp_path: Path) -> None:
     mine = {float(k.start_s[order][i]): s.phase[i] for i in range(run.first, run.end)}
     want = {kk.start_s: kk.phase for kk in truth.kernels if kk.phase is not None}
     assert mine == want
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_inferred_operator_is_a_vocabulary_name(model: str) -> None:
+    from rooflens.vocab import OPERATOR_CLASSES
+
+    s, _, _, _ = _load(model)
+    assert {op for op in s.operator if op is not None} <= set(OPERATOR_CLASSES)

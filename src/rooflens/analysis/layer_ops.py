@@ -324,8 +324,7 @@ def label_layer(c: Classes, a: int, b: int, out: Labels) -> None:
     """Operators of one decoder layer's rows [a, b) (module docstring: the fixed order)."""
     att = (np.flatnonzero(c.is_attention[a:b]) + a).tolist()
     if not att:
-        out.fill(c, a, b, "other", 0.3)
-        return
+        return  # not a decoder layer (layers are cut around attention calls): no operator
     first_att = att[0]
     g = c.next_gemm(first_att, b)
     last_att = max(i for i in att if g < 0 or i < g)
