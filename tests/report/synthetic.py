@@ -405,3 +405,83 @@ def synthetic_prediction() -> dict[str, Any]:
         },
         "operators": ops,
     }
+
+
+# One decoder layer as a whole-model run launches it (fused norm, one rope kernel, …):
+# (name, operator, duration us).  Durations are made up but fixed, so every figure the tests
+# check is a hand sum of these.
+_LAYER = (
+    ("fused_add_rms_norm_kernel", "attn_norm", 3.0),
+    (_GEMM, "qkv_proj", 20.0),
+    ("rotary_embedding_kernel", "rope", 2.0),
+    ("reshape_and_cache_flash_kernel", "kv_cache_write", 2.0),
+    ("flash_fwd_splitkv_kernel", "attention", 8.0),
+    (_GEMM, "o_proj", 12.0),
+    ("fused_add_rms_norm_kernel", "mlp_norm", 3.0),
+    (_GEMM, "gate_up_proj", 40.0),
+    ("act_and_mul_kernel", "act", 4.0),
+    (_GEMM, "down_proj", 25.0),
+    ("cublasLt::splitKreduce_kernel", "down_proj", 2.0),
+    ("elementwise_kernel_add", "mlp_residual", 1.5),
+    ("elementwise_kernel_add", "attn_residual", 1.5),
+    ("vectorized_elementwise_kernel_copy", "copy", 1.0),
+    ("triton_poi_fused_0", "other", 1.0),
+)
+
+
+def whole_model_parts(layers: int = 32, steps: int = 64, gap_s: float = 2e-6) -> dict[str, Any]:
+    """A whole-model run: ``layers`` layers × ``steps`` steps (prefill + decode[1..]) of
+    :data:`_LAYER`, every kernel with NCU counters (as propagated from representative launches).
+
+    32 × 64 × 15 = 30,720 kernels.  Built by hand, like :func:`synthetic_parts`.
+    """
+    base = synthetic_parts()
+    tl_kernels, ncu_kernels = [], []
+    t = 1.0
+    total_s = layers * steps * sum(d for _, _, d in _LAYER) * 1e-6
+    for step in range(steps):
+        phase = "prefill" if step == 0 else f"decode[{step}]"
+        scale = 4.0 if step == 0 else 1.0
+        for layer in range(layers):
+            if step == steps - 1 and layer == layers // 2:
+                t += 50e-6  # a host stall in the middle of the last step: its bubbles stand out
+            for name, op, dur_us in _LAYER:
+                i = len(tl_kernels)
+                dur = dur_us * 1e-6 * (scale if step == 0 else 1.0)
+                tl_kernels.append({
+                    "index": i, "name": name, "short_name": name.split("<")[0], "start_s": t,
+                    "duration_s": dur, "share": dur / total_s, "grid": [132, 1, 1],
+                    "block": [128, 1, 1], "operator": op, "phase": phase, "layer": layer,
+                })  # fmt: skip
+                flops = 400e12 * dur if op.endswith("proj") else 0.5e12 * dur
+                dram = 3e12 * dur
+                ncu_kernels.append({
+                    "index": i, "timeline_index": i, "name": name,
+                    "short_name": name.split("<")[0], "duration_s": dur, "ncu_duration_s": dur,
+                    "dram_bytes": dram, "flops": flops, "dram_bandwidth_bps": dram / dur,
+                    "achieved_flops_per_s": flops / dur, "intensity": flops / dram,
+                    "sm_throughput_pct": 30.0, "memory_throughput_pct": 80.0,
+                    "dram_throughput_pct": 80.0, "l1_hit_pct": 10.0, "l2_hit_pct": 60.0,
+                    "achieved_occupancy_pct": 40.0, "theoretical_occupancy_pct": 50.0,
+                    "registers_per_thread": 64, "bound": "memory",
+                    "roof_fraction": max(flops / PEAK, dram / BW) / dur, "operator": op,
+                    "findings": [],
+                })  # fmt: skip
+                t += dur + gap_s
+        t += 200e-6  # between steps: the host samples and launches the next step
+    window = t - 1.0
+    busy = sum(k["duration_s"] for k in tl_kernels)
+    run = {
+        "name": "Run[1]", "range_duration_s": window, "kernel_count": len(tl_kernels),
+        "kernel_time_s": busy, "gpu_busy_s": busy, "window_s": window,
+        "bubble_ratio": 1 - busy / window, "inter_kernel_bubble_ratio": 1 - busy / window,
+        "host_bound_gap_s": window - busy, "other_gap_s": 0.0,
+    }  # fmt: skip
+    header = dict(base["header"], layers=layers, output_len=steps, notes=[])
+    return dict(
+        base,
+        header=header,
+        timeline={"source": "nsys", "chosen_run": "Run[1]", "runs": [run], "kernels": tl_kernels},
+        kernels=ncu_kernels,
+        measured=dict(base["measured"], kernel_time_s=busy),
+    )

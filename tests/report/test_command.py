@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +10,8 @@ import pytest
 
 from rooflens.cli import main
 from rooflens.commands.report import manifest_settings
+
+from .mdtables import table_after
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PREFILL = FIXTURES / "h200_llama3_8b_prefill"
@@ -45,7 +46,8 @@ def test_files_mode_writes_three_outputs(
     tl = doc["timeline"]
     md = (tmp_path / "report.md").read_text()
     # Every kernel of the chosen run is listed, and the operator table covers the exact NVTX join.
-    assert len(re.findall(r"^\d+\. \*\*kernel name\*\*", md, re.M)) == len(tl["kernels"]) > 0
+    rows = table_after(md, "## Kernels of the chosen run")
+    assert sum(int(r[5]) for r in rows) == len(tl["kernels"]) > 0
     ops = {o["name"] for o in doc["comparison"]["operators"] if o["measured_time_s"] is not None}
     assert {"qkv_proj", "attention", "o_proj", "gate_up_proj", "down_proj"} <= ops
     # Existing report: refused without --force, one line, exit 2.

@@ -40,19 +40,31 @@ def test_charts_present(html_en: str) -> None:
 
 
 def test_every_kernel_and_duration(html_en: str, doc: dict[str, Any]) -> None:
-    table = html_en.split('<table class="kernels">')[1].split("</table>")[0]
-    rows = re.findall(
-        r"<tr><td class=\"num\">\d+</td><td class=\"name\" title=\"(.*?)\">.*?</td><td class=\"num\">(.*?)</td>",
-        table,
-    )
+    rows, groups, names = every_kernel(html_en)
     exact = doc["timeline"]["kernels"]
-    assert [unescape(r[0]) for r in rows] == [k["name"] for k in exact]
-    assert all(close(parse(r[1]), k["duration_s"]) for r, k in zip(rows, exact, strict=True))
+    assert [int(r[0]) for r in rows] == list(range(1, len(exact) + 1))
+    # Each kernel's group (G3 …) names its kernel: the full name is that of the JSON.
+    assert [names[groups[r[1]]] for r in rows] == [k["name"] for k in exact]
+    assert all(close(parse(r[2]), k["duration_s"]) for r, k in zip(rows, exact, strict=True))
+
+
+def every_kernel(html: str) -> tuple[list[list[str]], dict[str, str], dict[str, str]]:
+    """(rows of the collapsed per-kernel list, group key → name key, name key → full name)."""
+    pre = html.split('<pre class="kernels">')[1].split("</pre>")[0]
+    rows = [line.split("\t") for line in unescape(pre).splitlines()[1:]]
+    table = html.split('<table class="kernel-groups-timeline">')[1].split("</table>")[0]
+    groups = dict(re.findall(r"<tr><td>(G\d+)</td><td.*?</td><td.*?</td><td>(N\d+)</td>", table))
+    names_table = html.split('<table class="names">')[1].split("</table>")[0]
+    names = {
+        k: unescape(v)
+        for k, v in re.findall(r'<tr><td>(N\d+)</td><td class="name">(.*?)</td>', names_table)
+    }
+    return rows, groups, names
 
 
 def test_same_lines_as_markdown(html_en: str, md_en: str) -> None:
     html_lines = [unescape(x) for x in re.findall(r'<p class="line">(.*?)</p>', html_en)]
-    plain_md = [re.sub(r"`", "", x) for x in md_en.splitlines() if x.startswith(" ")]
+    plain_md = [re.sub(r"`", "", x[2:]) for x in md_en.splitlines() if x.startswith("- ")]
     for line in html_lines:
         assert line in plain_md, line
 

@@ -8,6 +8,7 @@ from typing import Any
 from rooflens.report.markdown import MarkdownRenderer, md_cell, md_code
 
 from .figures import close, figures, parse
+from .mdtables import expand_numbers, table_after
 from .synthetic import NVTX_SCRIPT_NAME, PIPE_NAME, SCRIPT_NAME, kernel_specs
 
 ZH_SECTIONS = [
@@ -34,38 +35,64 @@ def test_every_section_in_seed_order(md_zh: str, md_en: str) -> None:
 
 def test_seed_line_formats_kept_in_zh(md_zh: str) -> None:
     for prefix in (
-        " Prefill 阶段: 强度 ",
-        " Decode 单token: 强度 ",
-        " 总体估计: 强度 ",
-        " 实测均值: SM效率 ",
-        " 利用率: 计算 ",
-        " 差异: 性能差 ",
-        " 总kernels数量: 32",
-        " 总kernel执行时间: ",
+        "- Prefill 阶段: 强度 ",
+        "- Decode: 本次运行没有 decode 阶段",  # output_len 1: no decode step
+        "- 总体估计: 强度 ",
+        "- 实测均值: SM效率 ",
+        "- 利用率: 计算 ",
+        "- 差异: 性能差 ",
+        "- 总kernels数量: 32",
+        "- 总kernel执行时间: ",
     ):
         assert prefix in md_zh, prefix
     assert re.search(r"`Layer\[0\]#Run\[2\]` 范围持续时间: \S+ \S+, 空泡率 \S+%", md_zh)
 
 
+def _hand_groups() -> dict[tuple[str, str], list[int]]:
+    """Kernel numbers (1-based) per (full name, operator) of the synthetic prefill, by hand."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, (name, op, *_rest) in enumerate(kernel_specs()):
+        groups.setdefault((name, op), []).append(i + 1)
+    return groups
+
+
 def test_every_kernel_listed_in_sections_2_and_3(md_en: str) -> None:
-    names = [s[0] for s in kernel_specs()]
-    sec2 = md_en.split("# 3. NCU")[0]
+    rows = table_after(md_en, "## Kernels of the chosen run")
+    keys = dict(re.findall(r"^- (N\d+): (.+)$", md_en, re.M))
+    listed = {
+        (keys[r[2]], r[3].strip("`")): expand_numbers(r[0]) for r in rows
+    }  # (full name as code span, operator) → numbers
+    hand = {(md_code(name), op): nums for (name, op), nums in _hand_groups().items()}
+    assert listed == hand
+    assert sum(int(r[5]) for r in rows) == len(kernel_specs()) == 32
+    # Section 三: one block per signature; every kernel's number in exactly one block.
     sec3 = md_en.split("# 3. NCU")[1].split("# 4. Operator")[0]
-    listed = re.findall(r"^\d+\. \*\*kernel name\*\*: (.+)$", sec2, re.M)
-    assert listed == [md_code(n) for n in names]
-    assert len(re.findall(r"^   - Full name: ", sec3, re.M)) == len(names)
+    heads = re.findall(r"^\d+\. \*\*#(\d+)\*\* ", sec3, re.M)
+    # 31 signatures (every synthetic kernel has the same grid and block): the 24 with the most
+    # time get a block, a line names the other 7.
+    assert len(re.findall(r"^   - Full name: ", sec3, re.M)) == len(heads) == 24
+    assert "7 more signature(s) (31 in all," in sec3
+    dur = {i + 1: s[2] for i, s in enumerate(kernel_specs())}
+    ranked = sorted(hand.values(), key=lambda nums: -sum(dur[n] for n in nums))
+    covered = [int(h) for h in heads]
+    for line in re.findall(r"numbers (.+?)\); the figures below are those of #(\d+)", sec3):
+        covered += [n for n in expand_numbers(line[0]) if n != int(line[1])]
+    assert sorted(covered) == sorted(n for nums in ranked[:24] for n in nums)
 
 
 def test_kernel_durations_match_json(md_zh: str, doc: dict[str, Any]) -> None:
-    shown = [parse(x) for x in re.findall(r"^   - 执行时间: (\S+ \S+)$", md_zh, re.M)]
-    exact = [k["duration_s"] for k in doc["timeline"]["kernels"]]
-    assert len(shown) == len(exact) == 32
-    assert all(close(a, b) for a, b in zip(shown, exact, strict=True))
+    rows = table_after(md_zh, "## 所选运行的 kernels")
+    by_number = {k["index"] + 1: k["duration_s"] for k in doc["timeline"]["kernels"]}
+    assert sum(int(r[5]) for r in rows) == len(by_number) == 32
+    for r in rows:
+        nums = expand_numbers(r[0])
+        total = sum(by_number[n] for n in nums)
+        assert close(parse(r[6]), total) and close(parse(r[7]), total / len(nums))
 
 
 def test_section_one_figures_match_json(md_en: str, doc: dict[str, Any]) -> None:
     pre = doc["prediction"]["phases"]["prefill"]
-    line = next(x for x in md_en.splitlines() if x.startswith(" Prefill phase:"))
+    line = next(x for x in md_en.splitlines() if x.startswith("- Prefill phase:"))
     m = re.search(
         r"intensity (.+?), bound (\w+), performance (.+?), predicted time (.+?), memory traffic (.+)$",
         line,
@@ -75,7 +102,7 @@ def test_section_one_figures_match_json(md_en: str, doc: dict[str, Any]) -> None
     assert close(parse(m.group(3)), pre["performance_flops"])
     assert close(parse(m.group(4)), pre["time_s"]) and close(parse(m.group(5)), pre["bytes"])
     meas = doc["measured"]
-    line = next(x for x in md_en.splitlines() if x.startswith(" Measured:"))
+    line = next(x for x in md_en.splitlines() if x.startswith("- Measured:"))
     m = re.search(
         r"SM efficiency (.+?), memory bandwidth (.+?), arithmetic intensity (.+?), compute throughput (.+?), inferred",
         line,
@@ -86,7 +113,7 @@ def test_section_one_figures_match_json(md_en: str, doc: dict[str, Any]) -> None
     assert close(parse(m.group(3)), meas["intensity"])
     assert close(parse(m.group(4)), meas["achieved_flops_per_s"])
     gap = doc["comparison"]["total"]["performance_gap"]
-    line = next(x for x in md_en.splitlines() if x.startswith(" Difference:"))
+    line = next(x for x in md_en.splitlines() if x.startswith("- Difference:"))
     assert close(parse(line.split("performance gap ")[1]), gap * 100)
 
 

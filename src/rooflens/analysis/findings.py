@@ -256,7 +256,9 @@ def _add(g: dict[str, Any], f: dict[str, Any], k: dict[str, Any]) -> None:
         g["value"], g["threshold"] = v, f.get("threshold")
         g["metric"] = "estimated_speedup" if ncu else f.get("metric")
         g["message"] = f.get("message") or ""
-        if not ncu:
+        if ncu:  # NCU's own text, kept apart from the English one-liner rank_findings writes
+            g["rule_message"] = g["message"]
+        else:
             g["rule"] = f.get("rule")
     if f.get("estimated_speedup") is not None:
         g["estimated_speedup"] = max(g["estimated_speedup"] or 0.0, float(f["estimated_speedup"]))
@@ -326,6 +328,20 @@ def _group_message(g: dict[str, Any]) -> str:
     return f"{g['subject']}: {g['count']} kernel(s), worst {g['metric']} {worst}: {g['message']}"
 
 
+def _operator_shape(
+    g: dict[str, Any], kernels: list[dict[str, Any]]
+) -> tuple[float | None, tuple[str, ...]]:
+    """(kernels per operator instance, distinct kernel names) of the operator a group is about,
+    so its advice fits what ran (a norm that ran as one fused kernel is not told to fuse
+    separate add/pow/mean/rsqrt kernels).  (None, ()) when the subject is no operator."""
+    op = g.get("operator") or g.get("subject")
+    members = [k for k in kernels if k.get("operator") and subject_of(k) == op]
+    if not members:
+        return None, ()
+    names = tuple(sorted({str(k.get("name") or "") for k in members}))
+    return len(members) / _instances(members), names
+
+
 def rank_findings(
     timeline: dict[str, Any] | None,
     kernels: list[dict[str, Any]],
@@ -343,7 +359,9 @@ def rank_findings(
     for g in groups:
         if g["rule"] != "fragmented_operator":
             g["message"] = _group_message(g)
-        g["suggestion_key"] = suggestion_key(g["rule"], g["source"], g["kernel_class"])
+        g["suggestion_key"] = suggestion_key(
+            g["rule"], g["source"], g["kernel_class"], *_operator_shape(g, kernels)
+        )
         g["suggestion"] = SUGGESTIONS[g["suggestion_key"]]
         g["severity"] = severity_of(g["time_at_stake_s"] / total_s if total_s else 0.0)
     lb = launch_bound_finding(timeline, total_s)

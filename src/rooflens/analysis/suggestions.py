@@ -8,6 +8,8 @@ goes into report.json; templates/strings.toml ``[zh.suggestions]`` holds the sam
 
 from __future__ import annotations
 
+import re
+
 # Kernel classes whose kernels move little data per launch: whatever the symptom, the fix is to
 # fuse them with their neighbours.
 FUSABLE_CLASSES = frozenset(
@@ -23,6 +25,19 @@ SUGGESTIONS: dict[str, str] = {
     "fuse:norm": "Fuse the norm with its neighbours: one fused residual-add + RMSNorm kernel "
     "(FlashInfer fused_add_rmsnorm, vLLM fused_add_rms_norm) instead of separate add, pow, mean, "
     "rsqrt and mul kernels.",
+    "fuse:norm:one": "The norm already runs as one kernel: fold the residual add into it (a "
+    "fused add + RMSNorm: FlashInfer fused_add_rmsnorm, vLLM fused_add_rms_norm) or the norm into "
+    "the next GEMM's prologue; what remains at this size is launch latency, which CUDA graphs hide.",
+    "fuse:norm:done": "The norm already runs as one kernel fused with the residual add: little is "
+    "left to fuse; at this size its time is launch latency (CUDA graphs hide it), or the next "
+    "GEMM's prologue can absorb the normalisation.",
+    "fuse:rope:one": "The rotary embedding already runs as one kernel: fold it into the QKV GEMM "
+    "epilogue or the attention kernel (FlashInfer and FlashAttention-3 apply RoPE inside), or into "
+    "the KV-cache write.",
+    "fuse:act:one": "The activation already runs as one kernel: fold SiLU·mul into the gate_up "
+    "GEMM epilogue or the down projection's prologue.",
+    "fuse:kv_cache_write:one": "K and V are stored by one kernel: have the rope / QKV kernel "
+    "write them straight into the cache (a reshape_and_cache-style fused store).",
     "fuse:rope": "Apply the rotary embedding to Q and K in one kernel (FlashInfer "
     "apply_rope_pos_ids, vLLM rotary_embedding) or in the QKV GEMM epilogue, instead of "
     "slice / mul / cat kernels.",
@@ -63,17 +78,33 @@ SUGGESTIONS: dict[str, str] = {
 }
 
 
-def suggestion_key(rule: str, source: str, cls: str) -> str:
+# A fused norm kernel's name (vLLM fused_add_rms_norm, FlashInfer fused_add_rmsnorm, …): the
+# residual add already runs inside it.
+_FUSED_ADD_NORM = re.compile(r"fused_add|add_rms|add_layer_?norm|residual.*norm", re.IGNORECASE)
+
+
+def suggestion_key(
+    rule: str, source: str, cls: str, kernels_per_instance: float | None = None,
+    names: tuple[str, ...] = (),
+) -> str:  # fmt: skip
     """Key into :data:`SUGGESTIONS` for a rule on kernels of class ``cls``.
 
     Small memory-moving kernels (norm, rope, activation, …) get the fusion that removes them
-    whatever the symptom; GEMM and attention kernels get advice for the symptom.
+    whatever the symptom; GEMM and attention kernels get advice for the symptom.  The advice
+    fits what ran: an operator that already runs as one kernel per instance
+    (``kernels_per_instance`` ≤ 1) is not told to fuse separate kernels; a norm whose kernel
+    ``names`` show the residual add fused in is told that little is left.
     """
     if source == "ncu":
         return "ncu"
     if rule == "launch_bound":
         return rule
     if cls in FUSABLE_CLASSES:
+        if kernels_per_instance is not None and kernels_per_instance <= 1:
+            if cls == "norm" and any(_FUSED_ADD_NORM.search(n) for n in names):
+                return "fuse:norm:done"
+            if f"fuse:{cls}:one" in SUGGESTIONS:
+                return f"fuse:{cls}:one"
         return f"fuse:{cls}"
     if rule in ("copy_cast", "fragmented_operator"):
         return "fuse:copy" if rule == "copy_cast" else rule

@@ -115,26 +115,42 @@ def _n(x: float | None, fmt: Any = sig3) -> str:
     return "n/a" if x is None else str(fmt(x))
 
 
+def _table(title: str) -> Table:
+    """A table that fits 80 columns: no vertical rules; numbers never wrap or get cut (their
+    columns are ``no_wrap``), names fold onto more lines instead."""
+    from rich import box
+
+    return Table(
+        title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True
+    )
+
+
+# Text columns that get room first (a kernel name folds onto lines of at least this width).
+_MIN_WIDTH = {"run": 8, "kernel": 16, "findings": 20}
+
+
+def _columns(t: Table, cols: tuple[str, ...], text: tuple[str, ...]) -> None:
+    """Number columns right-aligned and never cut; ``text`` columns left-aligned and folded."""
+    for col in cols:
+        if col in text:
+            t.add_column(col, overflow="fold", min_width=_MIN_WIDTH.get(col))
+        else:
+            t.add_column(col, justify="right", no_wrap=True)
+
+
 def _runs_table(tl: dict[str, Any]) -> Table:
-    t = Table(title=f"Runs ({tl['source']}: {tl['path']}); chosen: {tl['chosen_run']}")
-    for col in (
-        "run",
-        "inst.",
-        "range",
-        "kernels",
-        "Σ kernel",
-        "GPU busy",
-        "bubble",
-        "inter-kernel",
-        "host-bound gaps",
-        "other gaps",
-    ):
-        t.add_column(col, justify="left" if col == "run" else "right")
+    t = _table(
+        f"Runs ({tl['source']}: {tl['path']}); chosen: {tl['chosen_run']}; ×n: NVTX instances; "
+        "bubble / inter: bubble ratio of the window / between kernels; gaps: host-bound / other"
+    )
+    cols = ("run", "range", "kern.", "Σ kern.", "busy", "bubble", "inter", "host", "other")
+    _columns(t, cols, ("run",))
     for r in [tl["overview"], *_elide(tl["runs"], MAX_RUN_ROWS)]:
         if r is None:
-            t.add_row(f"… {len(tl['runs']) - MAX_RUN_ROWS} more runs (all in --json)", *[""] * 9)
+            t.add_row(f"… {len(tl['runs']) - MAX_RUN_ROWS} more runs (all in --json)", *[""] * 8)
             continue
-        t.add_row(r["name"], str(r["instances"]), fmt_duration(r["range_duration_s"]), str(r["kernel_count"]),
+        name = r["name"] + (f" ×{r['instances']}" if r["instances"] != 1 else "")
+        t.add_row(name, fmt_duration(r["range_duration_s"]), str(r["kernel_count"]),
                   fmt_duration(r["kernel_time_s"]), fmt_duration(r["gpu_busy_s"]), _n(r["bubble_ratio"], fmt_pct),
                   _n(r["inter_kernel_bubble_ratio"], fmt_pct), fmt_duration(r["host_bound_gap_s"]),
                   fmt_duration(r["other_gap_s"]))  # fmt: skip
@@ -142,36 +158,47 @@ def _runs_table(tl: dict[str, Any]) -> Table:
 
 
 def _kernels_table(tl: dict[str, Any]) -> Table:
-    t = Table(title=f"Kernels of {tl['chosen_run']} (launch order)")
-    for col in ("#", "kernel", "duration", "share", "grid", "block", "operator", "phase"):
-        t.add_column(col, justify="right" if col in ("#", "duration", "share") else "left")
+    # Kernel numbers count from 1 (#1 = the first kernel of the run), as in every report.
+    t = _table(f"Kernels of {tl['chosen_run']} (launch order, #1 first)")
+    _columns(t, ("#", "kernel", "duration", "share", "grid/block", "operator", "phase"),
+             ("kernel", "grid/block", "operator", "phase"))  # fmt: skip
     for k in _elide(tl["kernels"], MAX_KERNEL_ROWS):
         if k is None:
             t.add_row(
                 "…",
                 f"{len(tl['kernels']) - MAX_KERNEL_ROWS} more kernels (all in --json)",
-                *[""] * 6,
+                *[""] * 5,
             )
             continue
-        t.add_row(str(k["index"]), _clip(k["short_name"]), fmt_duration(k["duration_s"]), fmt_pct(k["share"]),
-                  "×".join(map(str, k["grid"])), "×".join(map(str, k["block"])), k["operator"] or "",
+        t.add_row(str(k["index"] + 1), _clip(k["short_name"]), fmt_duration(k["duration_s"]), fmt_pct(k["share"]),
+                  "×".join(map(str, k["grid"])) + " " + "×".join(map(str, k["block"])), k["operator"] or "",
                   k["phase"] or "")  # fmt: skip
     return t
 
 
-def _ncu_table(kernels: list[dict[str, Any]]) -> Table:
-    t = Table(title="NCU per kernel")
-    cols = ("#", "kernel", "duration", "FLOP/s", "DRAM", "intensity", "SM %", "mem %", "L1 %", "L2 %", "occ. %", "regs", "bound", "roof", "findings")  # fmt: skip
-    for col in cols:
-        t.add_column(col, justify="left" if col in ("kernel", "bound", "findings") else "right")
+def _number(k: dict[str, Any]) -> str:
+    """An NCU kernel's 1-based number: its timeline kernel's, else its NCU position."""
+    i = k.get("timeline_index")
+    return str((k["index"] if i is None else i) + 1)
+
+
+def _ncu_tables(kernels: list[dict[str, Any]]) -> list[Table]:
+    """NCU per kernel in two tables (roofline figures; counters and findings), each < 80 columns."""
+    roof = _table("NCU per kernel: roofline figures")
+    _columns(roof, ("#", "kernel", "duration", "FLOP/s", "DRAM", "FLOP/B", "bound", "roof"),
+             ("kernel", "bound"))  # fmt: skip
+    counters = _table("NCU per kernel: counters (%) and findings")
+    _columns(counters, ("#", "SM", "mem", "L1", "L2", "occ.", "regs", "findings"), ("findings",))
     for k in kernels:
         found = "; ".join(f"{f['rule']} ({f['severity']})" for f in k["findings"])
         occ = f"{_n(k['achieved_occupancy_pct'])}/{_n(k['theoretical_occupancy_pct'])}"
-        t.add_row(str(k["index"]), _clip(k["short_name"]), fmt_duration(k["duration_s"]), _n(k["achieved_flops_per_s"], fmt_flops_rate),
-                  _n(k["dram_bandwidth_bps"], fmt_bandwidth), _n(k["intensity"]), _n(k["sm_throughput_pct"]),
-                  _n(k["memory_throughput_pct"]), _n(k["l1_hit_pct"]), _n(k["l2_hit_pct"]), occ,
-                  _n(k["registers_per_thread"]), k["bound"] or "n/a", _n(k["roof_fraction"], fmt_pct), found)  # fmt: skip
-    return t
+        roof.add_row(_number(k), _clip(k["short_name"]), fmt_duration(k["duration_s"]),
+                     _n(k["achieved_flops_per_s"], fmt_flops_rate), _n(k["dram_bandwidth_bps"], fmt_bandwidth),
+                     _n(k["intensity"]), k["bound"] or "n/a", _n(k["roof_fraction"], fmt_pct))  # fmt: skip
+        counters.add_row(_number(k), _n(k["sm_throughput_pct"]), _n(k["memory_throughput_pct"]),
+                         _n(k["l1_hit_pct"]), _n(k["l2_hit_pct"]), occ, _n(k["registers_per_thread"]),
+                         found)  # fmt: skip
+    return [roof, counters]
 
 
 def _measured_line(m: dict[str, Any]) -> str:
@@ -195,7 +222,8 @@ def render(doc: dict[str, Any], console: Console) -> None:
         console.print(_runs_table(doc["timeline"]))
         console.print(_kernels_table(doc["timeline"]))
     if doc["kernels"] is not None:
-        console.print(_ncu_table(doc["kernels"]))
+        for table in _ncu_tables(doc["kernels"]):
+            console.print(table)
         console.print(_measured_line(doc["measured"]))
 
 
@@ -229,4 +257,5 @@ def register(app: typer.Typer) -> None:
                 orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode()
             )
         else:
-            render(doc, Console(width=200, markup=False, highlight=False))
+            # The terminal's width (80 when piped): every table fits 80 columns.
+            render(doc, Console(markup=False, highlight=False))

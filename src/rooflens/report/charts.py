@@ -18,7 +18,28 @@ from collections import defaultdict
 from html import escape
 from typing import Any
 
-from rooflens.report.view import f_frac, f_intensity, f_rate, f_time
+from rooflens.report.formats import f_frac, f_indices, f_intensity, f_rate, f_time
+from rooflens.report.kernel_view import ncu_number, ncu_signature_groups
+from rooflens.report.timeline_chart import (
+    TIMELINE_BARS_MAX,
+    detail_step,
+    step_title,
+    timeline_bars,
+    timeline_steps,
+    timeline_svg,
+)
+
+__all__ = [
+    "TIMELINE_BARS_MAX",
+    "chart_captions",
+    "detail_step",
+    "operators_svg",
+    "roofline_marks",
+    "roofline_svg",
+    "timeline_bars",
+    "timeline_steps",
+    "timeline_svg",
+]
 
 BOUND_COLOURS = {"compute": "#d9534f", "memory": "#337ab7", "latency": "#8e8e8e"}
 
@@ -36,6 +57,12 @@ def _decades(lo: float, hi: float) -> list[float]:
     return [10.0**e for e in range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1)]
 
 
+# Above this many plotted kernels the roofline shows one point per kernel signature (name, grid,
+# block, operator, phase: identical launches sit on the same spot anyway): a whole model's
+# 30,000 kernels stay readable and the page small.
+ROOFLINE_POINTS_MAX = 2000
+
+
 def roofline_points(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     """Kernels that can sit on a log-log roofline (intensity > 0, FLOP/s > 0) and the count left out."""
     points, skipped = [], 0
@@ -48,13 +75,46 @@ def roofline_points(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     return points, skipped
 
 
-def roofline_svg(doc: dict[str, Any], width: int = 760, height: int = 440) -> str:
+def roofline_marks(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the roofline draws: one mark per kernel (``numbers`` = its 1-based number), or per
+    signature above :data:`ROOFLINE_POINTS_MAX` (Σ FLOPs / Σ bytes, Σ FLOPs / Σ time)."""
+    points, _ = roofline_points(doc)
+    if len(points) <= ROOFLINE_POINTS_MAX:
+        return [
+            {**k, "numbers": [ncu_number(k, i)]} for i, k in enumerate(doc.get("kernels") or [])
+            if k in points
+        ]  # fmt: skip
+    plotted = {id(k) for k in points}
+    marks = []
+    for g in ncu_signature_groups(doc):
+        members = [k for k in g["members"] if id(k) in plotted]
+        if not members:
+            continue
+        dur = sum(float(k.get("duration_s") or 0.0) for k in members)
+        flops = sum(k["achieved_flops_per_s"] * float(k.get("duration_s") or 0.0) for k in members)
+        nbytes = sum(
+            k["achieved_flops_per_s"] * float(k.get("duration_s") or 0.0) / k["intensity"]
+            for k in members
+        )
+        if dur <= 0 or flops <= 0 or nbytes <= 0:
+            continue
+        marks.append(
+            {**members[0], "duration_s": dur, "intensity": flops / nbytes,
+             "achieved_flops_per_s": flops / dur,
+             "numbers": [n for k, n in zip(g["members"], g["numbers"], strict=True) if id(k) in plotted]}
+        )  # fmt: skip
+    return marks
+
+
+def roofline_svg(
+    doc: dict[str, Any], s: dict[str, Any], width: int = 760, height: int = 440
+) -> str:
     """The roofline chart as an ``<svg>`` element (empty string without GPU peaks)."""
     gpu = doc.get("gpu") or {}
     peak, bw = gpu.get("peak_flops"), gpu.get("bandwidth_bps")
     if not peak or not bw:
         return ""
-    points, _ = roofline_points(doc)
+    points = roofline_marks(doc)
     ridge = peak / bw
     xs = [k["intensity"] for k in points] + [ridge / 100, ridge * 10]
     ys = [k["achieved_flops_per_s"] for k in points] + [peak / 1e4]
@@ -70,7 +130,7 @@ def roofline_svg(doc: dict[str, Any], width: int = 760, height: int = 440) -> st
 
     parts = [
         f'<svg class="chart roofline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="roofline">',
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(s["chart_roofline"])}">',
         f'<rect x="{ml}" y="10" width="{pw}" height="{ph}" fill="#fbfbfb" stroke="#ccc"/>',
     ]
     for d in _decades(x_lo, x_hi):
@@ -102,7 +162,9 @@ def roofline_svg(doc: dict[str, Any], width: int = 760, height: int = 440) -> st
     )
     longest = max((float(k.get("duration_s") or 0.0) for k in points), default=0.0) or 1.0
     for k in sorted(points, key=lambda k: -float(k.get("duration_s") or 0.0)):
-        parts.append(_roofline_point(k, px(k["intensity"]), py(k["achieved_flops_per_s"]), longest))
+        parts.append(
+            _roofline_point(k, px(k["intensity"]), py(k["achieved_flops_per_s"]), longest, s)
+        )
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -111,12 +173,22 @@ def _tick(x: float) -> str:
     return f"{x:g}" if 1e-3 <= x < 1e5 else f"1e{round(math.log10(x))}"
 
 
-def _roofline_point(k: dict[str, Any], x: float, y: float, longest: float) -> str:
+def _numbers(numbers: list[int]) -> str:
+    """``#4`` for one kernel, ``#4, 7, … (n)`` for a signature's kernels."""
+    shown = f_indices([n - 1 for n in numbers])
+    return f"#{shown}" + (f" ({len(numbers)})" if len(numbers) > 1 else "")
+
+
+def _roofline_point(
+    k: dict[str, Any], x: float, y: float, longest: float, s: dict[str, Any]
+) -> str:
     r = 3 + 15 * math.sqrt(float(k.get("duration_s") or 0.0) / longest)
     name = k.get("short_name") or k.get("name") or ""
+    bound = str(s["bounds"].get(k.get("bound") or "", k.get("bound") or ""))
     info = (
-        f"#{k.get('index')} {name}: {f_time(k.get('duration_s'))}, {f_rate(k.get('achieved_flops_per_s'))}, "
-        f"{f_intensity(k.get('intensity'))}, roof {f_frac(k.get('roof_fraction'))}, {k.get('bound') or ''}"
+        f"{_numbers(k['numbers'])} {name}: {f_time(k.get('duration_s'))}, "
+        f"{f_rate(k.get('achieved_flops_per_s'))}, {f_intensity(k.get('intensity'))}, "
+        f"{s['roof_short']} {f_frac(k.get('roof_fraction'))}, {bound}"
     )
     colour = BOUND_COLOURS.get(k.get("bound") or "", "#5cb85c")
     return (
@@ -125,42 +197,21 @@ def _roofline_point(k: dict[str, Any], x: float, y: float, longest: float) -> st
     )
 
 
-def timeline_svg(doc: dict[str, Any], width: int = 1100, height: int = 120) -> str:
-    """Bars of the chosen run's kernels on a linear time axis; gaps shaded (empty without starts)."""
-    ks = [
-        k for k in (doc.get("timeline") or {}).get("kernels") or [] if k.get("start_s") is not None
-    ]
-    if not ks:
-        return ""
-    t0 = min(k["start_s"] for k in ks)
-    t1 = max(k["start_s"] + (k.get("duration_s") or 0.0) for k in ks)
-    span = (t1 - t0) or 1e-9
-    ml, pw = 10, width - 20
-
-    def px(t: float) -> float:
-        return ml + (t - t0) / span * pw
-
-    parts = [
-        f'<svg class="chart timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="timeline">',
-        f'<rect class="gap" x="{ml}" y="20" width="{pw}" height="50" fill="#f6d5d5"><title>idle</title></rect>',
-    ]
-    for k in sorted(ks, key=lambda k: k["start_s"]):
-        x0, x1 = px(k["start_s"]), px(k["start_s"] + (k.get("duration_s") or 0.0))
-        colour = "#337ab7" if k.get("operator") not in ("copy", "other") else "#f0ad4e"
-        info = f"#{k.get('index')} {k.get('short_name') or k.get('name')}: {f_time(k.get('duration_s'))} ({k.get('operator') or ''})"
-        parts.append(
-            f'<rect class="kernel-bar" x="{x0:.2f}" y="20" width="{max(x1 - x0, 0.8):.2f}" height="50" '
-            f'fill="{colour}" data-info="{esc(info)}"><title>{esc(info)}</title></rect>'
-        )
-    parts.append(f'<text x="{ml}" y="90" font-size="11">0</text>')
-    parts.append(
-        f'<text x="{ml + pw}" y="90" font-size="11" text-anchor="end">{esc(f_time(span))}</text>'
+def chart_captions(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, str]:
+    """What each PNG chart shows, in the report's language (the PNGs carry only numbers and
+    units, so they read the same in every language and need no CJK font)."""
+    steps = timeline_steps(doc)
+    step = detail_step(steps)
+    timeline = (
+        str(s["chart_timeline_caption"]).format(step_detail=step_title(step, s))
+        if step is not None and len(steps) > 1
+        else str(s["chart_timeline_caption_single"])
     )
-    parts.append(
-        '<text x="10" y="110" font-size="11">blue/orange: kernels (orange = copy/other), pink: GPU idle</text></svg>'
-    )
-    return "\n".join(parts)
+    return {
+        "chart_roofline": str(s["chart_roofline_caption"]),
+        "chart_timeline": timeline,
+        "chart_operators": str(s["chart_operators_caption"]),
+    }
 
 
 def operator_times(doc: dict[str, Any]) -> list[tuple[str, float, float | None]]:
@@ -182,7 +233,7 @@ def operator_times(doc: dict[str, Any]) -> list[tuple[str, float, float | None]]
     return [(n, measured.get(n, 0.0), predicted.get(n)) for n in names]
 
 
-def operators_svg(doc: dict[str, Any], width: int = 760) -> str:
+def operators_svg(doc: dict[str, Any], s: dict[str, Any], width: int = 760) -> str:
     """Horizontal bars: measured time (solid) and predicted time (outline) per operator."""
     rows = operator_times(doc)
     if not rows:
@@ -192,7 +243,7 @@ def operators_svg(doc: dict[str, Any], width: int = 760) -> str:
     height = 20 + row_h * len(rows)
     parts = [
         f'<svg class="chart operators" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="time by operator">'
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(s["chart_operators"])}">'
     ]
     for i, (name, meas, pred) in enumerate(rows):
         y = 10 + i * row_h
@@ -206,7 +257,7 @@ def operators_svg(doc: dict[str, Any], width: int = 760) -> str:
         if pred:
             parts.append(
                 f'<rect x="{ml}" y="{y}" width="{pred / top * pw:.1f}" height="18" fill="none" stroke="#d9534f">'
-                f"<title>{esc(name)} predicted: {esc(f_time(pred))}</title></rect>"
+                f"<title>{esc(name)} {esc(s['predicted'])}: {esc(f_time(pred))}</title></rect>"
             )
         label = f_time(meas) + (f" / {f_time(pred)}" if pred else "")
         parts.append(f'<text x="{ml + pw + 6}" y="{y + 14}" font-size="11">{esc(label)}</text>')

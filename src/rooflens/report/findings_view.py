@@ -26,7 +26,8 @@ def _finding_message(
     """A finding's message in the report's language: group template, per-kernel rule template,
     or the text NCU (or an older report) wrote."""
     if f.get("source", "rooflens") != "rooflens":
-        text = f.get("message") or ""
+        # NCU's own rule text, as NCU wrote it (a group keeps it in ``rule_message``).
+        text = f.get("rule_message") or f.get("message") or ""
         return f"{fields['subject']}: {text}" if f.get("count") and fields["subject"] else text
     rule, metric = f.get("rule") or "", f.get("metric")
     if f.get("count") is not None and not in_block:
@@ -52,10 +53,12 @@ def finding_view(f: dict[str, Any], s: dict[str, Any], in_block: bool = False) -
     ``in_block``: shown inside its kernel's NCU block, so the message does not repeat the kernel.
     """
     metric = f.get("metric")
+    threshold = f.get("threshold")
     fields = {
         "subject": f.get("subject") or "",
         "value": f_metric_value(metric, f.get("value")),
-        "threshold": f_metric_value(metric, f.get("threshold")),
+        # NCU gives a sentence of advice where a threshold would be: no threshold then.
+        "threshold": NA if isinstance(threshold, str) else f_metric_value(metric, threshold),
         "count": f_count(f.get("count")),
         "measured": f_time(f.get("measured_time_s")),
         "predicted": f_time(f.get("predicted_time_s")),
@@ -67,6 +70,7 @@ def finding_view(f: dict[str, Any], s: dict[str, Any], in_block: bool = False) -
         "rule": f.get("rule") or NA,
         "source": f.get("source") or "rooflens",
         "severity": f.get("severity") or NA,
+        "severity_label": severity_label(f.get("severity"), s),
         "time_at_stake": f_time(f.get("time_at_stake_s")),
         "metric": metric or NA,
         "value": fields["value"],
@@ -88,10 +92,15 @@ def _n_of(low: Any, count: Any) -> str:
     return NA if not count else f"{int(low or 0)} / {int(count)}"
 
 
-def _bottleneck_text(b: dict[str, Any]) -> str:
+def severity_label(severity: Any, s: dict[str, Any]) -> str:
+    """high / medium / low in the report's language."""
+    return NA if not severity else str(s["severities"].get(str(severity), severity))
+
+
+def _bottleneck_text(b: dict[str, Any], s: dict[str, Any]) -> str:
     """One bottleneck of a kernel name: ``far_from_roof ×3 (worst 2.35%, high)``."""
     worst = f_metric_value(b.get("metric"), b.get("worst_value"))
-    return f"{b.get('rule')} ×{b.get('count')} ({worst}, {b.get('severity')})"
+    return f"{b.get('rule')} ×{b.get('count')} ({worst}, {severity_label(b.get('severity'), s)})"
 
 
 def kernel_groups_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
@@ -118,7 +127,7 @@ def kernel_groups_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]
             "l2_low": _n_of(r.get("l2_hit_low_count"), r.get("l2_hit_count")),
             "l1_avg": f_pct(r.get("l1_hit_avg_pct")),
             "l1_low": _n_of(r.get("l1_hit_low_count"), r.get("l1_hit_count")),
-            "bottlenecks": "; ".join(_bottleneck_text(b) for b in r.get("bottlenecks") or [])
+            "bottlenecks": "; ".join(_bottleneck_text(b, s) for b in r.get("bottlenecks") or [])
             or s["none"],
         }
         for r in kg.get("rows") or []

@@ -101,9 +101,10 @@ def f_count(x: Any) -> str:
     return NA if x is None else str(int(x))
 
 
-def f_indices(indices: list[Any] | None) -> str:
+def f_indices(indices: list[Any] | None, most: int = 6) -> str:
     """Kernel indices (0-based in report.json) as the 1-based numbers of the section 二 list,
-    runs compressed: ``[3, 4, 5, 9]`` → ``4–6, 10``."""
+    runs compressed: ``[3, 4, 5, 9]`` → ``4–6, 10``; at most ``most`` parts (the first ones,
+    ``…`` and the last: one kernel per layer of a 32-layer model must not fill a line)."""
     nums = sorted(int(i) + 1 for i in indices or [] if i is not None)
     parts: list[str] = []
     start = prev = None
@@ -114,4 +115,6 @@ def f_indices(indices: list[Any] | None) -> str:
         if n is not None and start is None:
             start = n
         prev = n
+    if len(parts) > most:
+        parts = [*parts[: most - 1], "…", parts[-1]]
     return ", ".join(parts)

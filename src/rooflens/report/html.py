@@ -34,12 +34,13 @@ class HtmlRenderer:
     output_is_binary = False
 
     def render(self, doc: dict[str, Any], lang: str = "zh") -> str:
-        view = build_view(doc, lang)
+        view = build_view(doc, lang, detail=True)
+        s = view["s"]
         _, unplotted = roofline_points(doc)
         charts = {
-            "roofline": Markup(roofline_svg(doc)),  # noqa: S704 - names escaped in charts.py
-            "timeline": Markup(timeline_svg(doc)),  # noqa: S704
-            "operators": Markup(operators_svg(doc)),  # noqa: S704
+            "roofline": Markup(roofline_svg(doc, s)),  # noqa: S704 - names escaped in charts.py
+            "timeline": Markup(timeline_svg(doc, s)),  # noqa: S704
+            "operators": Markup(operators_svg(doc, s)),  # noqa: S704
             "unplotted": unplotted,
         }
         return (

@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from rooflens.report.charts import chart_captions
 from rooflens.report.view import build_view
 
 # Chart images written next to report.md by rooflens.report.pngcharts (label = strings.toml key).
@@ -97,8 +98,9 @@ class MarkdownRenderer:
 
     def render(self, doc: dict[str, Any], lang: str = "zh") -> str:
         view = build_view(doc, lang)
+        captions = chart_captions(doc, view["s"])
         charts = [
-            {"label": label, "file": f}
+            {"label": label, "file": f, "caption": captions[label]}
             for label, f in CHART_FILES
             if self.with_charts and (self.chart_files is None or f in self.chart_files)
         ]

@@ -1,7 +1,9 @@
 """PNG charts for the Markdown report (matplotlib, the optional ``charts`` extra, imported lazily).
 
 Same three charts as the HTML page, from the same report.json data: roofline (log-log, one
-point per kernel, area ∝ time), timeline of the chosen run (gaps visible), time by operator.
+point per kernel — per kernel signature beyond 2,000 — area ∝ time), timeline of the chosen run
+(gaps visible; with several steps: the step with the most idle time, and one bar per step), time
+by operator.  The images carry numbers and units only; the Markdown captions them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from rooflens.errors import ToolMissingError
-from rooflens.report.charts import operator_times, roofline_points
+from rooflens.report.charts import (
+    detail_step,
+    operator_times,
+    roofline_marks,
+    timeline_bars,
+    timeline_steps,
+)
 
 
 def _pyplot() -> Any:
@@ -26,32 +34,40 @@ def _pyplot() -> Any:
     return plt
 
 
+# Axis labels: numbers and units only, the same in every language (the Markdown's caption under
+# each chart says what it shows in the report's language; no CJK font is needed).
+LABELS = {
+    "roofline_x": "FLOP/B",
+    "roofline_y": "FLOP/s",
+    "timeline_x": "us",
+    "operators_x": "us",
+}
+COLOURS = {"compute": "#d9534f", "memory": "#337ab7", "latency": "#8e8e8e"}
+
+
 def _roofline(plt: Any, doc: dict[str, Any], path: Path) -> bool:
     gpu = doc.get("gpu") or {}
     peak, bw = gpu.get("peak_flops"), gpu.get("bandwidth_bps")
     if not peak or not bw:
         return False
-    points, _ = roofline_points(doc)
+    points = roofline_marks(doc)
     ridge = peak / bw
     xs = [p["intensity"] for p in points] + [ridge / 100, ridge * 10]
     lo, hi = min(xs) / 2, max(xs) * 2
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
     ax.plot([lo, ridge, hi], [bw * lo, peak, peak], color="#222", lw=2)
     longest = max((float(p.get("duration_s") or 0.0) for p in points), default=1.0) or 1.0
-    colours = {"compute": "#d9534f", "memory": "#337ab7", "latency": "#8e8e8e"}
-    for p in points:
-        size = 20 + 400 * float(p.get("duration_s") or 0.0) / longest
-        ax.scatter(
-            p["intensity"],
-            p["achieved_flops_per_s"],
-            s=size,
-            alpha=0.55,
-            color=colours.get(p.get("bound") or "", "#5cb85c"),
-        )
+    ax.scatter(
+        [p["intensity"] for p in points],
+        [p["achieved_flops_per_s"] for p in points],
+        s=[20 + 400 * float(p.get("duration_s") or 0.0) / longest for p in points],
+        alpha=0.55,
+        c=[COLOURS.get(p.get("bound") or "", "#5cb85c") for p in points],
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("arithmetic intensity (FLOP/B)")
-    ax.set_ylabel("FLOP/s")
+    ax.set_xlabel(LABELS["roofline_x"])
+    ax.set_ylabel(LABELS["roofline_y"])
     ax.grid(True, which="major", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
@@ -59,20 +75,44 @@ def _roofline(plt: Any, doc: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def _timeline(plt: Any, doc: dict[str, Any], path: Path) -> bool:
-    ks = [
-        k for k in (doc.get("timeline") or {}).get("kernels") or [] if k.get("start_s") is not None
-    ]
-    if not ks:
-        return False
+def _bars(ax: Any, ks: list[dict[str, Any]]) -> None:
+    """One step's kernels as bars on a µs axis from its first kernel, idle time shaded."""
     t0 = min(k["start_s"] for k in ks)
-    fig, ax = plt.subplots(figsize=(10, 1.8), dpi=110)
-    t1 = max(k["start_s"] + k["duration_s"] for k in ks)
-    ax.broken_barh([(0.0, (t1 - t0) * 1e6)], (0, 1), color="#f6d5d5")
-    bars = [((k["start_s"] - t0) * 1e6, k["duration_s"] * 1e6) for k in ks]
+    t1 = max(k["start_s"] + float(k.get("duration_s") or 0.0) for k in ks)
+    span = (t1 - t0) or 1e-9
+    ax.broken_barh([(0.0, span * 1e6)], (0, 1), color="#f6d5d5")
+    bars = [
+        ((start - t0) * 1e6, (end - start) * 1e6)
+        for start, end, _ in timeline_bars(ks, t0, span, 1000.0)
+    ]
     ax.broken_barh(bars, (0, 1), color="#337ab7")
     ax.set_yticks([])
-    ax.set_xlabel("us since the first kernel (pink: GPU idle)")
+    ax.set_xlabel(LABELS["timeline_x"])
+
+
+def _timeline(plt: Any, doc: dict[str, Any], path: Path) -> bool:
+    steps = timeline_steps(doc)
+    if not steps:
+        return False
+    if len(steps) == 1:
+        fig, ax = plt.subplots(figsize=(10, 1.8), dpi=110)
+        _bars(ax, steps[0]["kernels"])
+    else:
+        fig, (ax, ov) = plt.subplots(2, 1, figsize=(10, 3.4), dpi=110)
+        step = detail_step(steps)
+        assert step is not None
+        _bars(ax, step["kernels"])
+        t0 = steps[0]["start_s"]
+        ov.broken_barh(
+            [((st["start_s"] - t0) * 1e6, (st["end_s"] - st["start_s"]) * 1e6) for st in steps],
+            (0, 1), color="#f6d5d5",
+        )  # fmt: skip
+        ov.broken_barh(
+            [((st["start_s"] - t0) * 1e6, st["busy_s"] * 1e6) for st in steps], (0, 1),
+            color="#337ab7",
+        )  # fmt: skip
+        ov.set_yticks([])
+        ov.set_xlabel(LABELS["timeline_x"])
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -85,16 +125,9 @@ def _operators(plt: Any, doc: dict[str, Any], path: Path) -> bool:
         return False
     names = [r[0] for r in rows][::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(rows) + 1), dpi=110)
-    ax.barh(names, [r[1] * 1e6 for r in rows][::-1], color="#337ab7", label="measured")
-    ax.barh(
-        names,
-        [(r[2] or 0.0) * 1e6 for r in rows][::-1],
-        fill=False,
-        edgecolor="#d9534f",
-        label="predicted",
-    )
-    ax.set_xlabel("us")
-    ax.legend(loc="lower right")
+    ax.barh(names, [r[1] * 1e6 for r in rows][::-1], color="#337ab7")
+    ax.barh(names, [(r[2] or 0.0) * 1e6 for r in rows][::-1], fill=False, edgecolor="#d9534f")
+    ax.set_xlabel(LABELS["operators_x"])
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

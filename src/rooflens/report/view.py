@@ -8,6 +8,7 @@ carry the same figures, and keeps raw floats out of every report.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import cache
 from importlib import resources
@@ -19,7 +20,6 @@ from rooflens.report.formats import (
     f_bw,
     f_bytes,
     f_count,
-    f_dims,
     f_flops,
     f_frac,
     f_gap,
@@ -30,6 +30,14 @@ from rooflens.report.formats import (
     f_ratio,
     f_text,
     f_time,
+)
+from rooflens.report.kernel_view import (
+    NCU_GROUPS_SHOWN,
+    keep_largest,
+    kernel_lines,
+    ncu_lines,
+    ncu_signature_groups,
+    timeline_groups_view,
 )
 
 __all__ = ["build_view", "f_frac", "f_intensity", "f_rate", "f_time", "strings"]
@@ -47,6 +55,28 @@ def strings(lang: str) -> dict[str, Any]:
     return dict(table[lang])
 
 
+def f_bound(x: Any, s: dict[str, Any]) -> str:
+    """A bound (memory / compute / latency) in the report's language."""
+    return NA if not x else str(s["bounds"].get(str(x), x))
+
+
+def translate_note(note: str, s: dict[str, Any]) -> str:
+    """A note report.json keeps in English (prediction notes, timeline warnings), in the
+    report's language: the first ``note_patterns`` entry whose regex matches gives the text."""
+    for p in s.get("note_patterns") or []:
+        m = re.match(p["pattern"], note)
+        if m:
+            return str(p["text"]).format(*m.groups())
+    return note
+
+
+def _translate_warning(text: str | None, s: dict[str, Any]) -> str | None:
+    """A "; "-joined warning line, each part translated."""
+    if not text:
+        return None
+    return "; ".join(translate_note(part, s) for part in text.split("; "))
+
+
 def header_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     h, gpu = doc.get("header") or {}, doc.get("gpu") or {}
     layers = h.get("layers")
@@ -55,7 +85,7 @@ def header_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
         "gpu": gpu.get("detected_name") or gpu.get("spec_key") or NA,
         "detected_gpu": gpu.get("detected_name") or NA,
         "spec_key": gpu.get("spec_key") or NA,
-        "mismatch": gpu.get("mismatch_warning"),
+        "mismatch": _translate_warning(gpu.get("mismatch_warning"), s),
         "model": h.get("model") or NA,
         "batch_size": NA if h.get("batch_size") is None else h["batch_size"],
         "input_len": NA if h.get("input_len") is None else h["input_len"],
@@ -66,7 +96,7 @@ def header_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
         "attention": h.get("attention") or NA,
         "tool_version": f"{(doc.get('tool') or {}).get('name', 'rooflens')} {(doc.get('tool') or {}).get('version') or ''}".strip(),
         "capture_command": h.get("capture_command"),
-        "notes": list(h.get("notes") or []),
+        "notes": [translate_note(str(n), s) for n in h.get("notes") or []],
         "peak_flops": f_rate(gpu.get("peak_flops")),
         "bandwidth": f_bw(gpu.get("bandwidth_bps")),
         "ridge": f_intensity(gpu["peak_flops"] / gpu["bandwidth_bps"])
@@ -136,17 +166,22 @@ OPERATOR_FIELDS: Spec = {
 }
 
 
-def _phase(p: dict[str, Any] | None) -> dict[str, str]:
-    return apply_spec(p or {}, PHASE_FIELDS)
+def _phase(p: dict[str, Any] | None, s: dict[str, Any]) -> dict[str, str]:
+    view = apply_spec(p or {}, PHASE_FIELDS)
+    view["bound"] = f_bound((p or {}).get("bound"), s)
+    return view
 
 
-def prediction_view(doc: dict[str, Any]) -> dict[str, Any] | None:
+def prediction_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
     pred = doc.get("prediction")
     if not pred:
         return None
     phases = pred.get("phases") or {}
     total = phases.get("decode_total") or {}
-    decode = _phase(phases.get("decode_first_token"))
+    decode: dict[str, Any] = _phase(phases.get("decode_first_token"), s)
+    # n output tokens run n − 1 decode steps: none at n = 1 (the prefill makes the only token).
+    output_len = (doc.get("header") or {}).get("output_len")
+    decode["none"] = output_len == 1 if output_len is not None else total.get("steps") == 0
     decode.update(
         total_time=f_time(total.get("time_s")),
         total_bytes=f_bytes(total.get("bytes")),
@@ -154,9 +189,9 @@ def prediction_view(doc: dict[str, Any]) -> dict[str, Any] | None:
         output_len=str((doc.get("header") or {}).get("output_len", NA)),
     )
     return {
-        "prefill": _phase(phases.get("prefill")),
+        "prefill": _phase(phases.get("prefill"), s),
         "decode": decode,
-        "overall": _phase(phases.get("overall")),
+        "overall": _phase(phases.get("overall"), s),
     }
 
 
@@ -167,7 +202,11 @@ def scope_text(doc: dict[str, Any], s: dict[str, Any]) -> str:
         return NA
     return str(s["scope_note"]).format(
         phases=", ".join(scope.get("phases") or [])
-        + (f" (decode × {scope['decode_steps']})" if scope.get("decode_steps") else ""),
+        + (
+            " (" + str(s["scope_decode_steps"]).format(steps=scope["decode_steps"]) + ")"
+            if scope.get("decode_steps")
+            else ""
+        ),
         layers=scope.get("layer_count", NA),
         total=scope.get("predicted_layer_count", NA),
     )
@@ -187,7 +226,7 @@ def measured_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | No
         "bandwidth": f_bw(m.get("achieved_bandwidth_bps")),
         "intensity": f_intensity(m.get("intensity")),
         "compute": f_rate(m.get("achieved_flops_per_s")),
-        "bound": m.get("bound") or NA,
+        "bound": f_bound(m.get("bound"), s),
         "compute_util": f_frac(m.get("compute_utilization")),
         "memory_util": f_frac(m.get("memory_utilization")),
         "performance_gap": f_gap(tot.get("performance_gap")),
@@ -205,7 +244,14 @@ def _run_row(r: dict[str, Any]) -> dict[str, Any]:
     return apply_spec(r, RUN_FIELDS)
 
 
-def timeline_view(doc: dict[str, Any]) -> dict[str, Any] | None:
+# Runs the Markdown and HTML tables show at most (the first and the last ones).
+RUNS_SHOWN = 24
+
+
+def timeline_view(
+    doc: dict[str, Any], s: dict[str, Any], detail: bool = False
+) -> dict[str, Any] | None:
+    """Section 二; ``detail``: also every kernel on its own (the HTML's collapsed list)."""
     tl = doc.get("timeline")
     if not tl:
         return None
@@ -213,30 +259,71 @@ def timeline_view(doc: dict[str, Any]) -> dict[str, Any] | None:
     chosen = next(
         (r for r in runs if r.get("name") == tl.get("chosen_run")), runs[-1] if runs else {}
     )
-    kernels = [
-        {
-            "index": k.get("index", i),
-            "name": k.get("name") or "",
-            "short_name": k.get("short_name") or k.get("name") or "",
-            "duration": f_time(k.get("duration_s")),
-            "share": f_frac(k.get("share")),
-            "grid_block": f"{f_dims(k.get('grid'))} / {f_dims(k.get('block'))}",
-            "operator": k.get("operator") or NA,
-        }
-        for i, k in enumerate(tl.get("kernels") or [])
-    ]
+    kernels = tl.get("kernels") or []
+    shown = (
+        runs if len(runs) <= RUNS_SHOWN else [*runs[: RUNS_SHOWN // 2], *runs[-RUNS_SHOWN // 2 :]]
+    )
+    source = tl.get("source") or NA
+    groups = timeline_groups_view(kernels, s)
     return {
-        "source": tl.get("source") or NA,
+        "source": str(s["source_names"].get(source, source)),
         "chosen": _run_row(chosen),
-        "runs": [_run_row(r) for r in runs],
-        "kernels": kernels,
+        "runs": [_run_row(r) for r in shown],
+        "runs_more": len(runs) - len(shown),
+        "kernel_count": len(kernels),
+        "kernel_lines": kernel_lines(kernels, groups["keys"], s) if detail else "",
+        "groups": groups,
     }
 
 
-def kernel_block_view(k: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
+def ncu_view(doc: dict[str, Any], s: dict[str, Any], detail: bool = False) -> dict[str, Any] | None:
+    """Section 三: one block per NCU kernel signature (a lone kernel is its own signature),
+    the ``NCU_GROUPS_SHOWN`` with the most time in Markdown; ``detail``: every signature and
+    every kernel's figures too (the HTML)."""
+    kernels = doc.get("kernels")
+    if kernels is None:
+        return None
+    groups = ncu_signature_groups(doc)
+    shown, rest = keep_largest(groups, NCU_GROUPS_SHOWN)
+    total_s = sum(g["duration_s"] for g in groups) or 1.0
+    return {
+        "blocks": [_signature_block(g, s) for g in shown],
+        "all_blocks": [_signature_block(g, s) for g in groups] if detail else [],
+        "kernel_count": len(kernels),
+        "kernel_lines": ncu_lines(doc, s) if detail else "",
+        "note": str(s["ncu_grouped_note"]).format(kernels=len(kernels), groups=len(groups))
+        if len(groups) < len(kernels)
+        else "",
+        "more": str(s["ncu_more"]).format(
+            more=len(rest), total=len(groups),
+            share=f_frac(sum(g["duration_s"] for g in rest) / total_s),
+        )
+        if rest
+        else "",
+    }  # fmt: skip
+
+
+def _signature_block(g: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
+    """One signature's block: its first kernel's figures, and a line for the others."""
+    block = kernel_block_view(g["members"][0], s, g["numbers"][0])
+    block["group_line"] = (
+        str(s["ncu_group_line"]).format(
+            count=len(g["members"]), total=f_time(g["duration_s"]),
+            indices=f_indices([n - 1 for n in g["numbers"]]), rep=g["numbers"][0],
+        )
+        if len(g["members"]) > 1
+        else ""
+    )  # fmt: skip
+    return block
+
+
+def kernel_block_view(
+    k: dict[str, Any], s: dict[str, Any], num: int | None = None
+) -> dict[str, Any]:
     view: dict[str, Any] = apply_spec(k, NCU_FIELDS)
     view.update(
-        index=k.get("index"),
+        number=num,
+        bound=f_bound(k.get("bound"), s),
         name=k.get("name") or "",
         short_name=k.get("short_name") or k.get("name") or "",
         occupancy=f"{f_pct(k.get('achieved_occupancy_pct'))} / {f_pct(k.get('theoretical_occupancy_pct'))}",
@@ -268,7 +355,10 @@ def comparison_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | 
     comp = doc.get("comparison")
     if not comp:
         return None
-    rows = [apply_spec(o, OPERATOR_FIELDS) for o in comp.get("operators") or []]
+    rows = [
+        {**apply_spec(o, OPERATOR_FIELDS), "pred_bound": f_bound(o.get("predicted_bound"), s)}
+        for o in comp.get("operators") or []
+    ]
     tot = comp.get("total") or {}
     findings = comp.get("findings") or []
     return {
@@ -281,7 +371,9 @@ def comparison_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | 
         "unmatched": unmatched_view(comp.get("unmatched_kernels") or []),
         "notes": [
             str(s["tensor_padding_note"]).format(
-                operator=n.get("operator"), phase=n.get("phase"), ratio=f_ratio(n.get("flops_ratio"))
+                operator=n.get("operator"),
+                phase=n.get("phase"),
+                ratio=f_ratio(n.get("flops_ratio")),
             )
             for n in comp.get("notes") or []
             if n.get("kind") == "tensor_padding"
@@ -299,18 +391,18 @@ def attainable_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | 
     return view(doc, s)
 
 
-def build_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
-    """Everything a renderer shows, formatted, plus the language's strings under ``s``."""
+def build_view(doc: dict[str, Any], lang: str, detail: bool = False) -> dict[str, Any]:
+    """Everything a renderer shows, formatted, plus the language's strings under ``s``;
+    ``detail``: every kernel on its own as well (the HTML's collapsed lists)."""
     s = strings(lang)
-    kernels = doc.get("kernels")
     return {
         "lang": lang,
         "s": s,
         "header": header_view(doc, s),
-        "prediction": prediction_view(doc),
+        "prediction": prediction_view(doc, s),
         "measured": measured_view(doc, s),
-        "timeline": timeline_view(doc),
-        "ncu": None if kernels is None else [kernel_block_view(k, s) for k in kernels],
+        "timeline": timeline_view(doc, s, detail),
+        "ncu": ncu_view(doc, s, detail),
         "comparison": comparison_view(doc, s),
         "attainable": attainable_view(doc, s),
         "kernel_groups": kernel_groups_view(doc, s),

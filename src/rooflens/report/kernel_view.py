@@ -1,0 +1,192 @@
+"""Kernels as the reports show them: numbered from 1, grouped, and bounded at any run size.
+
+One convention for kernel numbers everywhere a person reads one (Markdown, HTML tables and
+tooltips, findings, ``rooflens analyze``): **#1 is the first kernel of the chosen run in launch
+order** (report.json keeps the 0-based ``index``; :func:`number` converts).
+
+A whole model (32 layers × 64 steps) launches ~30,000 kernels in one run, so the Markdown never
+lists them one by one: section 二 shows one row per *group* — the same kernel (full name), operator
+and phase (``prefill``, or ``decode`` across all steps) — with count, total and mean time and share;
+section 三 one block per NCU kernel *signature* (name, grid, block, operator, phase).  Every kernel
+on its own stays in report.json and, collapsed, in report.html.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rooflens.report.formats import NA, f_bw, f_frac, f_indices, f_intensity, f_pct, f_rate, f_time
+from rooflens.vocab import canonical_phase
+
+# Rows the Markdown shows at most (the rest: the largest by time are kept, a line says how many
+# more are in report.html / report.json).  Chosen so that a whole-model run stays < 800 lines.
+MD_GROUPS_SHOWN = 60
+NCU_GROUPS_SHOWN = 24
+
+
+def number(index: Any) -> int | None:
+    """The 1-based kernel number of a 0-based report.json ``index``."""
+    return None if index is None else int(index) + 1
+
+
+def _phase(k: dict[str, Any]) -> str:
+    return canonical_phase(k["phase"]) if k.get("phase") else NA
+
+
+def group_kernels(kernels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Kernels grouped by (full name, operator, phase class), in order of first launch.
+
+    Each group: ``name``, ``short_name``, ``operator``, ``phase``, ``indices`` (0-based),
+    ``duration_s`` (Σ), ``share`` (Σ of the kernels' shares of the run's kernel time).
+    """
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for i, k in enumerate(kernels):
+        name = str(k.get("name") or "")
+        key = (name, str(k.get("operator") or NA), _phase(k))
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = {
+                "name": name,
+                "short_name": k.get("short_name") or name,
+                "operator": key[1],
+                "phase": key[2],
+                "indices": [],
+                "duration_s": 0.0,
+                "share": 0.0,
+            }
+        g["indices"].append(k.get("index", i))
+        g["duration_s"] += float(k.get("duration_s") or 0.0)
+        g["share"] += float(k.get("share") or 0.0)
+    return list(groups.values())
+
+
+def keep_largest(
+    groups: list[dict[str, Any]], most: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(shown, left out): the ``most`` groups with the largest Σ time, shown in their own order."""
+    if len(groups) <= most:
+        return groups, []
+    ranked = sorted(range(len(groups)), key=lambda i: -groups[i]["duration_s"])
+    keep = set(ranked[:most])
+    return (
+        [g for i, g in enumerate(groups) if i in keep],
+        [g for i, g in enumerate(groups) if i not in keep],
+    )
+
+
+def timeline_groups_view(kernels: list[dict[str, Any]], s: dict[str, Any]) -> dict[str, Any]:
+    """Section 二's grouped kernel table (Markdown and HTML) and its full-name key."""
+    groups = group_kernels(kernels)
+    for i, g in enumerate(groups):
+        g["key"] = f"G{i + 1}"
+    shown, rest = keep_largest(groups, MD_GROUPS_SHOWN)
+    names: dict[str, str] = {}
+    for g in groups:
+        names.setdefault(g["name"], f"N{len(names) + 1}")
+    shown_names = {g["name"] for g in shown}
+
+    def row(g: dict[str, Any]) -> dict[str, str]:
+        n = len(g["indices"])
+        return {
+                "key": g["key"],
+                "numbers": f_indices(g["indices"], most=4) or NA,
+                "short_name": g["short_name"],
+                "name_key": names[g["name"]],
+                "operator": g["operator"],
+                "phase": g["phase"],
+                "count": str(n),
+                "total": f_time(g["duration_s"]),
+                "mean": f_time(g["duration_s"] / n if n else None),
+                "share": f_frac(g["share"]),
+            }  # fmt: skip
+
+    note = str(s["grouped_note"]).format(kernels=len(kernels), groups=len(groups))
+    more = ""
+    if rest:
+        more = str(s["grouped_more"]).format(
+            more=len(rest), total=len(groups), share=f_frac(sum(g["share"] for g in rest))
+        )
+    return {
+        "rows": [row(g) for g in shown],
+        "all_rows": [row(g) for g in groups],
+        "names": [{"key": k, "name": n} for n, k in names.items() if n in shown_names],
+        "all_names": [{"key": k, "name": n} for n, k in names.items()],
+        "keys": {i: g["key"] for g in groups for i in g["indices"]},
+        "note": note,
+        "more": more,
+    }
+
+
+def _dims(d: list[int] | None) -> str:
+    return "-" if not d else ",".join(str(int(v)) for v in d)
+
+
+def kernel_lines(kernels: list[dict[str, Any]], keys: dict[Any, str], s: dict[str, Any]) -> str:
+    """Every kernel of the chosen run as tab-separated lines (HTML's collapsible ``<pre>``),
+    numbered from 1, its name and operator given by its group's key (``G3``, the grouped
+    table): ~45 bytes a kernel, so 30,000 kernels take ~1.4 MB of the page."""
+    head = ["#", s["group"], s["exec_time"], s["phase"], "grid/block"]
+    lines = ["\t".join(str(h) for h in head)]
+    for i, k in enumerate(kernels):
+        index = k.get("index", i)
+        lines.append(
+            f"{number(index)}\t{keys.get(index, NA)}\t{f_time(k.get('duration_s'))}\t"
+            f"{k.get('phase') or NA}\t{_dims(k.get('grid'))}/{_dims(k.get('block'))}"
+        )
+    return "\n".join(lines)
+
+
+def ncu_lines(doc: dict[str, Any], s: dict[str, Any]) -> str:
+    """Every NCU kernel's main figures as tab-separated lines (HTML's collapsible ``<pre>``)."""
+    head = [
+        "#", s["sm_eff"], s["bandwidth"], s["compute"], s["intensity"], s["l2_hit"], s["bound"],
+        s["roof_fraction"],
+    ]  # fmt: skip
+    lines = ["\t".join(str(h) for h in head)]
+    bounds = s["bounds"]
+    for pos, k in enumerate(doc.get("kernels") or []):
+        lines.append(
+            "\t".join(
+                [
+                    str(ncu_number(k, pos)), f_pct(k.get("sm_throughput_pct")),
+                    f_bw(k.get("dram_bandwidth_bps")), f_rate(k.get("achieved_flops_per_s")),
+                    f_intensity(k.get("intensity")), f_pct(k.get("l2_hit_pct")),
+                    str(bounds.get(k.get("bound") or "", k.get("bound") or NA)),
+                    f_frac(k.get("roof_fraction")),
+                ]
+            )
+        )  # fmt: skip
+    return "\n".join(lines)
+
+
+def ncu_number(k: dict[str, Any], position: int) -> int:
+    """An NCU kernel's number: that of its timeline kernel (section 二), else its NCU position."""
+    if k.get("timeline_index") is not None:
+        return int(k["timeline_index"]) + 1
+    return int(k["index"]) + 1 if k.get("index") is not None else position + 1
+
+
+def ncu_signature_groups(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """NCU kernels grouped by signature (full name, grid, block, operator, phase class).
+
+    Each group: ``members`` (the NCU kernel dicts, launch order), ``numbers`` (1-based),
+    ``duration_s`` (Σ).  Grid, block and phase come from the kernel's timeline entry.
+    """
+    timeline = {
+        k.get("index", i): k for i, k in enumerate((doc.get("timeline") or {}).get("kernels") or [])
+    }
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for pos, k in enumerate(doc.get("kernels") or []):
+        tk = timeline.get(k.get("timeline_index"), {})
+        key = (
+            k.get("name") or "",
+            tuple(tk.get("grid") or ()),
+            tuple(tk.get("block") or ()),
+            k.get("operator") or tk.get("operator") or NA,
+            _phase(tk),
+        )
+        g = groups.setdefault(key, {"members": [], "numbers": [], "duration_s": 0.0})
+        g["members"].append(k)
+        g["numbers"].append(ncu_number(k, pos))
+        g["duration_s"] += float(k.get("duration_s") or 0.0)
+    return list(groups.values())

@@ -1,0 +1,183 @@
+"""The timeline chart of the HTML report: the chosen run's kernels on a time axis, gaps shaded.
+
+With several steps (NVTX ``prefill`` / ``decode[k]``) it shows the step with the most idle time
+in full and one busy/idle bar per step; beyond :data:`TIMELINE_BARS_MAX` kernels, kernels less
+than a pixel apart share a bar, so a whole model's 30,000 kernels stay a few hundred marks.
+Every user-controlled string goes through :func:`esc`.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any
+
+from rooflens.report.formats import f_time
+from rooflens.report.kernel_view import number
+
+TIMELINE_BARS_MAX = 1000
+
+
+def esc(text: object) -> str:
+    """Escape text for SVG/HTML content and attribute values."""
+    return escape(str(text), quote=True)
+
+
+def _end(k: dict[str, Any]) -> float:
+    return float(k["start_s"]) + float(k.get("duration_s") or 0.0)
+
+
+def busy_time(ks: list[dict[str, Any]]) -> float:
+    """Length of the union of the kernels' intervals (overlapping kernels count once)."""
+    busy, reach = 0.0, -math.inf
+    for k in sorted(ks, key=lambda k: k["start_s"]):
+        start, end = max(float(k["start_s"]), reach), _end(k)
+        if end > start:
+            busy += end - start
+        reach = max(reach, end)
+    return busy
+
+
+def timeline_steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The chosen run's steps (kernels by NVTX phase label: ``prefill``, ``decode[k]``; one step
+    when there is none), in launch order: name, kernels, start_s, end_s, busy_s, idle_s."""
+    ks = [
+        k for k in (doc.get("timeline") or {}).get("kernels") or [] if k.get("start_s") is not None
+    ]
+    by_step: dict[str, list[dict[str, Any]]] = {}
+    for k in ks:
+        by_step.setdefault(str(k.get("phase") or ""), []).append(k)
+    steps = []
+    for name, members in by_step.items():
+        start, end = min(k["start_s"] for k in members), max(_end(k) for k in members)
+        busy = busy_time(members)
+        steps.append({"name": name, "kernels": members, "start_s": start, "end_s": end,
+                      "busy_s": busy, "idle_s": max(end - start - busy, 0.0)})  # fmt: skip
+    return sorted(steps, key=lambda st: st["start_s"])
+
+
+def detail_step(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The step the timeline shows in full: the one with the most idle time (its bubbles are
+    the ones worth seeing); the first such step on a tie."""
+    return max(steps, key=lambda st: st["idle_s"]) if steps else None
+
+
+def timeline_bars(
+    ks: list[dict[str, Any]], t0: float, span: float, pw: float
+) -> list[tuple[float, float, list[dict[str, Any]]]]:
+    """(start s, end s, kernels) per bar: one per kernel, or — beyond :data:`TIMELINE_BARS_MAX`
+    kernels — runs of kernels less than a pixel apart merged into one bar."""
+    ordered = sorted(ks, key=lambda k: k["start_s"])
+    if len(ordered) <= TIMELINE_BARS_MAX:
+        return [(k["start_s"], _end(k), [k]) for k in ordered]
+    pixel = span / pw
+    bars: list[tuple[float, float, list[dict[str, Any]]]] = []
+    for k in ordered:
+        if bars and k["start_s"] - bars[-1][1] < pixel:
+            start, end, members = bars[-1]
+            members.append(k)
+            bars[-1] = (start, max(end, _end(k)), members)
+        else:
+            bars.append((k["start_s"], _end(k), [k]))
+    return bars
+
+
+def _bar_info(members: list[dict[str, Any]]) -> str:
+    k = members[0]
+    if len(members) == 1:
+        return (
+            f"#{number(k.get('index'))} {k.get('short_name') or k.get('name')}: "
+            f"{f_time(k.get('duration_s'))} ({k.get('operator') or ''})"
+        )
+    first, last = number(members[0].get("index")), number(members[-1].get("index"))
+    return f"#{first}–{last} ({len(members)}): {f_time(busy_time(members))}"
+
+
+def _bars_svg(
+    ks: list[dict[str, Any]], y: int, ml: float, pw: float, s: dict[str, Any]
+) -> list[str]:
+    t0 = min(k["start_s"] for k in ks)
+    span = (max(_end(k) for k in ks) - t0) or 1e-9
+
+    def px(t: float) -> float:
+        return ml + (t - t0) / span * pw
+
+    parts = [
+        f'<rect class="gap" x="{ml}" y="{y}" width="{pw}" height="50" fill="#f6d5d5">'
+        f"<title>{esc(s['idle'])}</title></rect>"
+    ]
+    for start, end, members in timeline_bars(ks, t0, span, pw):
+        ops = {m.get("operator") for m in members}
+        colour = "#f0ad4e" if ops <= {"copy", "other"} else "#337ab7"
+        info = esc(_bar_info(members))
+        parts.append(
+            f'<rect class="kernel-bar" x="{px(start):.2f}" y="{y}" width="{max(px(end) - px(start), 0.8):.2f}" '
+            f'height="50" fill="{colour}" data-info="{info}"><title>{info}</title></rect>'
+        )
+    parts.append(f'<text x="{ml}" y="{y + 66}" font-size="11">0</text>')
+    parts.append(
+        f'<text x="{ml + pw}" y="{y + 66}" font-size="11" text-anchor="end">{esc(f_time(span))}</text>'
+    )
+    return parts
+
+
+def _overview_svg(
+    steps: list[dict[str, Any]], y: int, ml: float, pw: float, s: dict[str, Any]
+) -> list[str]:
+    """One bar per step, busy (blue) and idle (pink) side by side, on the run's time axis."""
+    t0, t1 = steps[0]["start_s"], max(st["end_s"] for st in steps)
+    span = (t1 - t0) or 1e-9
+    parts = []
+    for st in steps:
+        x = ml + (st["start_s"] - t0) / span * pw
+        w = max((st["end_s"] - st["start_s"]) / span * pw, 0.8)
+        busy_w = w * (st["busy_s"] / ((st["end_s"] - st["start_s"]) or 1e-9))
+        info = esc(
+            f"{st['name'] or '-'}: {len(st['kernels'])}, {s['busy']} {f_time(st['busy_s'])}, "
+            f"{s['idle']} {f_time(st['idle_s'])}"
+        )
+        parts.append(
+            f'<g class="step" data-info="{info}"><title>{info}</title>'
+            f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="24" fill="#f6d5d5"/>'
+            f'<rect x="{x:.2f}" y="{y}" width="{busy_w:.2f}" height="24" fill="#337ab7"/></g>'
+        )
+    parts.append(f'<text x="{ml}" y="{y + 40}" font-size="11">0</text>')
+    parts.append(
+        f'<text x="{ml + pw}" y="{y + 40}" font-size="11" text-anchor="end">{esc(f_time(span))}</text>'
+    )
+    return parts
+
+
+def timeline_svg(doc: dict[str, Any], s: dict[str, Any], width: int = 1100) -> str:
+    """The chosen run on a time axis, gaps shaded (empty without kernel starts).
+
+    One step (or none marked): every kernel of the run.  Several steps: the step with the most
+    idle time in full, then every step as one busy/idle bar (the per-step overview).
+    """
+    steps = timeline_steps(doc)
+    if not steps:
+        return ""
+    ml, pw = 10.0, width - 20.0
+    several = len(steps) > 1
+    height = 200 if several else 120
+    parts = [
+        f'<svg class="chart timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(s["chart_timeline"])}">'
+    ]
+    if several:
+        step = detail_step(steps)
+        assert step is not None
+        parts.append(f'<text x="{ml}" y="14" font-size="12">{esc(step_title(step, s))}</text>')
+        parts += _bars_svg(step["kernels"], 20, ml, pw, s)
+        parts.append(f'<text x="{ml}" y="110" font-size="12">{esc(s["step_overview"])}</text>')
+        parts += _overview_svg(steps, 118, ml, pw, s)
+        legend = f"{s['timeline_legend']}; {s['overview_legend']}"
+    else:
+        parts += _bars_svg(steps[0]["kernels"], 20, ml, pw, s)
+        legend = str(s["timeline_legend"])
+    parts.append(f'<text x="10" y="{height - 8}" font-size="11">{esc(legend)}</text></svg>')
+    return "\n".join(parts)
+
+
+def step_title(step: dict[str, Any], s: dict[str, Any]) -> str:
+    return str(s["step_detail"]).format(step=step["name"] or "-")

@@ -1,0 +1,112 @@
+"""Reports stay bounded at any depth: a whole model's ~30,000 kernels give a Markdown under 800
+lines, an HTML under 5 MB, charts with a bounded number of marks — and lose no kernel."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rooflens.commands.report import analyse_inputs
+from rooflens.report import RENDERERS
+from rooflens.report.assemble import build_report
+from rooflens.report.charts import TIMELINE_BARS_MAX, timeline_svg
+from rooflens.report.view import strings
+
+from .mdtables import table_after
+from .synthetic import _LAYER, whole_model_parts
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+LAYERS, STEPS = 32, 64
+
+
+@pytest.fixture(scope="module")
+def big() -> dict[str, Any]:
+    return build_report(
+        **whole_model_parts(LAYERS, STEPS), generated_at="2026-12-01T00:00:00+00:00"
+    )
+
+
+@pytest.fixture(scope="module")
+def big_md(big: dict[str, Any]) -> str:
+    return RENDERERS["md"].render(big, "zh")
+
+
+@pytest.fixture(scope="module")
+def big_html(big: dict[str, Any]) -> str:
+    return RENDERERS["html"].render(big, "en")
+
+
+def test_whole_model_markdown_groups_identical_kernels(big: dict[str, Any], big_md: str) -> None:
+    n = LAYERS * STEPS * len(_LAYER)
+    assert len(big["timeline"]["kernels"]) == n == 30720
+    assert big_md.count("\n") < 800
+    rows = table_after(big_md, "## 所选运行的 kernels")
+    # By hand: one group per (kernel name, operator) of the layer in prefill and one in decode
+    # (all 63 decode steps together): 2 × 15 groups of 32 and 32 × 63 kernels.
+    assert len(rows) == 2 * len(_LAYER)
+    assert sorted(int(r[5]) for r in rows) == [LAYERS] * 15 + [LAYERS * (STEPS - 1)] * 15
+    assert sum(int(r[5]) for r in rows) == n
+    gate_up_decode = next(r for r in rows if r[3] == "`gate_up_proj`" and r[4] == "`decode`")
+    assert gate_up_decode[6] == "80.6 ms"  # 2016 × 40 us
+    assert gate_up_decode[7] == "40.0 us"
+
+
+def test_whole_model_ncu_section_is_per_signature(big_md: str) -> None:
+    sec3 = big_md.split("# 三、")[1].split("# 四、")[0]
+    # 30 signatures (the layer's 15 kernels × prefill / decode): at most 24 blocks shown.
+    assert len(re.findall(r"^\d+\. \*\*#\d+\*\* ", sec3, re.M)) == 24
+    assert "另有 6 组签名(共 30 组" in sec3
+    assert "NCU 采集了 30720 个 kernel,按签名(kernel 名称、grid、block、算子)合并为 30 组" in sec3
+
+
+def test_whole_model_html_is_small_and_complete(big: dict[str, Any], big_html: str) -> None:
+    assert len(big_html.encode("utf-8")) < 5_000_000
+    # Every kernel is still there, collapsed, numbered from 1 to 30,720.
+    pre = unescape(big_html.split('<pre class="kernels">')[1].split("</pre>")[0])
+    numbers = [int(line.split("\t")[0]) for line in pre.splitlines()[1:]]
+    assert numbers == list(range(1, 30721))
+    ncu = unescape(big_html.split('<pre class="ncu-kernels">')[1].split("</pre>")[0])
+    assert len(ncu.splitlines()) == 30721
+    assert '<details class="every-kernel">' in big_html
+
+
+def test_whole_model_charts_stay_readable(big: dict[str, Any], big_html: str) -> None:
+    # Roofline: one point per signature beyond 2,000 kernels (30 here).
+    assert big_html.count('class="kernel-point"') == 30
+    svg = timeline_svg(big, strings("en"))
+    # The step with the most idle time in full — every step has 480 kernels 2 us apart, the
+    # last one a 50 us stall on top — then one busy/idle bar per step.
+    assert f"Timeline of decode[{STEPS - 1}]" in svg
+    assert svg.count('class="kernel-bar"') == LAYERS * len(_LAYER) <= TIMELINE_BARS_MAX
+    assert svg.count('class="step"') == STEPS
+
+
+def test_one_huge_step_merges_bars_closer_than_a_pixel(big: dict[str, Any]) -> None:
+    one_step = {**big, "timeline": {**big["timeline"], "kernels": [
+        {**k, "phase": None} for k in big["timeline"]["kernels"]]}}  # fmt: skip
+    svg = timeline_svg(one_step, strings("en"))
+    bars = svg.count('class="kernel-bar"')
+    assert 0 < bars <= 1100  # at most about one bar per pixel of a 1,080-pixel axis
+    covered = sum(int(m) for m in re.findall(r'data-info="#\d+–\d+ \((\d+)\)', svg))
+    singles = len(re.findall(r'data-info="#\d+ ', svg))
+    assert covered + singles == 30720  # no kernel lost from the chart
+
+
+@pytest.mark.parametrize(
+    "name", ["h200_llama3_8b_prefill", "h200_llama3_8b_decode16_eager", "h200_llama3_8b_decode4"]
+)
+def test_real_reports_stay_short(name: str) -> None:
+    run_dir = FIXTURES / name
+    if not (run_dir / "manifest.json").is_file():
+        pytest.skip("fixture not present")
+    doc = build_report(**analyse_inputs([run_dir], {}, None, None))
+    for lang in ("zh", "en"):
+        md = RENDERERS["md"].render(doc, lang)
+        assert md.count("\n") < 800
+        # Before grouping, the 463-kernel eager decode listed every kernel: 3,349 lines.
+    rows = table_after(md, "## Kernels of the chosen run")
+    assert sum(int(r[5]) for r in rows) == len(doc["timeline"]["kernels"])
