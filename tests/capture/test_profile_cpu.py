@@ -18,6 +18,7 @@ import pytest
 
 from rooflens.capture import tools
 from rooflens.capture.rundir import claim_out_dir, new_run_dir
+from rooflens.commands.profile import builtin_program
 from rooflens.errors import RooflensError, ToolMissingError
 
 FIX = Path(__file__).parents[1] / "fixtures" / "h200_llama3_8b_prefill"
@@ -329,3 +330,51 @@ def test_capture_that_captured_nothing_leaves_no_folder(
     line = _one_line_error(_rooflens("run", "--skip-ncu", "--runs-dir", str(runs)))
     assert "nothing was captured" in line and "capture done" not in line
     assert list(runs.iterdir()) == []
+
+
+def test_bad_run_folder_paths_are_one_line(fake_tools: Path) -> None:
+    a_file = fake_tools / "a_file"
+    a_file.write_text("mine")
+    cases = [
+        (("--out", str(a_file)), "exists and is not a folder"),
+        (("--out", str(a_file / "sub")), "is a file, not a folder"),
+        (("--out", str(fake_tools / ("x" * 300))), "name too long"),
+        (("--runs-dir", str(a_file)), "exists and is not a folder"),
+        (("--runs-dir", str(a_file / "runs")), "is a file, not a folder"),
+    ]
+    for args, words in cases:
+        r = _profile("--skip-ncu", *args)
+        line = _one_line_error(r)
+        assert words in line.lower() and len(r.stderr.strip().splitlines()) == 1, (args, line)
+    assert a_file.read_text() == "mine"
+    assert sorted(p.name for p in fake_tools.iterdir()) == sorted(
+        ["bin", "a_file", "fixture.sqlite"]
+    )
+
+
+# --tp N (tensor parallel, issue 14): checked before anything is created.
+@pytest.mark.parametrize("verb", ["profile", "run"])
+def test_tp_with_too_few_gpus_fails_before_creating_anything(fake_tools: Path, verb: str) -> None:
+    runs = fake_tools / "runs"
+    r = _rooflens(verb, "--tp", "2", "--runs-dir", str(runs), cwd=fake_tools)
+    line = _one_line_error(r)  # the fake nvidia-smi lists one GPU
+    assert "--tp 2 needs 2 GPUs but 1 visible" in line
+    assert not runs.exists() and not (fake_tools / "rooflens-runs").exists()
+
+
+def test_tp_that_does_not_divide_the_heads_is_one_line(fake_tools: Path) -> None:
+    line = _one_line_error(_rooflens("profile", "--tp", "3", "--out", str(fake_tools / "x")))
+    assert "--tp 3 does not divide" in line and not (fake_tools / "x").exists()
+
+
+def test_builtin_program_runs_under_torchrun_at_tp() -> None:
+    kw = dict(batch=1, input_len=8, output_len=2, layers=1, runs=2, dtype="fp16", cuda_graph=False)
+    one = builtin_program(Path("s.json"), summary=None, **kw)  # type: ignore[arg-type]
+    two = builtin_program(Path("s.json"), summary=None, tp=2, **kw)  # type: ignore[arg-type]
+    assert one[:3] == [sys.executable, "-m", "rooflens.capture.workload"]
+    assert two[: two.index("rooflens.capture.workload") + 1] == [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        "-m", "rooflens.capture.workload",
+    ]  # fmt: skip
+    assert two[two.index("rooflens.capture.workload") + 1 :] == one[3:]
+    assert os.environ.get("NCCL_NVLS_ENABLE") in (None, "0")

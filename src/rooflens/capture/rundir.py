@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rooflens import __version__
-from rooflens.errors import RooflensError
+from rooflens.errors import InputError, RooflensError, os_problem
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = "1.0"
@@ -32,28 +32,38 @@ def new_run_dir(parent: Path, stem: str, now: _dt.datetime | None = None) -> Pat
     ``os.mkdir`` without ``exist_ok`` makes creation atomic: two captures never share a folder.
     """
     now = now or _dt.datetime.now()
-    base = f"{_slug(stem)}_{now.strftime('%Y%m%d-%H%M%S')}"
-    parent.mkdir(parents=True, exist_ok=True)
-    for i in range(1, 1000):
-        path = parent / (base if i == 1 else f"{base}-{i}")
-        try:
-            os.mkdir(path)
-            return path
-        except FileExistsError:
-            continue
+    base = f"{_slug(stem)[:120]}_{now.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        if os.path.lexists(parent) and not parent.is_dir():
+            raise InputError(parent, "exists and is not a folder; choose another --runs-dir")
+        parent.mkdir(parents=True, exist_ok=True)
+        for i in range(1, 1000):
+            path = parent / (base if i == 1 else f"{base}-{i}")
+            try:
+                os.mkdir(path)
+                return path
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise os_problem(parent, exc, "create a run folder in") from None
     raise RooflensError(f"{parent}: could not create a new run folder for {base}")
 
 
 def claim_out_dir(path: Path) -> Path:
-    """Use an explicit ``--out`` folder: it must not exist yet, or be empty."""
-    if path.exists():
-        if not path.is_dir():
-            raise RooflensError(f"{path}: exists and is not a folder; choose another --out")
-        if any(path.iterdir()):
-            raise RooflensError(
-                f"{path}: folder exists and is not empty; rooflens never overwrites a capture"
-            )
-    path.mkdir(parents=True, exist_ok=True)
+    """Use an explicit ``--out`` folder: it must not exist yet, or be empty (and writable)."""
+    try:
+        if os.path.lexists(path):
+            if not path.is_dir():
+                raise RooflensError(f"{path}: exists and is not a folder; choose another --out")
+            if any(path.iterdir()):
+                raise RooflensError(
+                    f"{path}: folder exists and is not empty; rooflens never overwrites a capture"
+                )
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_problem(path, exc, "create the run folder") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(path, "cannot write into the run folder: permission denied")
     return path
 
 
@@ -126,7 +136,6 @@ def check_manifest(raw: object, path: Path) -> dict[str, Any]:
     folders), each known setting of its type (integers ≥ 1 for counts, never booleans or
     floats), ``artifacts`` an object of file names, ``steps`` a list of objects.
     """
-    from rooflens.errors import InputError
 
     def bad(where: str, want: str, value: object) -> InputError:
         return InputError(path, f"{where} must be {want}, got {_type_name(value)} {value!r:.60}")

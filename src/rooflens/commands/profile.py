@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -16,7 +17,7 @@ import typer
 
 from rooflens.capture.profile import CaptureOptions, capture, failed_steps
 from rooflens.capture.rundir import Manifest, claim_out_dir, new_run_dir
-from rooflens.capture.tools import find_tool, gpu_problem, install_hint
+from rooflens.capture.tools import find_tool, gpu_count, gpu_problem, install_hint
 from rooflens.errors import RooflensError, ToolMissingError
 from rooflens.vocab import precision_for_dtype
 
@@ -35,10 +36,17 @@ def builtin_program(
     cuda_graph: bool,
     summary: Path | None,
     ncu_check: bool = False,
+    tp: int = 1,
 ) -> list[str]:
-    """argv of the built-in workload (run with this Python, so it sees the same rooflens)."""
+    """argv of the built-in workload (run with this Python, so it sees the same rooflens).
+
+    With ``tp`` > 1 it is started by torchrun (``torch.distributed.run``), one process per GPU.
+    """
+    launcher = [sys.executable]
+    if tp > 1:
+        launcher += ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(tp)]
     argv = [
-        sys.executable,
+        *launcher,
         "-m",
         "rooflens.capture.workload",
         "--shape",
@@ -109,6 +117,7 @@ class CaptureRequest:
     ncu_launch_count: int | None = None
     ncu_kernel: str | None = None
     ncu_scope: str = "sample"  # sample | check | run (docs/capture.md: representative kernels)
+    tp: int = 1  # tensor-parallel GPUs (built-in workload under torchrun; or the command's own)
     clock_control: str = "none"
     out: Path | None = None
     runs_dir: Path = DEFAULT_RUNS_DIR
@@ -143,6 +152,10 @@ def preflight(req: CaptureRequest, timelines: tuple[str, ...]) -> None:
     gpu = gpu_problem()
     if gpu:
         missing.append(f"{gpu}; run on a machine with an NVIDIA GPU and its driver")
+    elif req.tp > 1:
+        n = gpu_count()
+        if n is not None and n < req.tp:
+            missing.append(f"--tp {req.tp} needs {req.tp} GPUs but {n} visible")
     nsys_skip = "--skip-nsys" if req.command else "--timeline torch"
     for tool, needed, skip in (("nsys", "nsys" in timelines, nsys_skip), ("ncu", not req.skip_ncu, "--skip-ncu")):  # fmt: skip
         if not needed:
@@ -167,9 +180,9 @@ class _Created:
 
 def _claim(req: CaptureRequest, stem: str) -> _Created:
     if req.out:
-        existed = req.out.is_dir()
+        existed = os.path.isdir(req.out)
         return _Created(claim_out_dir(req.out), existed, None)
-    parent_existed = req.runs_dir.is_dir()
+    parent_existed = os.path.isdir(req.runs_dir)
     run_dir = new_run_dir(req.runs_dir, stem)
     return _Created(run_dir, False, None if parent_existed else req.runs_dir)
 
@@ -192,7 +205,8 @@ def _discard(made: _Created) -> None:
 def _builtin_settings(req: CaptureRequest, arch_name: str) -> dict[str, object]:
     return dict(model=req.model, model_name=arch_name, batch=req.batch, input_len=req.input_len,
                 output_len=req.output_len, layers=req.layers, runs=req.runs, dtype=req.dtype,
-                precision=precision_for_dtype(req.dtype), cuda_graph=req.cuda_graph, workload="builtin")  # fmt: skip
+                precision=precision_for_dtype(req.dtype), cuda_graph=req.cuda_graph, workload="builtin",
+                tp=req.tp)  # fmt: skip
 
 
 def _outcome(run_dir: Path, manifest: Manifest) -> str | None:
@@ -213,7 +227,7 @@ def run_capture(req: CaptureRequest) -> tuple[Path, str | None]:
     holding something captured is kept.
     """
     _check_positive(batch=req.batch, input_len=req.input_len, output_len=req.output_len,
-                    layers=req.layers, runs=req.runs)  # fmt: skip
+                    layers=req.layers, runs=req.runs, tp=req.tp)  # fmt: skip
     if req.dtype not in ("fp16", "bf16"):
         raise RooflensError(f"--dtype must be fp16 or bf16 (got {req.dtype!r})")
     timelines = _timelines(req)
@@ -221,9 +235,9 @@ def run_capture(req: CaptureRequest) -> tuple[Path, str | None]:
     shape_json = None
     if req.command:
         stem = Path(req.command[0]).name
-        settings.update(workload="command")
+        settings.update(workload="command", tp=req.tp)
     else:
-        from rooflens.capture.shape import shape_from_architecture
+        from rooflens.capture.shape import shape_from_architecture, shard_shape
         from rooflens.model import load_architecture
 
         arch = load_architecture(req.model)
@@ -231,7 +245,9 @@ def run_capture(req: CaptureRequest) -> tuple[Path, str | None]:
             raise RooflensError(
                 f"--layers {req.layers}: {arch.name} has only {arch.num_layers} layers"
             )
-        shape_json = json.dumps(shape_from_architecture(arch).to_dict(), indent=2)
+        shape = shape_from_architecture(arch)
+        shard_shape(shape, req.tp)  # heads and widths divisible by --tp? one line if not
+        shape_json = json.dumps(shape.to_dict(), indent=2)
         stem = f"{arch.name}_b{req.batch}_i{req.input_len}_o{req.output_len}"
         settings.update(_builtin_settings(req, arch.name))
     preflight(req, timelines)
@@ -239,7 +255,9 @@ def run_capture(req: CaptureRequest) -> tuple[Path, str | None]:
         from rooflens.capture.memcheck import check_fits
 
         check_fits(arch, batch=req.batch, input_len=req.input_len, output_len=req.output_len,
-                   layers=req.layers)  # fmt: skip
+                   layers=req.layers, tp=req.tp)  # fmt: skip
+    if req.tp > 1:
+        os.environ.setdefault("NCCL_NVLS_ENABLE", "0")  # NVLink multicast off on the lent machines
     made = _claim(req, stem)
     run_dir = made.run_dir
     manifest = Manifest(run_dir=str(run_dir), settings=settings)
@@ -280,7 +298,8 @@ def _options(
         kw = dict(batch=req.batch, input_len=req.input_len, output_len=req.output_len,
                   layers=req.layers, runs=req.runs, dtype=req.dtype, cuda_graph=req.cuda_graph)  # fmt: skip
         check = req.ncu_scope == "check"
-        program = builtin_program(shape_file, summary=run_dir / "workload.json", ncu_check=check, **kw)  # type: ignore[arg-type]
+        program = builtin_program(shape_file, summary=run_dir / "workload.json", ncu_check=check,
+                                  tp=req.tp, **kw)  # type: ignore[arg-type]  # fmt: skip
         torch_program = builtin_program(shape_file, summary=None, **kw)  # type: ignore[arg-type]
         run_regex = req.nvtx_run or ncu_run_regex(req.ncu_scope, req.runs - 1)
     return CaptureOptions(
@@ -316,6 +335,14 @@ Timeline = Annotated[str, typer.Option(help="Timeline source: nsys, torch, or bo
 SkipNcu = Annotated[bool, typer.Option("--skip-ncu", help="No Nsight Compute capture.")]
 Out = Annotated[Path | None, typer.Option(help="Run folder (must not exist or be empty).")]
 RunsDir = Annotated[Path, typer.Option(help="Parent of new run folders.")]
+Tp = Annotated[
+    int,
+    typer.Option(
+        "--tp",
+        help="Tensor-parallel GPUs: the built-in workload runs under torchrun with Megatron shards "
+        "(one process per GPU); with -- CMD, the GPUs your command uses (recorded for the report).",
+    ),
+]
 NcuScope = Annotated[
     str,
     typer.Option(
@@ -359,6 +386,7 @@ def profile_command(
         str, typer.Option(help="ncu --clock-control (none keeps the card's clocks).")
     ] = "none",
     ncu_scope: NcuScope = "sample",
+    tp: Tp = 1,
     out: Out = None,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
     redact: Annotated[
@@ -373,7 +401,7 @@ def profile_command(
                        timeline=timeline, skip_nsys=skip_nsys, skip_ncu=skip_ncu, nvtx_run=nvtx_run,
                        ncu_set=ncu_set, ncu_launch_count=ncu_launch_count, ncu_kernel=ncu_kernel,
                        clock_control=clock_control, out=out, runs_dir=runs_dir, redact=redact,
-                       ncu_scope=ncu_scope)
+                       ncu_scope=ncu_scope, tp=tp)
     )  # fmt: skip
     if message:
         raise RooflensError(message)
