@@ -23,14 +23,17 @@ OVERHEAD_BYTES = 3 * 2**30
 
 
 def workload_bytes(arch: Architecture, *, batch: int, input_len: int, output_len: int,
-                   layers: int, dtype_bytes: int = 2) -> float:  # fmt: skip
-    """Bytes the built-in workload allocates on the GPU, from the model's shape (an upper estimate)."""
+                   layers: int, dtype_bytes: int = 2, tp: int = 1) -> float:  # fmt: skip
+    """Bytes the built-in workload allocates on one GPU, from the model's shape (an upper estimate;
+    per rank under tensor parallelism)."""
     from rooflens.hardware import lookup
     from rooflens.predict import Precision, Workload, predict
 
     precision = Precision.parse("W16A16KV16" if dtype_bytes == 2 else "W32A32KV32")
     pred = predict(
-        arch, lookup("H100"), Workload(batch, input_len, output_len, precision, layers=layers)
+        arch,
+        lookup("H100"),
+        Workload(batch, input_len, output_len, precision, layers=layers, tp=tp),
     )
     tokens = batch * input_len
     inter = max(arch.intermediate_size, getattr(arch, "moe_intermediate_size", 0) or 0)
@@ -62,14 +65,14 @@ def gpu_free_bytes() -> float | None:
 
 
 def check_fits(
-    arch: Architecture, *, batch: int, input_len: int, output_len: int, layers: int
+    arch: Architecture, *, batch: int, input_len: int, output_len: int, layers: int, tp: int = 1
 ) -> None:
     """Raise one line when the workload will not fit in the GPU's free memory."""
     free = gpu_free_bytes()
     if free is None:
         return
     need = workload_bytes(
-        arch, batch=batch, input_len=input_len, output_len=output_len, layers=layers
+        arch, batch=batch, input_len=input_len, output_len=output_len, layers=layers, tp=tp
     )
     if need > free:
         raise RooflensError(

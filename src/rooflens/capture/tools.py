@@ -79,6 +79,22 @@ def install_hint(name: str) -> str:
     return _INSTALL_HINT[name]
 
 
+def gpu_count() -> int | None:
+    """GPUs ``nvidia-smi -L`` lists (``CUDA_VISIBLE_DEVICES`` narrows them), or None when unknown."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    n = sum(1 for ln in out.stdout.splitlines() if ln.startswith("GPU "))
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        n = min(n, len([v for v in visible.split(",") if v.strip()]))
+    return n
+
+
 def gpu_problem() -> str | None:
     """``None`` when an NVIDIA GPU is visible here, else one clause saying why not.
 

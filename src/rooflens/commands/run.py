@@ -27,6 +27,7 @@ from rooflens.commands.profile import (
     RunsDir,
     SkipNcu,
     Timeline,
+    Tp,
     run_capture,
 )
 from rooflens.errors import RooflensError
@@ -44,6 +45,7 @@ def run_command(
     timeline: Timeline = "nsys",
     skip_ncu: SkipNcu = False,
     ncu_scope: NcuScope = "sample",
+    tp: Tp = 1,
     hardware: Annotated[str | None, typer.Option(help="GPU spec key (default: detected).")] = None,
     lang: Annotated[str, typer.Option(help="Report language: zh or en.")] = "zh",
     out: Out = None,
@@ -72,6 +74,7 @@ def run_command(
             timeline=timeline,
             skip_ncu=skip_ncu,
             ncu_scope=ncu_scope,
+            tp=tp,
             out=out,
             runs_dir=runs_dir,
         )
