@@ -7,6 +7,7 @@ campaigns: ``python scripts/fuzz_readers.py --help``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -128,12 +129,21 @@ EDITS = st.lists(
 )
 
 
-def _synth_db(folder: str) -> Path:
+@functools.cache
+def _synth_bytes() -> bytes:
+    """The hand-built export every example edits (written once: SQLite's commits fsync)."""
     syn = Synth(
         kernels=[K(f"kern_{i}", 1000 * i, 1000 * i + 400, i, 1000 * i - 50) for i in range(1, 12)],
         ranges=[R("Run[0]", 0, 20_000), R("a", 100, 5_000), R("b", 200, 300), R("c", 50, 9_000, push_pop=False)],
     )  # fmt: skip
-    return write_nsys(Path(folder) / "cells.sqlite", syn, text_inline=True)
+    with tempfile.TemporaryDirectory() as folder:
+        return write_nsys(Path(folder) / "cells.sqlite", syn, text_inline=True).read_bytes()
+
+
+def _synth_db(folder: str) -> Path:
+    path = Path(folder) / "cells.sqlite"
+    path.write_bytes(_synth_bytes())
+    return path
 
 
 def _outcome(path: Path) -> Any:
@@ -155,6 +165,8 @@ def test_corrupt_sqlite_cells_read_the_same_in_c_and_python(edits: list[Any]) ->
     with tempfile.TemporaryDirectory() as folder:
         path = _synth_db(folder)
         con = sqlite3.connect(path)
+        con.execute("PRAGMA synchronous = OFF")  # a scratch file: no fsync per example
+        con.execute("PRAGMA journal_mode = MEMORY")
         for (table, column), row, value in edits:
             try:
                 con.execute(f'UPDATE {table} SET "{column}" = ? WHERE rowid = ?', (value, row))
