@@ -470,3 +470,14 @@ def test_operator_names_come_from_the_vocabulary() -> None:
 
     named = {e.operator for e in table() if e.operator}
     assert named <= set(OPERATOR_CLASSES), named - set(OPERATOR_CLASSES)
+
+
+def test_patterns_survive_lower_casing() -> None:
+    # lookup() lower-cases patterns and names: an upper-case escape (\W, \D, \S, \B) would change meaning.
+    import re
+
+    assert not [e.pattern.pattern for e in table() if re.search(r"\\[WDSBAZ]", e.pattern.pattern)]
+    raw = (
+        Path(__file__).resolve().parents[2] / "src/rooflens/analysis/kernel_names.toml"
+    ).read_text()
+    assert not re.search(r"\\\\[WDSBAZ]", raw)

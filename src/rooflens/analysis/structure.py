@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rooflens.analysis import layer_ops
-from rooflens.analysis.layer_ops import Classes, Labels
+from rooflens.analysis.kernel_stream import Classes, Labels, classify
 from rooflens.vocab import phase_range
 
 #: A step is a prefill when its median thread blocks per kernel is at least this many times the
@@ -105,7 +105,7 @@ def infer_structure(
     seconds (for the notes); ``grid`` is ``(n, 3)`` thread-block counts.
     """
     n = int(name_ids.size)
-    c = layer_ops.classify(name_ids, strings, grid)
+    c = classify(name_ids, strings, grid)
     labels = Labels.empty(n)
     run_of, step_of, layer_of = np.full(n, -1), np.full(n, -1), np.full(n, -1)
     phase: list[str | None] = [None] * n
