@@ -1,0 +1,41 @@
+"""The calibration benchmarks' pure parts, on a machine without a GPU: kernel-stream
+segmentation, the shapes they cover, the eager operators' ideal bytes."""
+
+from __future__ import annotations
+
+from rooflens.capture.calibrate import MARKER, _attention_grid, _split, preset_linears
+
+FLUSH = "void at::native::reduce_kernel<512, 1, at::native::ReduceOp<float>>"
+
+
+def test_split_sums_the_kernels_of_one_call_and_drops_warmups_and_flushes() -> None:
+    # warm-up of point 0 | marker | 2 reps × (flush, gemm, split-K reduce) | marker | point 1 …
+    ks = [(0.0, 9.0, "warm"), (1.0, 0.1, MARKER)]
+    for i, (g, r) in enumerate(((4e-6, 1e-6), (6e-6, 1e-6))):
+        ks += [
+            (2.0 + i, 5e-6, FLUSH),
+            (2.1 + i, g, "nvjet_gemm"),
+            (2.2 + i, r, "splitKreduce_kernel"),
+        ]
+    ks += [(5.0, 0.1, MARKER), (6.0, 9.0, "warm"), (7.0, 0.1, MARKER), (8.0, 0.1, MARKER)]
+    res = _split(ks, [2, 3], {1}, flush=True)
+    assert res[1] is None  # failed point
+    t, per, names = res[0]  # type: ignore[misc]
+    assert per == 2 and names == ["nvjet_gemm", "splitKreduce_kernel"]
+    assert abs(t - 6e-6) < 1e-15  # median of 5 µs and 7 µs
+
+
+def test_preset_linears_cover_llama3_8b() -> None:
+    # Llama-3-8B: h 4096, 32 heads + 2·8 KV heads of 128, MLP 14336, vocabulary 128256
+    want = {(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (128256, 4096)}
+    assert want <= set(preset_linears())
+
+
+def test_attention_grid_caps_the_largest_points() -> None:
+    grid = {(phase, b): lens for phase, b, lens in _attention_grid(32)}
+    assert grid[("prefill", 1)][-1] == 4096
+    assert 4096 not in grid[("prefill", 32)]  # 32 · 32 · 4096² > 2³³ score elements
+    assert (
+        max(b * L for (phase, b), lens in grid.items() for L in lens if phase == "decode")
+        <= 1 << 21
+    )
