@@ -308,11 +308,12 @@ def _make_hooks(ann: Annotator, torch: Any) -> tuple[Callable[..., Any], Callabl
                 ann.enter(module, info)
             return
         model = module.__dict__.get(_MODEL)
-        if model is None or isinstance(info, Info):
+        if model is None:  # first call at top level (indexed once; a child's Info is kept)
             if threading.get_ident() != ann.thread or compiling():
                 return
             model = index_model(module, ann.table, ann.layer_rx)
-            patch_loaded(ann)
+            if model:
+                patch_loaded(ann)
         if model and threading.get_ident() == ann.thread and not compiling():
             pos, kw = _call_arguments(module)
             ann.root_enter(module, new_tokens_of(pos or args, kw))
@@ -418,7 +419,8 @@ def patch_module(ann: Annotator, name: str, module: Any) -> None:
 
 
 def patch_loaded(ann: Annotator) -> None:
-    """Patch every already-imported module the table names."""
+    """Patch every already-imported module the table names (a scan of ``sys.modules``: at
+    ``torch`` import and when a model is first seen, never per call)."""
     globs = {g for g, _, _ in _targets(ann.table)}
     for name, module in list(sys.modules.items()):
         if module is not None and any(fnmatch.fnmatchcase(name, g) for g in globs):
