@@ -47,9 +47,11 @@ def split_sources(files: list[Path]) -> tuple[Path | None, Path | None]:
 def build(files: list[Path], run: str | None, hardware: str | None) -> dict[str, Any]:
     """Read and analyse ``files``; the report.json subset as a dict."""
     from rooflens.analysis.kernels import analyze_kernels, match_gpu, tensor_dtype
+    from rooflens.analysis.ranks import analyze_ranks
     from rooflens.analysis.timeline import analyze_timeline
     from rooflens.commands.progress import reading, step
     from rooflens.traces import load_ncu, load_timeline
+    from rooflens.traces.split import split_by_process
 
     tl_path, ncu_path = split_sources(files)
     trace = ncu = timeline = None
@@ -59,6 +61,9 @@ def build(files: list[Path], run: str | None, hardware: str | None) -> dict[str,
     if ncu_path:
         with reading(ncu_path):
             ncu = load_ncu(ncu_path)
+    rank_traces = split_by_process(trace) if trace is not None else []
+    if len(rank_traces) > 1:  # tensor-parallel ranks in one capture: rank 0 is the main timeline
+        trace = rank_traces[0]
     if trace is not None:
         with step(f"analysing {len(trace.kernels):,} kernels…"):
             timeline = analyze_timeline(trace, run)
@@ -74,6 +79,9 @@ def build(files: list[Path], run: str | None, hardware: str | None) -> dict[str,
         "kernels": None,
         "measured": None,
     }
+    if timeline is not None and len(rank_traces) > 1:
+        others = [analyze_timeline(t, run) for t in rank_traces[1:]]
+        doc["ranks"] = analyze_ranks([timeline, *others])
     if ncu is not None:
         ka = analyze_kernels(ncu, timeline, gpu.roof)
         doc["kernels"], doc["measured"] = ka.to_dict()["kernels"], ka.measured

@@ -154,6 +154,7 @@ def _prediction(
         output_len=settings["output_len"],
         precision=Precision.parse(settings["precision"]),
         layers=settings.get("layers"),
+        tp=int(settings.get("tp") or 1),
     )
     from rooflens.hardware.calibration import choose
     from rooflens.predict.steps import decode_step_times
@@ -207,6 +208,8 @@ def analyse_inputs(
     settings["precision"] = _precision_text(settings, overrides.get("precision"))
     arch, assumed = _workload_settings(settings)
     analysed = build(files, run, hardware) if files else {}
+    ranks = analysed.get("ranks")
+    settings["tp"] = int(settings.get("tp") or (ranks or {}).get("tp") or 1)
     gpu = analysed.get("gpu") or _gpu_without_trace(hardware, settings["precision"])
     settings["under_nsys"] = (analysed.get("timeline") or {}).get("source") == "nsys"
     prediction, notes = _prediction(arch, settings, gpu.get("spec_key"))
@@ -224,13 +227,18 @@ def analyse_inputs(
         "precision_label": _precision_label(settings["precision"]),
         "layers": settings.get("layers"),
         "attention": "flash",
-        "tp": 1,
+        "tp": settings["tp"],
         "capture_command": settings.get("command_line"),
         "inputs": [str(f) for f in files],
         "notes": notes,
     }
+    if ranks is not None:
+        from rooflens.analysis.ranks import add_bus_bandwidth, message_bytes_by_phase
+
+        ranks = add_bus_bandwidth(ranks, message_bytes_by_phase(prediction, settings["tp"]))
     return {"header": header, "gpu": gpu, "prediction": prediction, "timeline": timeline,
-            "kernels": analysed.get("kernels"), "measured": analysed.get("measured")}  # fmt: skip
+            "kernels": analysed.get("kernels"), "measured": analysed.get("measured"),
+            "ranks": ranks}  # fmt: skip
 
 
 def _check_capture(

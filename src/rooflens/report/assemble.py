@@ -66,6 +66,7 @@ def build_report(
     kernels: list[dict[str, Any]] | None,
     measured: dict[str, Any] | None,
     generated_at: str | None = None,
+    ranks: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The complete report.json document (docs/report-json.md), after :func:`self_check`.
 
@@ -106,6 +107,7 @@ def build_report(
         "comparison": comparison,
         "kernel_groups": None if kernels is None else summarize_kernel_names(kernels),
         "breakdown": breakdown(timeline, prediction),
+        "ranks": ranks,
     }
     self_check(doc)
     return doc

@@ -32,6 +32,7 @@ _DEFAULTS: dict[str, Any] = {
     "comparison": None,
     "kernel_groups": None,  # added in 1.1; load_report fills it for 1.0 files
     "breakdown": None,  # added in 1.3: time per step and per layer, measured vs predicted
+    "ranks": None,  # added in 1.3: tensor-parallel ranks side by side (analysis/ranks.py)
 }
 
 # Slack for float sums (Σ of per-kernel values vs a window computed elsewhere).
