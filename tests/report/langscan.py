@@ -20,7 +20,7 @@ TERMS = (
         # units and prefixes
         "s ms us ns B kB MB GB TB PB FLOP kFLOP MFLOP GFLOP TFLOP PFLOP FLOPs e"
         # hardware and profiler terms
-        " GPU SM SMs DRAM HBM L1 L2 NCU Nsight Compute Nsys nsys CUDA Tensor Core MMA tile GEMM SOL"
+        " GPU SM SMs DRAM HBM L1 L2 NCU NVTX NVTX_EVENTS Nsight Compute Nsys nsys CUDA Tensor Core MMA tile GEMM SOL"
         " Roofline roofline Prefill prefill Decode decode token kernel grid block thread warp cache"
         " n a KV Q K V M N QKV RoPE RMSNorm SiLU FP8 INT4 GQA dtype bias gather causal varlen"
         " epilogue prologue swizzle split stream packing"
@@ -60,6 +60,7 @@ def data_words(doc: dict[str, Any]) -> set[str]:
         texts += [o.get("name") or "", o.get("phase") or ""]
     for u in comp.get("unmatched_kernels") or []:
         texts += [u.get("operator") or ""]
+    texts += [k.get("source") or "" for k in comp.get("kernel_operators") or []]  # evidence
     return {w for t in texts for w in WORD.findall(t)}
 
 

@@ -104,8 +104,9 @@ def timeline_groups_view(kernels: list[dict[str, Any]], s: dict[str, Any]) -> di
     more = ""
     if rest:
         more = str(s["grouped_more"]).format(
-            more=len(rest), total=len(groups), share=f_frac(sum(g["share"] for g in rest))
-        )
+            more=len(rest), total=len(groups), share=f_frac(sum(g["share"] for g in rest)),
+            kernels=sum(len(g["indices"]) for g in rest),
+        )  # fmt: skip
     return {
         "rows": [row(g) for g in shown],
         "all_rows": [row(g) for g in groups],
