@@ -35,8 +35,8 @@ try:
 except Exception as _exc:  # the other sitecustomize failed: say so, carry on as Python would
     print(f"rooflens annotate: the next sitecustomize failed: {_exc}", file=sys.stderr)
 try:
-    import _rooflens_annotate
+    import _rooflens_annotate_install
 
-    _rooflens_annotate.install()
+    _rooflens_annotate_install.install()
 except Exception as _exc:
     print(f"rooflens annotate: not installed: {_exc}", file=sys.stderr)
