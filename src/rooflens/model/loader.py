@@ -254,7 +254,9 @@ def _build(cfg: dict[str, Any], name: str, source: str) -> Architecture:
         norm_eps=float(_get(cfg, "norm_eps") or 1e-5),
         position=position,
         rope_theta=_rope_theta(cfg, position),
-        max_position=int(_get(cfg, "max_position") or 2048),
+        max_position=_require_int(cfg, "max_position", source)
+        if _get(cfg, "max_position") is not None
+        else 2048,
         sliding_window=_sliding_window(cfg),
         attention_bias=bool(
             cfg.get("attention_bias", cfg.get("qkv_bias", model_type in ("qwen2", "gpt2", "opt")))
