@@ -353,3 +353,25 @@ def test_kineto_brackets_that_do_not_match_are_not_json(
     )
     with pytest.raises(InputError, match="not valid JSON"):
         load_timeline(p)
+
+
+def test_gzip_bomb_is_refused_before_it_is_allocated(tmp_path: Path) -> None:
+    import gzip
+
+    from rooflens.traces.kineto_json import _decompress
+
+    p = tmp_path / "bomb.json.gz"
+    p.write_bytes(gzip.compress(b'{"traceEvents": [' + b" " * (8 << 20) + b"]}"))
+    with pytest.raises(InputError, match="decompresses to more than"):
+        _decompress(p, limit=1 << 20)
+    assert len(_decompress(p, limit=16 << 20)) == (8 << 20) + 19  # under the limit: whole
+
+
+def test_corrupt_gzip_is_one_line_error(tmp_path: Path, reader_backend: str) -> None:
+    import gzip
+
+    raw = gzip.compress((PREFILL / "trace.json").read_bytes())
+    p = tmp_path / "t.json.gz"
+    p.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(InputError, match="corrupt gzip data"):
+        load_timeline(p)

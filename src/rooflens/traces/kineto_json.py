@@ -11,6 +11,8 @@ A Kineto file holds one process, so a kernel's process is that of its launch cal
 from __future__ import annotations
 
 import gzip
+import os
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -275,11 +277,33 @@ def _gpus(props: Any) -> list[GpuInfo]:
     return out
 
 
-def _decompress(path: Path) -> bytes:
+def _memory_bytes() -> int:
+    """This machine's physical memory (bytes; 64 GiB where the OS does not say)."""
     try:
-        return gzip.decompress(path.read_bytes())
-    except (OSError, EOFError) as exc:
-        raise InputError(path, f"corrupt gzip data ({exc})") from exc
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return 64 << 30
+
+
+def _decompress(path: Path, limit: int | None = None) -> bytes:
+    """A ``.json.gz`` trace decompressed in memory, at most ``limit`` bytes (default: half the
+    machine's memory): a gzip bomb, or a trace too large to hold, is refused before it is
+    allocated, with the way out (decompress it, and the file is streamed)."""
+    limit = _memory_bytes() // 2 if limit is None else limit
+    out = bytearray()
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(min(64 << 20, limit + 1 - len(out))):
+                out += chunk
+                if len(out) > limit:
+                    raise InputError(
+                        path,
+                        f"decompresses to more than {limit / 2**30:.1f} GiB (half this machine's "
+                        f"memory): gunzip it and pass the .json, which is read in bounded memory",
+                    )
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(path, f"corrupt gzip data ({' '.join(str(exc).split())})") from exc
+    return bytes(out)
 
 
 def _load_document(path: Path) -> dict[str, Any]:
