@@ -80,6 +80,8 @@ OPERATOR_ALIASES: dict[str, str] = {
     "gate_proj": "gate_up_proj",
     "up_proj": "gate_up_proj",
     "softmax": "attention",
+    # The built-in workload's range around the argmax (captures made before it was "sampling").
+    "sample": "sampling",
 }
 
 
