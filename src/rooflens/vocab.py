@@ -80,7 +80,7 @@ OPERATOR_ALIASES: dict[str, str] = {
     "gate_proj": "gate_up_proj",
     "up_proj": "gate_up_proj",
     "softmax": "attention",
-    # The built-in workload's range around the argmax (captures made before it was "sampling").
+    # The range the built-in workload puts around its argmax (and every capture of it so far).
     "sample": "sampling",
 }
 
