@@ -17,11 +17,11 @@ from pathlib import Path
 from rooflens.errors import InputError, os_problem
 
 
-def prepare_out_dir(path: Path) -> Path:
-    """Create ``path`` (and its parents) as a writable folder; one-line errors otherwise."""
+def prepare_out_dir(path: Path, option: str = "--out") -> Path:
+    """Create ``path`` (and its parents) as a writable folder; one-line errors naming ``option``."""
     try:
         if os.path.lexists(path) and not path.is_dir():
-            raise InputError(path, "exists and is not a folder; choose another --out")
+            raise InputError(path, f"exists and is not a folder; choose another {option}")
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise os_problem(path, exc, "create the output folder") from None

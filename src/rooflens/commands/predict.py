@@ -66,7 +66,7 @@ def _write_sweep(rows: Iterable[dict[str, object]], csv_path: Path | None, force
     if csv_path is not None:
         if os.path.lexists(csv_path) and not force:
             raise InputError(csv_path, "already exists; pass --force to overwrite it")
-        prepare_out_dir(csv_path.parent)
+        prepare_out_dir(csv_path.parent, option="--csv")
     handle = io.StringIO() if csv_path else sys.stdout
     writer = csv.DictWriter(handle, fieldnames=COLUMNS)
     writer.writeheader()
