@@ -51,8 +51,14 @@ def _load_vocab() -> Any:
 
 
 def load_table(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """The annotation table (``modules.toml`` beside this file, or ``ROOFLENS_ANNOTATE_TABLE``)."""
-    import tomllib
+    """The annotation table (``modules.toml`` beside this file, or ``ROOFLENS_ANNOTATE_TABLE``).
+
+    Python 3.11+ reads it with ``tomllib``; an older interpreter (engines' environments often
+    run 3.10) needs ``tomli``, else the program runs unannotated with one line on stderr."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
 
     where = Path(path or os.environ.get("ROOFLENS_ANNOTATE_TABLE") or _HERE / "modules.toml")
     with open(where, "rb") as fh:
