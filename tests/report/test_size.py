@@ -127,3 +127,27 @@ def test_real_reports_stay_short(name: str) -> None:
     more = re.search(r"more group\(s\) \((\d+) kernels", md)  # groups beyond the 60 shown
     shown = sum(int(r[5]) for r in rows) + (int(more.group(1)) if more else 0)
     assert shown == len(doc["timeline"]["kernels"])
+
+
+def test_per_name_and_unmatched_tables_show_30_rows(doc: dict[str, Any]) -> None:
+    many = dict(doc)
+    row = doc["kernel_groups"]["rows"][0]
+    many["kernel_groups"] = {
+        **doc["kernel_groups"],
+        "rows": [{**row, "name": f"k{i}", "duration_s": 1e-3 / (i + 1)} for i in range(45)],
+    }
+    comp = doc["comparison"]
+    unmatched = [{"index": i, "short_name": f"u{i}", "operator": "other", "duration_s": 1e-6 * (i + 1)}
+                 for i in range(40)]  # fmt: skip
+    many["comparison"] = {**comp, "unmatched_kernels": unmatched}
+    md = RENDERERS["md"].render(many, "en")
+    per_name = table_after(md, "## Summary per kernel name")
+    assert [r[0] for r in per_name] == [f"`k{i}`" for i in range(30)]
+    assert "15 more row(s) are in report.html and report.json." in md
+    rows = table_after(md, "## Unmatched kernels")
+    # the most time first: u39 (40 us) down to u10 (11 us); #n = index + 1
+    assert [r[1] for r in rows] == [f"`u{i}`" for i in range(39, 9, -1)]
+    assert rows[0][0] == "40"
+    assert "10 more row(s) are in report.html and report.json." in md
+    html = RENDERERS["html"].render(many, "en")
+    assert html.count('<td class="name">`u') == 0 and html.count(">u0<") == 1  # HTML: all rows

@@ -334,20 +334,25 @@ def kernel_block_view(
 
 def unmatched_view(unmatched: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Unmatched kernels, one row per (short name, operator): count, Σ duration, which kernels
-    (a decode capture repeats the same few kernels every step)."""
+    (a decode capture repeats the same few kernels every step); the most time first."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for u in unmatched:
         key = (u.get("short_name") or "", u.get("operator") or NA)
         groups.setdefault(key, []).append(u)
+
+    def total(us: list[dict[str, Any]]) -> float:
+        return sum(float(u.get("duration_s") or 0.0) for u in us)
+
+    ranked = sorted(groups.items(), key=lambda item: -total(item[1]))
     return [
         {
             "index": f_indices([u.get("index") for u in us]) or NA,
             "short_name": name,
             "operator": op,
             "count": str(len(us)),
-            "duration": f_time(sum(float(u.get("duration_s") or 0.0) for u in us)),
+            "duration": f_time(total(us)),
         }
-        for (name, op), us in groups.items()
+        for (name, op), us in ranked
     ]
 
 
