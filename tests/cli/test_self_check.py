@@ -60,3 +60,15 @@ def test_saved_report_breaking_invariants_is_bad_input(tmp_path: Path) -> None:
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "breaks the report's invariants" in r.stderr and "memory_utilization" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_saved_report_of_the_wrong_shape_is_bad_input(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"schema_version": "1.2", "header": 5}))
+    r = subprocess.run(
+        [sys.executable, "-m", "rooflens", "report", "--from-json", str(bad), "--out",
+         str(tmp_path / "o")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "not a well-formed report.json" in r.stderr and not (tmp_path / "o").exists()

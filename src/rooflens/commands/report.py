@@ -302,12 +302,14 @@ def write_report(doc: dict[str, Any], out_dir: Path, lang: str, force: bool) -> 
 def _saved_report(path: Path) -> dict[str, Any]:
     """A report.json to re-render: the user's file, so broken invariants are bad input (exit 2)."""
     from rooflens.report.document import load_report, problems
+    from rooflens.report.view import build_view
 
     if not path.is_file():
         raise InputError(path, "no such file" if not path.exists() else "not a regular file")
     try:
         doc = load_report(path)
         found = problems(doc)
+        build_view(doc, "en")  # what every renderer reads: a wrong shape fails here, as input
     except OSError as exc:
         raise os_problem(path, exc, "read") from None
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
