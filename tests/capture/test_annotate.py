@@ -242,3 +242,62 @@ def test_a_compiled_step_runs_whole_and_is_marked_as_one_step(tmp_path: Path) ->
     assert [x for x in lines if x.startswith(("Run", "prefill", "decode"))] == [
         "Run[0]", "prefill", "decode[1]", "Run[1]", "prefill", "decode[1]"
     ]  # fmt: skip
+
+
+FAKE_NSYS = r"""#!PYTHON
+import os, shutil, subprocess, sys
+a = sys.argv[1:]
+if a[:1] == ["--version"]:
+    print("NVIDIA Nsight Systems version 2099.1.0-fake"); sys.exit(0)
+if a[:1] == ["profile"]:
+    open(a[a.index("-o") + 1] + ".nsys-rep", "wb").write(b"fake report")
+    sys.exit(subprocess.call(a[a.index("-f") + 2 :]))  # runs the program, as nsys does
+if a[:1] == ["export"]:
+    shutil.copy(os.environ["FAKE_SQLITE"], a[a.index("-o") + 1]); sys.exit(0)
+sys.exit(9)
+"""
+FAKE_SMI = r"""#!PYTHON
+import sys
+if "-L" in sys.argv:
+    print("GPU 0: NVIDIA H200 (UUID: GPU-00000000-fake)"); sys.exit(0)
+print("NVIDIA H200, 570.00, 143771 MiB")
+"""
+
+
+@pytest.mark.parametrize("rc", [0, 3])
+def test_profile_runs_a_command_annotated_and_reports_its_failure(tmp_path: Path, rc: int) -> None:
+    """``rooflens profile -- python3 …`` (nsys faked, the program real): the program runs with the
+    annotation loaded; when it fails, one line names its exit code and last output, exit 2."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("nsys", FAKE_NSYS), ("nvidia-smi", FAKE_SMI)):
+        (bin_dir / name).write_text(text.replace("PYTHON", sys.executable, 1))
+        (bin_dir / name).chmod(0o755)
+    sqlite = tmp_path / "fixture.sqlite"
+    sqlite.write_bytes(
+        (Path(__file__).parents[1] / "fixtures/h200_llama3_8b_prefill/timeline.sqlite").read_bytes()
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ROOFLENS_NSYS")}
+    env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", FAKE_SQLITE=str(sqlite))
+    program = (
+        "import sys; print('annotated', '_rooflens_annotate_install' in sys.modules);"
+        f" print('boom'); sys.exit({rc})"
+    )
+    out = tmp_path / "run"
+    r = subprocess.run(
+        [sys.executable, "-m", "rooflens", "profile", "--skip-ncu", "--out", str(out), "--",
+         sys.executable, "-c", program],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert (out / "logs/nsys.log").is_file(), r.stderr
+    log = (out / "logs/nsys.log").read_text()
+    assert "annotated True" in log
+    manifest = (out / "manifest.json").read_text()
+    assert '"annotate": true' in manifest
+    if rc == 0:
+        assert r.returncode == 0, r.stderr
+    else:
+        assert r.returncode == 2
+        (line,) = r.stderr.strip().splitlines()[-1:]
+        assert line.startswith("rooflens: ")
+        assert "the profiled program exited with code 3; its last output: boom" in line
