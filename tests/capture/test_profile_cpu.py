@@ -223,6 +223,9 @@ def test_new_run_dirs_are_unique(tmp_path: Path) -> None:
         (["--dtype", "fp64"], "--dtype must be fp16 or bf16"),
         (["--model", "no-such-model"], "no-such-model"),
         (["--timeline", "perfetto"], "--timeline must be"),
+        (["--nvtx-run", "Run[2"], "--nvtx-run 'Run[2' is not a valid regex"),
+        (["--ncu-kernel", "(gemm"], "--ncu-kernel '(gemm' is not a valid regex"),
+        (["--ncu-launch-count", "0"], "--ncu-launch-count must be at least 1"),
         (["--model", "deepseek-v3"], "MLA"),
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -169,6 +170,19 @@ def preflight(req: CaptureRequest, timelines: tuple[str, ...]) -> None:
         raise RooflensError("cannot capture here: " + "; ".join(missing))
 
 
+def _check_patterns(req: CaptureRequest) -> None:
+    """Regexes and counts handed to ncu are checked here: a typo is one line now, not a failed
+    ncu pass minutes into the capture."""
+    for option, pattern in (("--nvtx-run", req.nvtx_run), ("--ncu-kernel", req.ncu_kernel)):
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise RooflensError(f"{option} {pattern!r} is not a valid regex ({exc})") from None
+    if req.ncu_launch_count is not None and req.ncu_launch_count < 1:
+        raise RooflensError(f"--ncu-launch-count must be at least 1 (got {req.ncu_launch_count})")
+
+
 @dataclass
 class _Created:
     """What run_capture made on disk, so that a capture that captured nothing leaves nothing."""
@@ -230,6 +244,7 @@ def run_capture(req: CaptureRequest) -> tuple[Path, str | None]:
                     layers=req.layers, runs=req.runs, tp=req.tp)  # fmt: skip
     if req.dtype not in ("fp16", "bf16"):
         raise RooflensError(f"--dtype must be fp16 or bf16 (got {req.dtype!r})")
+    _check_patterns(req)
     timelines = _timelines(req)
     settings: dict[str, object] = {"command_line": shlex.join(["rooflens", *sys.argv[1:]])}
     shape_json = None
