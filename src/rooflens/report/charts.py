@@ -79,12 +79,12 @@ def roofline_marks(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """What the roofline draws: one mark per kernel (``numbers`` = its 1-based number), or per
     signature above :data:`ROOFLINE_POINTS_MAX` (Σ FLOPs / Σ bytes, Σ FLOPs / Σ time)."""
     points, _ = roofline_points(doc)
+    plotted = {id(k) for k in points}
     if len(points) <= ROOFLINE_POINTS_MAX:
         return [
             {**k, "numbers": [ncu_number(k, i)]} for i, k in enumerate(doc.get("kernels") or [])
-            if k in points
+            if id(k) in plotted
         ]  # fmt: skip
-    plotted = {id(k) for k in points}
     marks = []
     for g in ncu_signature_groups(doc):
         members = [k for k in g["members"] if id(k) in plotted]
