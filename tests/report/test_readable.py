@@ -193,3 +193,11 @@ def test_user_facing_text_never_says_seed() -> None:
         assert not re.search(r"\b(the seed|seed's|seed[- ]format|seed report)\b", text, re.I), path
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
     assert "example-report/" in ignored
+
+
+def test_a_note_without_translation_is_marked_in_zh(doc: dict[str, Any]) -> None:
+    odd = {**doc, "header": {**doc["header"], "notes": ["3 rows dropped: end before start"]}}
+    assert "- 说明: (工具原文,英文)3 rows dropped: end before start" in RENDERERS["md"].render(
+        odd, "zh"
+    )
+    assert "- Notes: 3 rows dropped: end before start" in RENDERERS["md"].render(odd, "en")

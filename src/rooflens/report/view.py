@@ -67,7 +67,8 @@ def translate_note(note: str, s: dict[str, Any]) -> str:
         m = re.match(p["pattern"], note)
         if m:
             return str(p["text"]).format(*m.groups())
-    return note
+    # A note no pattern knows (a reader's damage warning, say) is shown as written, marked so.
+    return str(s.get("untranslated_note", "{note}")).format(note=note)
 
 
 def _translate_warning(text: str | None, s: dict[str, Any]) -> str | None:
