@@ -65,7 +65,7 @@ OPERATOR_NAMES: tuple[str, ...] = tuple(OPERATOR_CLASSES)
 WORKLOAD_OPERATORS = frozenset(
     "embedding attn_norm qkv_proj qk_norm rope kv_cache_write attention o_proj attn_residual "
     "mlp_norm gate_up_proj act down_proj mlp_residual router experts shared_experts final_norm "
-    "lm_head sampling".split()
+    "lm_head sampling all_reduce".split()
 )
 
 #: Operators that run once per step for the whole model (not per decoder layer).
