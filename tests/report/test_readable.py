@@ -4,6 +4,7 @@ numbers from 1, advice that fits what ran, no decode where none ran, no "seed"."
 from __future__ import annotations
 
 import html as H
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -201,3 +202,12 @@ def test_a_note_without_translation_is_marked_in_zh(doc: dict[str, Any]) -> None
         odd, "zh"
     )
     assert "- Notes: 3 rows dropped: end before start" in RENDERERS["md"].render(odd, "en")
+
+
+@pytest.mark.parametrize("name", ["h100_llama3_8b_prefill", "h200_llama3_8b_prefill"])
+def test_bundled_zh_examples_have_no_english(name: str) -> None:
+    folder = ROOT / "examples" / name / "report"
+    doc = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert english_words((folder / "report.md").read_text(encoding="utf-8"), doc) == set()
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert english_words(visible_html(page), doc) == set()
