@@ -381,3 +381,24 @@ def test_builtin_program_runs_under_torchrun_at_tp() -> None:
     ]  # fmt: skip
     assert two[two.index("rooflens.capture.workload") + 1 :] == one[3:]
     assert os.environ.get("NCCL_NVLS_ENABLE") in (None, "0")
+
+
+def test_run_keeps_exit_code_3_for_an_internal_error(
+    fake_tools: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rooflens import cli
+    from rooflens.commands import report as report_cmd
+    from rooflens.errors import InternalError
+
+    def broken(*args: object) -> None:
+        raise InternalError("report self-check failed: share 1.5 outside [0, 1]")
+
+    monkeypatch.setattr(report_cmd, "analyse_inputs", broken)
+    monkeypatch.delenv("ROOFLENS_DEBUG", raising=False)
+    out = fake_tools / "run"
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "--skip-ncu", "--out", str(out)])
+    assert exc.value.code == 3
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("rooflens: internal error: ") and "capture kept" in last, last
+    assert (out / "timeline.sqlite").is_file()  # the capture itself stays

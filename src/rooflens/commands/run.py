@@ -30,7 +30,7 @@ from rooflens.commands.profile import (
     Tp,
     run_capture,
 )
-from rooflens.errors import RooflensError
+from rooflens.errors import InternalError, RooflensError
 
 
 def run_command(
@@ -83,6 +83,8 @@ def run_command(
         overrides = {"calibration": calibration}
         doc = build_report(**analyse_inputs([run_dir], overrides, hardware, None))
         written = write_report(doc, run_dir / "report", lang, force=False)
+    except InternalError as exc:  # a bug in rooflens, not in the capture: keep exit code 3
+        raise InternalError(f"{run_dir}: capture kept, report failed: {exc}") from exc
     except RooflensError as exc:
         if failure:  # the capture's own failure explains why there is nothing to report
             raise RooflensError(failure) from None
