@@ -2,7 +2,8 @@
 
 Each verb lives in ``rooflens.commands.<verb>`` and registers itself on the Typer app, so
 this module stays a thin dispatcher.  Every :class:`~rooflens.errors.RooflensError` becomes
-one line on stderr and exit code 2; an internal error (a report failing its self-check, or any
+one line on stderr and exit code 2, and so does an ``OSError`` on a path the user named (a
+name too long, no permission); an internal error (a report failing its self-check, or any
 other exception: a bug) one line and exit code 3.  ``ROOFLENS_DEBUG=1`` shows the traceback.
 """
 
@@ -91,6 +92,13 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    except OSError as exc:
+        # The system refused a path the user named (too long, a loop of links, no permission):
+        # the user's input, as every place that opens a file cannot name them all.
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or exc}", 2)
     except MemoryError:
         if debug:
             raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +36,14 @@ def test_help_and_version_still_work() -> None:
     assert _rooflens("--version").stdout.strip().startswith("rooflens ")
     r = _rooflens("predict", "--help")
     assert r.returncode == 0 and "--model" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "verb", [["report"], ["analyze"], ["redact"], ["report", "--from-json"], ["predict", "--model"]]
+)
+def test_a_path_too_long_is_one_line(verb: list[str], tmp_path: Path) -> None:
+    long = str(tmp_path / ("a" * 300) / "x.sqlite")
+    r = _rooflens(*verb, long)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rooflens: ") and "too long" in lines[0].lower()
