@@ -110,25 +110,34 @@ def _problems_timeline(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def _problems_values(node: Any, where: str) -> list[str]:
+def _path(where: tuple[Any, ...]) -> str:
+    """``("kernels", 3, "dram_bytes")`` → ``kernels[3].dram_bytes`` (built only for a problem:
+    formatting a path for each of a whole model's millions of values took seconds)."""
+    out = ""
+    for part in where:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _problems_values(node: Any, where: tuple[Any, ...]) -> list[str]:
     """Negative bytes/FLOPs/durations and NaN/inf anywhere in the document."""
     out: list[str] = []
     if isinstance(node, dict):
         for key, value in node.items():
-            here = f"{where}.{key}" if where else str(key)
             if isinstance(value, float) and not math.isfinite(value):
-                out.append(f"{here} is {value}")
+                out.append(f"{_path((*where, key))} is {value}")
             elif isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
                 if (
                     key.endswith(("bytes", "_s", "flops", "_bps", "flops_per_s"))
                     and "gap" not in key
                 ):
-                    out.append(f"{here} is negative ({value})")
-            else:
-                out.extend(_problems_values(value, here))
+                    out.append(f"{_path((*where, key))} is negative ({value})")
+            elif isinstance(value, dict | list):
+                out.extend(_problems_values(value, (*where, key)))
     elif isinstance(node, list):
         for i, item in enumerate(node):
-            out.extend(_problems_values(item, f"{where}[{i}]"))
+            if isinstance(item, dict | list):
+                out.extend(_problems_values(item, (*where, i)))
     return out
 
 
@@ -140,22 +149,22 @@ _UNIT_INTERVAL = frozenset(
 )  # fmt: skip
 
 
-def _problems_ratios(node: Any, where: str) -> list[str]:
+def _problems_ratios(node: Any, where: tuple[Any, ...]) -> list[str]:
     """Every fraction of a whole anywhere in the document lies in [0, 1]; percentages ≥ 0."""
     out: list[str] = []
     if isinstance(node, dict):
         for key, value in node.items():
-            here = f"{where}.{key}" if where else str(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 if key in _UNIT_INTERVAL and not -_REL_TOL <= value <= 1 + _REL_TOL:
-                    out.append(f"{here} {value:.4g} outside [0, 1]")
+                    out.append(f"{_path((*where, key))} {value:.4g} outside [0, 1]")
                 elif key.endswith("_pct") and value < -_REL_TOL:
-                    out.append(f"{here} is a negative percentage ({value:.4g})")
-            else:
-                out.extend(_problems_ratios(value, here))
+                    out.append(f"{_path((*where, key))} is a negative percentage ({value:.4g})")
+            elif isinstance(value, dict | list):
+                out.extend(_problems_ratios(value, (*where, key)))
     elif isinstance(node, list):
         for i, item in enumerate(node):
-            out.extend(_problems_ratios(item, f"{where}[{i}]"))
+            if isinstance(item, dict | list):
+                out.extend(_problems_ratios(item, (*where, i)))
     return out
 
 
@@ -183,8 +192,8 @@ def problems(doc: dict[str, Any]) -> list[str]:
         _problems_measured(doc)
         + _problems_timeline(doc)
         + _problems_findings(doc)
-        + _problems_values(doc, "")
-        + _problems_ratios(doc, "")
+        + _problems_values(doc, ())
+        + _problems_ratios(doc, ())
     )
 
 
