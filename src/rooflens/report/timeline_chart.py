@@ -111,7 +111,7 @@ def _bars_svg(
         colour = "#f0ad4e" if ops <= {"copy", "other"} else "#337ab7"
         info = esc(_bar_info(members))
         parts.append(
-            f'<rect class="kernel-bar" x="{px(start):.2f}" y="{y}" width="{max(px(end) - px(start), 0.8):.2f}" '
+            f'<rect class="kernel-bar" x="{px(start):.2f}" y="{y}" width="{max(px(end) - px(start), 0.25):.2f}" '
             f'height="50" fill="{colour}" data-info="{info}"><title>{info}</title></rect>'
         )
     parts.append(f'<text x="{ml}" y="{y + 66}" font-size="11">0</text>')
