@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from rooflens.report.findings_view import finding_view, kernel_groups_view
+from rooflens.report.extra_view import breakdown_view, ranks_view
 from rooflens.report.formats import (
     NA,
     f_bw,
@@ -412,4 +413,6 @@ def build_view(doc: dict[str, Any], lang: str, detail: bool = False) -> dict[str
         "comparison": comparison_view(doc, s),
         "attainable": attainable_view(doc, s),
         "kernel_groups": kernel_groups_view(doc, s),
+        "breakdown": breakdown_view(doc, s),
+        "ranks": ranks_view(doc, s),
     }
