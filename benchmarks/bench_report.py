@@ -17,8 +17,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from report.synthetic import synthetic_parts  # noqa: E402
+from rooflens.analysis.assemble import build_report  # noqa: E402
 from rooflens.report import RENDERERS  # noqa: E402
-from rooflens.report.assemble import build_report  # noqa: E402
 
 
 def scaled_parts(n: int) -> dict[str, Any]:

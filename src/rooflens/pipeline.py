@@ -6,7 +6,7 @@ Read top to bottom, one report is::
     inputs (run folder or profile files) ──► settings (manifest + your overrides)
         ──► traces.* readers ──► analysis.timeline / analysis.kernels      (measure)
         ──► model + hardware + predict                                      (predict)
-        ──► report.assemble.build_report: compare + findings + self-check   (compare)
+        ──► analysis.assemble.build_report: compare + findings + self-check   (compare)
         ──► Report (report.json document) ──► report.* renderers            (render)
 
 The commands (``rooflens report``, ``analyze``, ``diff``) parse options and call these
@@ -131,8 +131,8 @@ def analyze(
 
     Settings not given come from the run folder's manifest (as for ``rooflens report``).
     """
+    from rooflens.analysis.assemble import build_report
     from rooflens.commands.report import analyse_inputs
-    from rooflens.report.assemble import build_report
 
     paths = [Path(inputs)] if isinstance(inputs, str | Path) else [Path(p) for p in inputs]
     if not paths:
@@ -147,19 +147,18 @@ def analyze(
 
 def load_report(path: str | Path) -> Report:
     """A saved report.json (older schema versions load with defaults for what they lack)."""
+    from rooflens.analysis.assemble import upgrade
     from rooflens.report.document import load_report as _load
 
-    return Report(_load(path))
+    return Report(upgrade(_load(path)))
 
 
 def report_of(path: str | Path) -> Report:
     """A report from a report.json file, or built from a run folder or one profile file."""
     p = Path(path)
     if p.is_file() and p.suffix == ".json":
-        from rooflens.report.document import load_report as _load
-
         try:
-            return Report(_load(p))
+            return load_report(p)
         except InputError:
             pass  # not a report.json: perhaps a Kineto trace; analyse it below
     return analyze(p)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from rooflens.analysis.assemble import build_report
 from rooflens.commands.report import analyse_inputs
-from rooflens.report.assemble import build_report
 
 RUN = Path(__file__).resolve().parents[1] / "fixtures/h200_llama3_8b_decode4"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rooflens.analysis.timeline import segment_gaps
+from rooflens.traces.intervals import segment_gaps
 from rooflens.traces.model import (
     Copies,
     Kernels,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from rooflens.analysis.assemble import build_report
 from rooflens.commands.report import analyse_inputs
 from rooflens.report import RENDERERS
-from rooflens.report.assemble import build_report
 from rooflens.report.markdown import MarkdownRenderer, charts_available
 
 ROOT = Path(__file__).parents[2]

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from rooflens.analysis.assemble import build_report
 from rooflens.report import RENDERERS
-from rooflens.report.assemble import build_report
 
 from .synthetic import synthetic_parts
 

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from rooflens import __version__
-from rooflens.report.assemble import build_report
+from rooflens.analysis.assemble import build_report
 
 from .synthetic import synthetic_parts
 

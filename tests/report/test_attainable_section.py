@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from rooflens.analysis.assemble import build_report
 from rooflens.commands.report import analyse_inputs
 from rooflens.report import RENDERERS
-from rooflens.report.assemble import build_report
 
 RUN = Path(__file__).parents[1] / "fixtures" / "accuracy" / "h200_eager" / "llama-3-8b_b1_i128"
 

@@ -72,7 +72,7 @@ def test_run_dir_uses_the_manifest(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_from_json_rerenders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from rooflens.report.assemble import build_report
+    from rooflens.analysis.assemble import build_report
     from rooflens.report.document import save_report
 
     from .synthetic import synthetic_parts

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
+from rooflens.analysis.assemble import build_report
 from rooflens.analysis.suggestions import SUGGESTIONS, suggestion_key
 from rooflens.commands.report import analyse_inputs
 from rooflens.report import RENDERERS
-from rooflens.report.assemble import build_report
 from rooflens.report.charts import chart_captions
 from rooflens.report.pngcharts import LABELS
 from rooflens.report.view import strings

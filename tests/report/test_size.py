@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from rooflens.analysis.assemble import build_report
 from rooflens.commands.report import analyse_inputs
 from rooflens.report import RENDERERS
-from rooflens.report.assemble import build_report
 from rooflens.report.charts import TIMELINE_BARS_MAX, timeline_svg
 from rooflens.report.view import strings
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rooflens.analysis.runs import RunSummary, TimelineKernel, run_kernels
 from rooflens.analysis.structure import Structure, infer_structure
-from rooflens.analysis.timeline import RunSummary, TimelineKernel, run_kernels
 from rooflens.traces.intervals import segment_gaps
 from rooflens.traces.model import Trace
 from rooflens.traces.projection import Projection

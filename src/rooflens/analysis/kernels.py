@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rooflens.analysis.counters import join_by_path, propagate
-from rooflens.analysis.timeline import TimelineAnalysis
+from rooflens.analysis.runs import TimelineAnalysis
 from rooflens.traces.metrics import metric_map
 from rooflens.traces.model import NcuKernel, NcuKernels
 from rooflens.traces.names import short_kernel_name

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rooflens.analysis.operators import classify_kernel
-from rooflens.analysis.timeline import TimelineAnalysis, TimelineKernel
+from rooflens.analysis.runs import TimelineAnalysis, TimelineKernel
 from rooflens.vocab import canonical_phase
 
 #: Findings thresholds: a straggler whose collectives made the others wait this share of the run,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from rooflens.analysis.timeline import TimelineKernel
+from rooflens.analysis.runs import TimelineKernel
 
 # Above this many kernels in the whole trace the reference pass is skipped (it builds one row
 # per kernel); graph-mode captures of the built-in workload are far smaller.

@@ -2,7 +2,7 @@
 
 Glue only: it reads the run folder's manifest (model and workload settings, artifact names),
 calls the trace readers and analyses (``rooflens.commands.analyze.build``), the predictor, and
-:func:`rooflens.report.assemble.build_report`, then writes the three renderings (and PNG charts
+:func:`rooflens.analysis.assemble.build_report`, then writes the three renderings (and PNG charts
 when matplotlib is installed).  ``--from-json`` re-renders a saved report.json.
 """
 
@@ -301,13 +301,14 @@ def write_report(doc: dict[str, Any], out_dir: Path, lang: str, force: bool) -> 
 
 def _saved_report(path: Path) -> dict[str, Any]:
     """A report.json to re-render: the user's file, so broken invariants are bad input (exit 2)."""
+    from rooflens.analysis.assemble import upgrade
     from rooflens.report.document import load_report, problems
     from rooflens.report.view import build_view
 
     if not path.is_file():
         raise InputError(path, "no such file" if not path.exists() else "not a regular file")
     try:
-        doc = load_report(path)
+        doc = upgrade(load_report(path))
         found = problems(doc)
         build_view(doc, "en")  # what every renderer reads: a wrong shape fails here, as input
     except OSError as exc:
@@ -360,7 +361,7 @@ def report_command(
     calibration: CalibrationOpt = None,
 ) -> None:
     """Write the integrated report (Markdown, HTML, JSON) for a run folder or profile files."""
-    from rooflens.report.assemble import build_report
+    from rooflens.analysis.assemble import build_report
 
     if lang not in ("zh", "en"):
         raise RooflensError(f"--lang must be zh or en, got {lang!r}")

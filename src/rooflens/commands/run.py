@@ -53,9 +53,9 @@ def run_command(
     calibration: CalibrationOpt = None,
 ) -> None:
     """Profile the built-in workload on this GPU and write the integrated report."""
+    from rooflens.analysis.assemble import build_report
     from rooflens.commands.report import analyse_inputs, write_report
     from rooflens.hardware.calibration import load
-    from rooflens.report.assemble import build_report
 
     if lang not in ("zh", "en"):
         raise RooflensError(f"--lang must be zh or en, got {lang!r}")

@@ -3,7 +3,7 @@
 The saved document is the one result every renderer reads (docs/report-json.md).  Loading
 fills missing sections with their defaults (``.get`` style), so a report written by an older
 rooflens still renders.  :func:`self_check` asserts the physical invariants a correct report
-must satisfy; :func:`rooflens.report.assemble.build_report` calls it before anything is written.
+must satisfy; :func:`rooflens.analysis.assemble.build_report` calls it before anything is written.
 """
 
 from __future__ import annotations
@@ -69,13 +69,9 @@ def load_report(path: str | Path) -> dict[str, Any]:
             p,
             f"schema_version {raw['schema_version']} is not readable by this rooflens ({SCHEMA_VERSION})",
         )
-    doc = with_defaults(raw)
-    if doc["kernel_groups"] is None and doc["kernels"]:
-        # A 1.0 report: the per-name summary is a pure function of its NCU kernel blocks.
-        from rooflens.analysis.summary import summarize_kernel_names
-
-        doc["kernel_groups"] = summarize_kernel_names(doc["kernels"])
-    return doc
+    # Sections an older schema lacks get their defaults; what analysis can recompute from the
+    # rest (a 1.0 report's kernel_groups) is filled by rooflens.analysis.assemble.upgrade.
+    return with_defaults(raw)
 
 
 def _problems_measured(doc: dict[str, Any]) -> list[str]:

@@ -14,8 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from rooflens.report.findings_view import finding_view, kernel_groups_view
 from rooflens.report.extra_view import breakdown_view, ranks_view
+from rooflens.report.findings_view import finding_view, kernel_groups_view
 from rooflens.report.formats import (
     NA,
     f_bw,

@@ -111,3 +111,11 @@ def build_report(
     }
     self_check(doc)
     return doc
+
+
+def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
+    """A loaded report.json of an older schema with what analysis can recompute from it filled
+    in (a 1.0 report has no ``kernel_groups``: a pure function of its NCU kernel blocks)."""
+    if doc.get("kernel_groups") is None and doc.get("kernels"):
+        doc = {**doc, "kernel_groups": summarize_kernel_names(doc["kernels"])}
+    return doc
