@@ -16,9 +16,9 @@ from rich.table import Table
 
 from rooflens import __version__
 from rooflens.errors import RooflensError
+from rooflens.schema import SCHEMA_VERSION  # noqa: E402  (one version for every JSON document)
 from rooflens.units import fmt_bandwidth, fmt_bytes, fmt_duration, fmt_flops_rate, fmt_pct, sig3
 
-SCHEMA_VERSION = "1.0"
 _TIMELINE_KINDS = {"nsys-sqlite", "nsys-rep", "kineto"}
 
 

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 from rooflens import __version__
 from rooflens.predict.prediction import Prediction
-
-SCHEMA_VERSION = "1.0"
+from rooflens.schema import SCHEMA_VERSION  # noqa: E402  (one version for every JSON document)
 
 
 def header_dict(pred: Prediction, model_label: str) -> dict[str, object]:

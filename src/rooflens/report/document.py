@@ -15,8 +15,7 @@ from typing import Any
 import orjson
 
 from rooflens.errors import InputError, InternalError
-
-SCHEMA_VERSION = "1.2"
+from rooflens.schema import SCHEMA_VERSION  # noqa: E402  (one version for every JSON document)
 
 # Top-level sections and the value an older or partial report gets when it lacks one.
 _DEFAULTS: dict[str, Any] = {

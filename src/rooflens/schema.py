@@ -1,0 +1,20 @@
+"""The one schema version of rooflens's JSON documents: report.json and the subsets that
+``rooflens analyze --json`` and ``rooflens predict --json`` print (docs/report-json.md).
+
+History — every change is additive, so an older file still loads (missing sections get their
+defaults; :func:`rooflens.analysis.assemble.upgrade` recomputes what it can):
+
+- 1.0 — the first report.json;
+- 1.1 — ``kernel_groups`` and grouped findings;
+- 1.2 — ``comparison.notes`` (tensor-core padding);
+- 1.3 — ``attainable_time_s`` and ``prediction.calibration`` / ``run_timeline`` (calibrated
+  prediction), ``kernels[].counters`` / ``counters_from`` (NCU on a representative sample),
+  ``breakdown`` (time per step and layer), ``ranks`` (tensor parallel), ``evidence`` /
+  ``confidence`` of inferred kernels, ``prediction.decode_step_times_s``.
+
+The run folder's ``manifest.json`` and the calibration file carry versions of their own.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = "1.3"
