@@ -9,6 +9,23 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """``cli(args) -> (exit code, stdout + stderr)`` of one in-process ``rooflens`` call."""
+    from rooflens.cli import main
+
+    def run(args: list[str]) -> tuple[int, str]:
+        try:
+            main(args)
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    return run
+
+
 def _gpu_available() -> bool:
     try:
         import torch
@@ -34,4 +51,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if os.environ.get("CI") == "true" and not any(
         shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
     ):
-        raise pytest.UsageError("CI=true but no chromium on PATH: scripts/test.sh installs Debian's chromium")
+        raise pytest.UsageError(
+            "CI=true but no chromium on PATH: scripts/test.sh installs Debian's chromium"
+        )

@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
-import pytest
 
 import rooflens
-from rooflens.cli import main
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "h200_llama3_8b_decode16_eager"
-
-
-def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """Exit code and stdout+stderr of one CLI call."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out + out.err
 
 
 def _strip(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if k != "generated_at"}
 
 
-def test_analyze_matches_the_report_command(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, output = cli(["report", str(FIX), "--lang", "en", "--out", str(tmp_path / "r")], capsys)
+def test_analyze_matches_the_report_command(tmp_path: Path, cli: Any) -> None:
+    code, output = cli(["report", str(FIX), "--lang", "en", "--out", str(tmp_path / "r")])
     assert code == 0, output
     written = orjson.loads((tmp_path / "r" / "report.json").read_bytes())
     rep = rooflens.analyze(FIX)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rooflens.analysis.diff import diff_reports, regressions
-from rooflens.cli import main
 from rooflens.pipeline import analyze
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
@@ -20,17 +20,6 @@ GRAPH = FIX / "h200_llama3_8b_decode16_graph"
 @pytest.fixture(scope="module")
 def reports() -> tuple[dict, dict]:
     return analyze(EAGER).doc, analyze(GRAPH).doc
-
-
-def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """Exit code and stdout+stderr of one CLI call."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out + out.err
 
 
 def _chosen(doc: dict) -> dict:
@@ -101,7 +90,7 @@ def test_regression_gate_names_the_slower_phase(reports: tuple[dict, dict]) -> N
 
 
 def test_cli_writes_three_files_and_gates(
-    tmp_path: Path, reports: tuple[dict, dict], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, reports: tuple[dict, dict], cli: Any
 ) -> None:
     a, _ = reports
     slow = copy.deepcopy(a)
@@ -111,17 +100,17 @@ def test_cli_writes_three_files_and_gates(
     pa.write_text(json.dumps(a))
     pb.write_text(json.dumps(slow))
     out = tmp_path / "diff"
-    code, output = cli(["diff", str(pa), str(pb), "--out", str(out), "--fail-above", "10"], capsys)
+    code, output = cli(["diff", str(pa), str(pb), "--out", str(out), "--fail-above", "10"])
     assert code == 1, output
     assert sorted(p.name for p in out.iterdir()) == ["diff.html", "diff.json", "diff.md"]
     assert "+50.0%" in (out / "diff.md").read_text()
-    code, output = cli(["diff", str(pa), str(pa), "--out", str(out)], capsys)
+    code, output = cli(["diff", str(pa), str(pa), "--out", str(out)])
     assert code == 2 and "--force" in output
     code, output = cli(
-        ["diff", str(pa), str(pa), "--out", str(out), "--force", "--fail-above", "0"], capsys
+        ["diff", str(pa), str(pa), "--out", str(out), "--force", "--fail-above", "0"]
     )
     assert code == 0, output
-    code, output = cli(["diff", str(pa), str(tmp_path / "missing.json")], capsys)
+    code, output = cli(["diff", str(pa), str(tmp_path / "missing.json")])
     assert code == 2 and "no such file" in output
 
 

@@ -13,9 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import orjson
-
-from rooflens.report import Renderer
+from rooflens.report import JsonRenderer, Renderer
 from rooflens.report.formats import f_count, f_gap, f_time
 from rooflens.report.markdown import md_cell, md_celltext
 
@@ -146,18 +144,8 @@ def _td(cell: str) -> str:
     return f"<td{cls}>{html.escape(cell)}</td>"
 
 
-class DiffJsonRenderer:
-    """diff.json: the diff document itself (SI units, fractions)."""
-
-    output_file_extension = ".json"
-    output_is_binary = False
-
-    def render(self, doc: dict[str, Any], lang: str = "zh") -> str:
-        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
-
-
 DIFF_RENDERERS: dict[str, Renderer] = {
     "md": DiffMarkdownRenderer(),
     "html": DiffHtmlRenderer(),
-    "json": DiffJsonRenderer(),
+    "json": JsonRenderer(),
 }
