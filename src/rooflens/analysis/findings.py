@@ -20,6 +20,16 @@ Time at stake of one kernel under one rule (:data:`RULE_KINDS`, column ``stake``
 - ``excess`` (``fragmented_operator``): measured − predicted time of the operator.
 - ``idle`` (``launch_bound``): window − GPU busy of the chosen run.
 
+**With a calibration** (comparison rows carry ``attainable_time_s``), the operator-level stakes
+(``excess`` and ``beyond_roof``) count what the *implementation* loses instead: the time beyond
+what this GPU attains at the operator's shape, not beyond the ideal roofline (part of that is
+the GPU's, no fix wins it).  A fragmented operator's stake is max(0, measured − attainable) of
+its (operator, phase) row; a roof/diagnosis kernel's is duration × max(0, 1 − attainable /
+measured) of its row, so a group holding all of a row's kernels stakes exactly the row's
+measured − attainable.  A group uses that basis only when every kernel of it has a calibrated
+row (else the roofline for all of them).  ``stake_basis`` says which basis a finding's stake
+used: ``attainable``, ``ideal`` (measured − ideal roofline), ``duration``, ``ncu`` or ``idle``.
+
 A group's stake is the Σ over its kernels of that one rule's stake.  One kernel's time is never
 summed across rules: a lower-level finding (a diagnosis, or the roof rule under a fragmented
 operator) on a kernel already in a higher-level group of the same subject is *folded* into that
@@ -37,6 +47,8 @@ from rooflens.vocab import canonical_operator, canonical_phase
 __all__ = [
     "SUGGESTIONS",
     "THRESHOLDS",
+    "attainable_stake",
+    "implementation_shares",
     "kernel_findings",
     "launch_bound_finding",
     "rank_findings",
@@ -84,6 +96,14 @@ _FAMILY = {"far_from_roof": "below_roof"}
 # A low L2 hit rate only matters where data is re-read (GEMM operands, K/V per query tile).
 _REREAD_CLASSES = frozenset({"gemm", "attention"})
 
+# Stake kind → ``stake_basis`` on the ideal roofline (no calibration, or none for the kernels).
+_BASIS = {"idle": "idle", "excess": "ideal", "duration": "duration", "beyond_roof": "ideal",
+          "speedup": "ncu"}  # fmt: skip
+
+# (operator, phase) → share of the row's measured time beyond attainable (see
+# :func:`implementation_shares`).
+Shares = dict[tuple[str, str], float]
+
 
 def severity_of(fraction_of_run: float) -> str:
     """high ≥ 20 % of the run's kernel time at stake, medium ≥ 5 %, else low."""
@@ -110,6 +130,7 @@ def launch_bound_finding(timeline: dict[str, Any] | None, total_s: float) -> dic
         "source": "rooflens",
         "severity": severity_of(idle / max(total_s, idle) if idle else 0.0),
         "time_at_stake_s": idle,
+        "stake_basis": "idle",
         "subject": run["name"],
         "count": None,
         "kernel_indices": [],
@@ -161,6 +182,34 @@ def time_at_stake(f: dict[str, Any], k: dict[str, Any]) -> float:
     return dur * max(0.0, 1.0 - float(roof))
 
 
+def implementation_shares(operators: list[dict[str, Any]] | None) -> Shares:
+    """Per calibrated comparison row with measured time, (operator, phase) → the share of its
+    measured time that is beyond attainable: max(0, measured − attainable) / measured.
+
+    Empty without a calibration (no row has ``attainable_time_s``).  A row faster than
+    attainable (L2-resident operands, say) loses nothing: share 0.
+    """
+    out: Shares = {}
+    for o in operators or []:
+        meas, att = o.get("measured_time_s"), o.get("attainable_time_s")
+        if att is not None and meas:
+            gap = max(0.0, float(meas) - float(att))
+            out[(str(o["name"]), str(o.get("phase") or "prefill"))] = gap / float(meas)
+    return out
+
+
+def attainable_stake(f: dict[str, Any], k: dict[str, Any], shares: Shares) -> float | None:
+    """Seconds beyond attainable of a ``beyond_roof`` finding on kernel ``k``: its duration ×
+    its operator row's share (:func:`implementation_shares`); None when the rule is of another
+    kind or the kernel's (operator, phase) has no calibrated row."""
+    if (f.get("source") or "rooflens") == "ncu":
+        return None
+    if RULE_KINDS.get(f.get("rule") or "", (_UNKNOWN_LEVEL, "beyond_roof"))[1] != "beyond_roof":
+        return None
+    share = shares.get((subject_of(k), canonical_phase(k.get("phase"))))
+    return None if share is None else float(k.get("duration_s") or 0.0) * share
+
+
 def subject_of(k: dict[str, Any]) -> str:
     """What a finding is about: the operator, else the kernel's short name."""
     op = k.get("operator")
@@ -184,7 +233,8 @@ def fragmented_findings(
     """Operators served by ≥ 3 kernels per instance that take ≥ 3× their predicted time.
 
     ``operators`` are the comparison rows (per operator and phase: measured/predicted time);
-    ``kernels`` carry ``operator``, ``phase`` and ``layer``.  Time at stake = measured − predicted.
+    ``kernels`` carry ``operator``, ``phase`` and ``layer``.  Time at stake = measured −
+    attainable when the row has an attainable time (calibration), else measured − predicted.
     """
     out = []
     for o in operators:
@@ -200,13 +250,16 @@ def fragmented_findings(
             continue
         phase = o.get("phase", "prefill")
         subject = o["name"] if phase == "prefill" else f"{o['name']} ({phase})"
+        att = o.get("attainable_time_s")
+        stake = meas - pred if att is None else max(0.0, meas - float(att))
         out.append(
             {
                 "rule": "fragmented_operator", "source": "rooflens", "subject": subject,
                 "operator": o["name"], "phase": phase, "kernel_class": operator_class(o["name"]),
                 "count": len(members), "kernels_per_instance": per_instance,
                 "kernel_indices": sorted(int(k["index"]) for k in members if k.get("index") is not None),
-                "time_at_stake_s": meas - pred, "measured_time_s": meas, "predicted_time_s": pred,
+                "time_at_stake_s": stake, "stake_basis": "ideal" if att is None else "attainable",
+                "measured_time_s": meas, "predicted_time_s": pred, "attainable_time_s": att,
                 "metric": "time_ratio", "value": meas / pred,
                 "threshold": THRESHOLDS["fragment_time_ratio"], "estimated_speedup": None,
                 "message": f"{subject}: {len(members)} kernels ({per_instance:.3g} per instance) "
@@ -229,7 +282,7 @@ def _new_group(source: str, family: str, subject: str, k: dict[str, Any]) -> dic
         "kernel_class": operator_class(k.get("operator"), str(k.get("name") or "")),
         "count": 0, "kernel_indices": [], "time_at_stake_s": 0.0, "metric": None,
         "value": None, "threshold": None, "estimated_speedup": None, "message": "",
-        "rules": [], "also": {},
+        "rules": [], "also": {}, "_attainable": 0.0,
     }  # fmt: skip
 
 
@@ -243,11 +296,16 @@ def _worse(g: dict[str, Any], v: Any) -> bool:
     return bool(v > g["value"]) if g["source"] == "ncu" else bool(v < g["value"])
 
 
-def _add(g: dict[str, Any], f: dict[str, Any], k: dict[str, Any]) -> None:
-    """Add kernel ``k``'s finding ``f`` to group ``g``; the worst member names the group's value."""
+def _add(g: dict[str, Any], f: dict[str, Any], k: dict[str, Any], shares: Shares) -> None:
+    """Add kernel ``k``'s finding ``f`` to group ``g``; the worst member names the group's value.
+
+    Both stakes are summed: on the roofline, and beyond attainable (None once one kernel has
+    no calibrated row); :func:`_settle_stake` keeps one."""
     g["count"] += 1
     g["kernel_indices"].append(k.get("index"))
     g["time_at_stake_s"] += time_at_stake(f, k)
+    att = attainable_stake(f, k, shares)
+    g["_attainable"] = None if att is None or g["_attainable"] is None else g["_attainable"] + att
     if f.get("rule") not in g["rules"]:
         g["rules"].append(f.get("rule"))
     ncu = g["source"] == "ncu"
@@ -262,6 +320,17 @@ def _add(g: dict[str, Any], f: dict[str, Any], k: dict[str, Any]) -> None:
             g["rule"] = f.get("rule")
     if f.get("estimated_speedup") is not None:
         g["estimated_speedup"] = max(g["estimated_speedup"] or 0.0, float(f["estimated_speedup"]))
+
+
+def _settle_stake(g: dict[str, Any]) -> None:
+    """A group's stake on one basis: beyond attainable when every kernel had a calibrated row."""
+    att = g.pop("_attainable", None)
+    if att is not None:
+        g["time_at_stake_s"], g["stake_basis"] = att, "attainable"
+    elif g["source"] == "ncu":
+        g["stake_basis"] = "ncu"
+    else:
+        g["stake_basis"] = _BASIS[RULE_KINDS.get(g["rule"], (_UNKNOWN_LEVEL, "beyond_roof"))[1]]
 
 
 def _level(f: dict[str, Any]) -> int | None:
@@ -290,8 +359,10 @@ def group_findings(
     fragmented: list[dict[str, Any]],
     operators: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per-kernel findings grouped by (source, rule family, subject), lower levels folded."""
+    """Per-kernel findings grouped by (source, rule family, subject), lower levels folded;
+    stakes beyond attainable where the comparison rows are calibrated (module docstring)."""
     streamed = _streamed_once(operators or [])
+    shares = implementation_shares(operators)
     covered: dict[tuple[str, Any], tuple[int, dict[str, Any]]] = {}
     for g in fragmented:
         for i in g["kernel_indices"]:
@@ -309,11 +380,12 @@ def group_findings(
             continue
         key = _group_key(f, k)
         g = groups.setdefault(key, _new_group(key[0], key[1], key[2], k))
-        _add(g, f, k)
+        _add(g, f, k, shares)
         if level is not None:
             covered.setdefault((subject_of(k), k.get("index")), (level, g))
     for g in groups.values():
         g["kernel_indices"].sort(key=lambda i: -1 if i is None else i)
+        _settle_stake(g)
     return list(groups.values())
 
 
@@ -351,7 +423,8 @@ def rank_findings(
 
     ``kernels``: per-kernel dicts (NCU block merged with the timeline's duration and final
     operator) with their ``findings``; ``operators``: the comparison rows (for
-    ``fragmented_operator``).  The launch-bound rule is run level and stays one entry.
+    ``fragmented_operator``, and, when calibrated, the attainable basis of the operator-level
+    stakes).  The launch-bound rule is run level and stays one entry.
     """
     total_s = float(sum(float(k.get("duration_s") or 0.0) for k in kernels))
     fragmented = fragmented_findings(operators or [], kernels)

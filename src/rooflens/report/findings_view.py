@@ -87,6 +87,24 @@ def finding_view(f: dict[str, Any], s: dict[str, Any], in_block: bool = False) -
     }
 
 
+def _basis(f: dict[str, Any]) -> str:
+    """A finding's ``stake_basis``; a report written before it existed counted the roofline."""
+    return str(f.get("stake_basis") or "ideal")
+
+
+def stake_view(findings: list[dict[str, Any]], s: dict[str, Any]) -> dict[str, str]:
+    """Header of the time-at-stake column and the note under the findings table: beyond
+    attainable when an operator finding was counted on a calibration, else beyond the roofline;
+    the subjects that fell back to the roofline in a calibrated report are named."""
+    calibrated = any(_basis(f) == "attainable" for f in findings)
+    note = str(s["stake_note_attainable" if calibrated else "stake_note_ideal"])
+    fallback = [str(f.get("subject") or "") for f in findings if _basis(f) == "ideal"]
+    if calibrated and fallback:
+        note += " " + str(s["stake_note_fallback"]).format(subjects=", ".join(fallback))
+    header = s["time_at_stake_attainable" if calibrated else "time_at_stake_ideal"]
+    return {"stake_header": str(header), "stake_note": note}
+
+
 def _n_of(low: Any, count: Any) -> str:
     """``low / total`` (the seed's "低于50%数量: 1 / 1"), n/a without the figure."""
     return NA if not count else f"{int(low or 0)} / {int(count)}"

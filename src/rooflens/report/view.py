@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 from rooflens.report.extra_view import breakdown_view, ranks_view
-from rooflens.report.findings_view import finding_view, kernel_groups_view
+from rooflens.report.findings_view import finding_view, kernel_groups_view, stake_view
 from rooflens.report.formats import (
     NA,
     f_bw,
@@ -388,6 +388,7 @@ def comparison_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | 
         "findings": [finding_view(f, s) for f in findings[:FINDINGS_SHOWN]],
         "findings_total": len(findings),
         "findings_more": max(0, len(findings) - FINDINGS_SHOWN),
+        **stake_view(findings, s),
     }
 
 
