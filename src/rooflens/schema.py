@@ -10,7 +10,8 @@ defaults; :func:`rooflens.analysis.assemble.upgrade` recomputes what it can):
 - 1.3 — ``attainable_time_s`` and ``prediction.calibration`` / ``run_timeline`` (calibrated
   prediction), ``kernels[].counters`` / ``counters_from`` (NCU on a representative sample),
   ``breakdown`` (time per step and layer), ``ranks`` (tensor parallel), ``evidence`` /
-  ``confidence`` of inferred kernels, ``prediction.decode_step_times_s``.
+  ``confidence`` of inferred kernels, ``prediction.decode_step_times_s``, ``stake_basis`` of
+  findings (their time at stake beyond ``attainable`` or the ``ideal`` roofline).
 
 The run folder's ``manifest.json`` and the calibration file carry versions of their own.
 """
