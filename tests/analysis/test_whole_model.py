@@ -64,3 +64,20 @@ def test_report_stays_short_and_has_per_step_and_layer_figures(tmp_path: Path, d
 
     md = RENDERERS["md"].render(doc, "en")
     assert len(md.splitlines()) <= 800
+
+
+def test_report_reproduces_the_committed_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rooflens report tests/fixtures/h200_llama3_8b_32layers_o16 --lang en`` (from the repository
+    root) gives the committed report-en/report.md; regenerate that file when the format changes."""
+    from rooflens.report.markdown import MarkdownRenderer
+
+    root = FIX.parents[2]
+    monkeypatch.chdir(root)  # the report records its inputs as given: repo-relative
+    doc = rooflens.analyze(FIX.relative_to(root)).doc
+    committed = (FIX / "report-en" / "report.md").read_text(encoding="utf-8")
+    fresh = MarkdownRenderer(with_charts=True).render(doc, "en")
+
+    def body(text: str) -> list[str]:  # the generation time is the one line that differs
+        return [ln for ln in text.splitlines() if not ln.startswith("- Generated at")]
+
+    assert body(fresh) == body(committed)
