@@ -48,8 +48,11 @@ def _root(
 
 
 def _register_commands() -> None:
+    """Attach every verb once (``main`` may run many times in one process: tests, notebooks)."""
     from rooflens.commands import COMMAND_MODULES
 
+    if app.registered_commands:
+        return
     for module in COMMAND_MODULES:
         module.register(app)
 
