@@ -52,8 +52,9 @@ def captures() -> list[Path]:
 def analyse(run_dir: Path, calibration: str | None) -> dict[str, Any] | None:
     """Prediction, comparison rows and bubble ratios of one capture (None when unusable)."""
     from rooflens.analysis.compare import compare
-    from rooflens.commands.report import analyse_inputs, read_manifest
     from rooflens.errors import RooflensError
+    from rooflens.pipeline import analyse_inputs
+    from rooflens.settings import read_manifest
 
     try:
         inp = analyse_inputs([run_dir], {"calibration": calibration}, None, None)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rooflens.analysis.assemble import build_report
-from rooflens.commands.report import analyse_inputs
+from rooflens.pipeline import analyse_inputs
 
 RUN = Path(__file__).resolve().parents[1] / "fixtures/h200_llama3_8b_decode4"
 

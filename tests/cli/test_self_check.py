@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from rooflens import cli
-from rooflens.commands import report as report_cmd
+from rooflens import cli, pipeline
 
 FIX = Path(__file__).parents[1] / "fixtures" / "h200_llama3_8b_prefill"
 
@@ -28,8 +27,8 @@ def _tamper(inputs: dict[str, Any]) -> dict[str, Any]:
 def test_broken_invariant_is_an_internal_error_and_nothing_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real = report_cmd.analyse_inputs
-    monkeypatch.setattr(report_cmd, "analyse_inputs", lambda *a: _tamper(real(*a)))
+    real = pipeline.analyse_inputs
+    monkeypatch.setattr(pipeline, "analyse_inputs", lambda *a: _tamper(real(*a)))
     monkeypatch.delenv("ROOFLENS_DEBUG", raising=False)
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rooflens.analysis.assemble import build_report
-from rooflens.commands.report import analyse_inputs
+from rooflens.pipeline import analyse_inputs
 from rooflens.report import RENDERERS
 from rooflens.report.markdown import MarkdownRenderer, charts_available
 

@@ -143,7 +143,7 @@ def test_eager_kernel_counts_match_a_real_capture() -> None:
     """EAGER_KINDS (data) against the kernels per operator instance nsys saw in the built-in eager
     workload (H200, Llama-3-8B, 2 layers, 16 decode steps)."""
     from rooflens.analysis.compare import compare
-    from rooflens.commands.report import analyse_inputs
+    from rooflens.pipeline import analyse_inputs
     from rooflens.predict.attainable import EAGER_KINDS
 
     run = Path(__file__).parents[1] / "fixtures" / "accuracy" / "h200_eager" / "llama-3-8b_b1_i128"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from rooflens.analysis.assemble import build_report
-from rooflens.commands.report import analyse_inputs
+from rooflens.pipeline import analyse_inputs
 from rooflens.report import RENDERERS
 
 RUN = Path(__file__).parents[1] / "fixtures" / "accuracy" / "h200_eager" / "llama-3-8b_b1_i128"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rooflens.cli import main
-from rooflens.commands.report import manifest_settings
+from rooflens.settings import manifest_settings
 
 from .mdtables import table_after
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from rooflens.analysis.assemble import build_report
-from rooflens.commands.report import analyse_inputs
+from rooflens.pipeline import analyse_inputs
 from rooflens.report import RENDERERS
 from rooflens.vocab import canonical_phase
 

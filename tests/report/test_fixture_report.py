@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rooflens.analysis.assemble import build_report
-from rooflens.commands.report import analyse_inputs
+from rooflens.pipeline import analyse_inputs
 from rooflens.report import RENDERERS
 from rooflens.report.kernel_view import NCU_GROUPS_SHOWN
 from rooflens.report.markdown import md_code

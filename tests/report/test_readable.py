@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from rooflens.analysis.assemble import build_report
 from rooflens.analysis.suggestions import SUGGESTIONS, suggestion_key
-from rooflens.commands.report import analyse_inputs
+from rooflens.pipeline import analyse_inputs
 from rooflens.report import RENDERERS
 from rooflens.report.charts import chart_captions
 from rooflens.report.pngcharts import LABELS

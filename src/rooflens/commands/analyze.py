@@ -14,93 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rooflens import __version__
-from rooflens.errors import RooflensError
-from rooflens.schema import SCHEMA_VERSION  # noqa: E402  (one version for every JSON document)
 from rooflens.units import fmt_bandwidth, fmt_bytes, fmt_duration, fmt_flops_rate, fmt_pct, sig3
-
-_TIMELINE_KINDS = {"nsys-sqlite", "nsys-rep", "kineto"}
-
-
-def split_sources(files: list[Path]) -> tuple[Path | None, Path | None]:
-    """(timeline source, NCU source) among ``files``; at most one of each."""
-    from rooflens.traces import sniff
-
-    timeline: Path | None = None
-    ncu: Path | None = None
-    for f in files:
-        if sniff(f) in _TIMELINE_KINDS:
-            if timeline is not None:
-                raise RooflensError(
-                    f"{f}: a second timeline source (already have {timeline}); pass one"
-                )
-            timeline = f
-        else:
-            if ncu is not None:
-                raise RooflensError(
-                    f"{f}: a second Nsight Compute source (already have {ncu}); pass one"
-                )
-            ncu = f
-    return timeline, ncu
-
-
-def build(files: list[Path], run: str | None, hardware: str | None) -> dict[str, Any]:
-    """Read and analyse ``files``; the report.json subset as a dict."""
-    from rooflens.analysis.kernels import analyze_kernels, match_gpu, tensor_dtype
-    from rooflens.analysis.ranks import analyze_ranks
-    from rooflens.analysis.timeline import analyze_timeline
-    from rooflens.commands.progress import reading, step
-    from rooflens.traces import load_ncu, load_timeline
-    from rooflens.traces.split import split_by_process
-
-    tl_path, ncu_path = split_sources(files)
-    trace = ncu = timeline = None
-    if tl_path:
-        with reading(tl_path):
-            trace = load_timeline(tl_path)
-    if ncu_path:
-        with reading(ncu_path):
-            ncu = load_ncu(ncu_path)
-    rank_traces = split_by_process(trace) if trace is not None else []
-    if len(rank_traces) > 1:  # tensor-parallel ranks in one capture: rank 0 is the main timeline
-        trace = rank_traces[0]
-    if trace is not None:
-        with step(f"analysing {len(trace.kernels):,} kernels…"):
-            timeline = analyze_timeline(trace, run)
-    detected = (trace.gpus[0].name if trace and trace.gpus else None) or (
-        ncu.device_name if ncu else None
-    )
-    gpu = match_gpu(detected, hardware, tensor_dtype(ncu))
-    doc: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "rooflens", "version": __version__},
-        "gpu": gpu.to_dict(),
-        "timeline": timeline.to_dict() if timeline else None,
-        "kernels": None,
-        "measured": None,
-    }
-    if timeline is not None and len(rank_traces) > 1:
-        others = [analyze_timeline(t, run) for t in rank_traces[1:]]
-        doc["ranks"] = analyze_ranks([timeline, *others])
-    if ncu is not None:
-        ka = analyze_kernels(ncu, timeline, gpu.roof)
-        doc["kernels"], doc["measured"] = ka.to_dict()["kernels"], ka.measured
-        if timeline is not None and ka.unmatched:
-            gpu.warnings.append(
-                f"{ka.unmatched} NCU kernels not found in {timeline.chosen_run}: NCU durations used"
-            )
-            doc["gpu"] = gpu.to_dict()
-    # Damage the readers found (rows dropped, units assumed): shown loudly by `analyze`, and
-    # carried into the report's notes; the timeline's own are in timeline.warnings already.
-    doc["ncu_warnings"] = list(ncu.warnings) if ncu is not None else []
-    doc["reader_warnings"] = [
-        f"{path}: {w}"
-        for path, source in ((tl_path, trace), (ncu_path, ncu))
-        if path is not None and source is not None
-        for w in source.warnings
-    ]
-    return doc
-
 
 MAX_RUN_ROWS = 40  # a long session has thousands of runs: the table shows the first and last ones
 MAX_KERNEL_ROWS = 2000
@@ -257,7 +171,9 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Timeline overview (runs, bubbles, kernels) and, with NCU data, per-kernel roofline figures."""
-        doc = build(files, run, hardware)
+        from rooflens.pipeline import measure
+
+        doc = measure(files, run, hardware)
         for warning in doc["reader_warnings"]:  # on stderr, so --json output stays clean
             typer.echo(f"rooflens: warning: {warning}", err=True)
         if as_json:

@@ -54,8 +54,9 @@ def run_command(
 ) -> None:
     """Profile the built-in workload on this GPU and write the integrated report."""
     from rooflens.analysis.assemble import build_report
-    from rooflens.commands.report import analyse_inputs, write_report
+    from rooflens.commands.report import write_report
     from rooflens.hardware.calibration import load
+    from rooflens.pipeline import analyse_inputs
 
     if lang not in ("zh", "en"):
         raise RooflensError(f"--lang must be zh or en, got {lang!r}")
