@@ -14,37 +14,26 @@ from typing import Annotated, Any
 
 import typer
 
+from rooflens.commands.outputs import prepare_out_dir, replace_file, taken
 from rooflens.errors import RooflensError
 
 _OUTPUTS = {"md": "diff.md", "html": "diff.html", "json": "diff.json"}
 
 
 def _write(doc: dict[str, Any], out_dir: Path, lang: str, force: bool) -> list[Path]:
+    """diff.md/.html/.json into ``out_dir`` (commands/outputs: checked folder, atomic files)."""
     from rooflens.report.diffrender import DIFF_RENDERERS
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise RooflensError(f"--out {out_dir}: exists and is not a folder")
-    existing = [
-        n for n in _OUTPUTS.values() if (out_dir / n).exists() or (out_dir / n).is_symlink()
-    ]
+    prepare_out_dir(out_dir)
+    existing = taken(out_dir, _OUTPUTS.values())
     if existing and not force:
         raise RooflensError(
             f"{out_dir}: already holds {', '.join(existing)}; pass --force to overwrite"
         )
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written = []
-        for key, name in _OUTPUTS.items():
-            target = out_dir / name
-            tmp = out_dir / f".{name}.tmp"
-            tmp.write_text(DIFF_RENDERERS[key].render(doc, lang), encoding="utf-8")
-            tmp.replace(
-                target
-            )  # atomic, and replaces a symlink itself instead of writing through it
-            written.append(target)
-    except OSError as exc:
-        raise RooflensError(f"--out {out_dir}: cannot write ({exc.strerror or exc})") from None
-    return written
+    return [
+        replace_file(out_dir, name, DIFF_RENDERERS[key].render(doc, lang))
+        for key, name in _OUTPUTS.items()
+    ]
 
 
 def diff_command(
