@@ -386,14 +386,13 @@ def test_builtin_program_runs_under_torchrun_at_tp() -> None:
 def test_run_keeps_exit_code_3_for_an_internal_error(
     fake_tools: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rooflens import cli
-    from rooflens.commands import report as report_cmd
+    from rooflens import cli, pipeline
     from rooflens.errors import InternalError
 
     def broken(*args: object) -> None:
         raise InternalError("report self-check failed: share 1.5 outside [0, 1]")
 
-    monkeypatch.setattr(report_cmd, "analyse_inputs", broken)
+    monkeypatch.setattr(pipeline, "analyse_inputs", broken)
     monkeypatch.delenv("ROOFLENS_DEBUG", raising=False)
     out = fake_tools / "run"
     with pytest.raises(SystemExit) as exc:
