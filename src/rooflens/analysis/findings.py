@@ -16,6 +16,7 @@ group (``also``: rule → kernel count) instead of forming a group of its own.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from rooflens.analysis.operators import operator_class
@@ -304,13 +305,13 @@ def _group_message(g: dict[str, Any]) -> str:
 
 
 def _operator_shape(
-    g: dict[str, Any], kernels: list[dict[str, Any]]
+    g: dict[str, Any], by_subject: dict[str, list[dict[str, Any]]]
 ) -> tuple[float | None, tuple[str, ...]]:
     """(kernels per operator instance, distinct kernel names) of the operator a group is about,
     so its advice fits what ran (a norm that ran as one fused kernel is not told to fuse
-    separate add/pow/mean/rsqrt kernels).  (None, ()) when the subject is no operator."""
-    op = g.get("operator") or g.get("subject")
-    members = [k for k in kernels if k.get("operator") and subject_of(k) == op]
+    separate add/pow/mean/rsqrt kernels).  (None, ()) when the subject is no operator.
+    ``by_subject``: the kernels with an operator, grouped by :func:`subject_of` once per report."""
+    members = by_subject.get(str(g.get("operator") or g.get("subject")), [])
     if not members:
         return None, ()
     names = tuple(sorted({str(k.get("name") or "") for k in members}))
@@ -332,11 +333,15 @@ def rank_findings(
     total_s = float(sum(float(k.get("duration_s") or 0.0) for k in kernels))
     fragmented = fragmented_findings(operators or [], kernels)
     groups = fragmented + group_findings(kernels, fragmented, operators)
+    by_subject: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for k in kernels:
+        if k.get("operator"):
+            by_subject[str(subject_of(k))].append(k)
     for g in groups:
         if g["rule"] != "fragmented_operator":
             g["message"] = _group_message(g)
         g["suggestion_key"] = suggestion_key(
-            g["rule"], g["source"], g["kernel_class"], *_operator_shape(g, kernels)
+            g["rule"], g["source"], g["kernel_class"], *_operator_shape(g, by_subject)
         )
         g["suggestion"] = SUGGESTIONS[g["suggestion_key"]]
         g["severity"] = severity_of(g["time_at_stake_s"] / total_s if total_s else 0.0)

@@ -114,52 +114,37 @@ def _path(where: tuple[Any, ...]) -> str:
     return out
 
 
-def _problems_values(node: Any, where: tuple[Any, ...]) -> list[str]:
-    """Negative bytes/FLOPs/durations and NaN/inf anywhere in the document."""
-    out: list[str] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(value, float) and not math.isfinite(value):
-                out.append(f"{_path((*where, key))} is {value}")
-            elif isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-                if (
-                    key.endswith(("bytes", "_s", "flops", "_bps", "flops_per_s"))
-                    and "gap" not in key
-                ):
-                    out.append(f"{_path((*where, key))} is negative ({value})")
-            elif isinstance(value, dict | list):
-                out.extend(_problems_values(value, (*where, key)))
-    elif isinstance(node, list):
-        for i, item in enumerate(node):
-            if isinstance(item, dict | list):
-                out.extend(_problems_values(item, (*where, i)))
-    return out
-
-
 # Fractions of a whole: a bubble is part of a window, a kernel's share part of the run's kernel
 # time, a utilisation part of a peak.  (``roof_fraction`` and padding ratios may exceed 1.)
 _UNIT_INTERVAL = frozenset(
     {"bubble_ratio", "inter_kernel_bubble_ratio", "share", "compute_utilization",
      "memory_utilization"}
 )  # fmt: skip
+_NON_NEGATIVE = ("bytes", "_s", "flops", "_bps", "flops_per_s")
 
 
-def _problems_ratios(node: Any, where: tuple[Any, ...]) -> list[str]:
-    """Every fraction of a whole anywhere in the document lies in [0, 1]; percentages ≥ 0."""
+def _problems_numbers(node: Any, where: tuple[Any, ...]) -> list[str]:
+    """Every number anywhere in the document, in one walk (a whole model's report holds tens of
+    thousands of rows): NaN/inf nowhere; bytes, FLOPs, durations and rates ≥ 0; fractions of a
+    whole in [0, 1]; percentages ≥ 0."""
     out: list[str] = []
     if isinstance(node, dict):
         for key, value in node.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):
+                out.append(f"{_path((*where, key))} is {value}")
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                if value < 0 and key.endswith(_NON_NEGATIVE) and "gap" not in key:
+                    out.append(f"{_path((*where, key))} is negative ({value})")
                 if key in _UNIT_INTERVAL and not -_REL_TOL <= value <= 1 + _REL_TOL:
                     out.append(f"{_path((*where, key))} {value:.4g} outside [0, 1]")
                 elif key.endswith("_pct") and value < -_REL_TOL:
                     out.append(f"{_path((*where, key))} is a negative percentage ({value:.4g})")
             elif isinstance(value, dict | list):
-                out.extend(_problems_ratios(value, (*where, key)))
+                out.extend(_problems_numbers(value, (*where, key)))
     elif isinstance(node, list):
         for i, item in enumerate(node):
             if isinstance(item, dict | list):
-                out.extend(_problems_ratios(item, (*where, i)))
+                out.extend(_problems_numbers(item, (*where, i)))
     return out
 
 
@@ -187,8 +172,7 @@ def problems(doc: dict[str, Any]) -> list[str]:
         _problems_measured(doc)
         + _problems_timeline(doc)
         + _problems_findings(doc)
-        + _problems_values(doc, ())
-        + _problems_ratios(doc, ())
+        + _problems_numbers(doc, ())
     )
 
 
