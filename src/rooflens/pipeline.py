@@ -185,10 +185,11 @@ def split_sources(files: list[Path]) -> tuple[Path | None, Path | None]:
 
 def measure(files: list[Path], run: str | None, hardware: str | None) -> dict[str, Any]:
     """Read and analyse ``files``; the report.json subset as a dict."""
-    from rooflens.analysis.kernels import analyze_kernels, match_gpu, tensor_dtype
+    from rooflens.analysis.kernels import analyze_kernels, tensor_dtype
     from rooflens.analysis.ranks import analyze_ranks
     from rooflens.analysis.timeline import analyze_timeline
     from rooflens.commands.progress import reading, step
+    from rooflens.hardware.match import match_gpu
     from rooflens.traces import load_ncu, load_timeline
     from rooflens.traces.split import split_by_process
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 
 from rooflens.analysis.kernels import (
-    Roof,
     analyze_kernels,
     classify_bound,
     join_timeline,
     kernel_flops,
-    match_gpu,
     roof_fraction,
     tensor_dtype,
 )
 from rooflens.analysis.timeline import RunSummary, TimelineAnalysis, TimelineKernel
+from rooflens.hardware.match import Roof, match_gpu
 from rooflens.traces.model import NcuKernel, NcuKernels, RuleResult
 
 ROOF = Roof(peak_flops=1000e12, bandwidth_bps=4e12)  # round numbers: ridge at 250 FLOP/B

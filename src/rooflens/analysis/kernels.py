@@ -14,6 +14,7 @@ from typing import Any
 
 from rooflens.analysis.counters import join_by_path, propagate
 from rooflens.analysis.runs import TimelineAnalysis
+from rooflens.hardware.match import Roof
 from rooflens.traces.metrics import metric_map
 from rooflens.traces.model import NcuKernel, NcuKernels
 from rooflens.traces.names import short_kernel_name
@@ -86,14 +87,6 @@ def classify_bound(sm_pct: float | None, mem_pct: float | None) -> str | None:
     if sm_pct < LATENCY_PCT and mem_pct < LATENCY_PCT:
         return "latency"
     return "compute" if sm_pct >= mem_pct else "memory"
-
-
-@dataclass
-class Roof:
-    """The roofline a kernel is measured against: peak FLOP/s and DRAM bytes/s of the GPU."""
-
-    peak_flops: float
-    bandwidth_bps: float
 
 
 def roof_fraction(
@@ -345,25 +338,6 @@ def analyze_kernels(
     )
 
 
-@dataclass
-class GpuMatch:
-    """The hardware-table entry used for the roofline, and how it was found."""
-
-    detected_name: str | None
-    spec_key: str | None
-    roof: Roof | None
-    peak_dtype: str
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``gpu`` section of docs/report-json.md."""
-        return {"spec_key": self.spec_key, "detected_name": self.detected_name,
-                "peak_flops": self.roof.peak_flops if self.roof else None,
-                "bandwidth_bps": self.roof.bandwidth_bps if self.roof else None,
-                "peak_dtype": self.peak_dtype,
-                "mismatch_warning": "; ".join(self.warnings) or None}  # fmt: skip
-
-
 def tensor_dtype(ncu: NcuKernels | None) -> str:
     """The tensor precision that did the most FLOPs (per-dtype counters), default fp16."""
     totals: dict[str, float] = {}
@@ -372,40 +346,3 @@ def tensor_dtype(ncu: NcuKernels | None) -> str:
             totals[dtype] = totals.get(dtype, 0.0) + v
     best = max(totals, key=lambda d: totals[d]) if any(totals.values()) else "fp16"
     return best if best in ("fp16", "bf16", "fp8", "int8", "tf32") else "fp16"
-
-
-def match_gpu(detected: str | None, hardware: str | None, dtype: str = "fp16") -> GpuMatch:
-    """Look the GPU up in the hardware table: ``hardware`` wins, a disagreement with the trace is a warning.
-
-    An unknown GPU is a warning too (no roofline then), never an error: the timeline still works.
-    """
-    from rooflens.errors import RooflensError
-    from rooflens.hardware import lookup
-
-    warnings: list[str] = []
-    gpu = None
-    if hardware:
-        gpu = lookup(hardware)  # an unknown --hardware is the user's error: let it raise
-        if detected:
-            try:
-                if lookup(detected).key != gpu.key:
-                    warnings.append(
-                        f"--hardware {hardware} ({gpu.name}) differs from the GPU in the trace ({detected})"
-                    )
-            except RooflensError:
-                warnings.append(
-                    f"GPU in the trace ({detected}) is not in the hardware table; using --hardware {gpu.key}"
-                )
-    elif detected:
-        try:
-            gpu = lookup(detected)
-        except RooflensError as exc:
-            warnings.append(f"{exc}; pass --hardware KEY for roofline figures")
-    if gpu is None:
-        return GpuMatch(detected, None, None, dtype, warnings)
-    try:
-        roof = Roof(gpu.peak(dtype), gpu.bandwidth_bps)
-    except RooflensError as exc:
-        warnings.append(str(exc))
-        roof = None
-    return GpuMatch(detected, gpu.key, roof, dtype, warnings)
