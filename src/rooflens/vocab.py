@@ -140,6 +140,17 @@ def phase_range(step: int) -> str:
     return "prefill" if step == 0 else f"decode[{step}]"
 
 
+def step_of(phase: str | None) -> int:
+    """0 for the prefill, k for ``decode[k]`` (1 for a bare ``decode``)."""
+    if not phase or canonical_phase(phase) != "decode":
+        return 0
+    digits = "".join(ch for ch in phase if ch.isdigit())
+    return int(digits) if digits else 1
+
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
 def canonical_phase(phase: str | None) -> str:
     """``decode[3]``, ``decode_first_token`` → ``decode``; anything else as given (default prefill)."""
     if phase is None:

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from rooflens.analysis.counters import join_by_path, roles, step_of
+from rooflens.analysis.counters import join_by_path, roles
 from rooflens.analysis.kernels import analyze_kernels
 from rooflens.analysis.timeline import analyze_timeline
 from rooflens.capture.sample import sample_layers, sample_steps
 from rooflens.traces import load_ncu, load_timeline
 from rooflens.traces.model import NcuKernels
 from rooflens.traces.names import short_kernel_name
+from rooflens.vocab import step_of
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 DECODE4 = FIX / "h200_llama3_8b_decode4"
@@ -86,9 +87,9 @@ def test_attention_is_scaled_between_the_measured_steps(decode4: tuple) -> None:
     scaled = [f for f in got.kernels if f.counters == "scaled"]
     assert scaled and all(f.operator == "attention" for f in scaled)
     by_tl = {f.timeline_index: f for f in got.kernels}
+    role_of = roles([k.to_dict() for k in tl.kernels])
     for f in scaled:
-        role = roles([k.to_dict() for k in tl.kernels])[f.timeline_index]
-        same = [i for i, r in enumerate(roles([k.to_dict() for k in tl.kernels])) if r == role]
+        same = [i for i, r in enumerate(role_of) if r == role_of[f.timeline_index]]
         neighbours = {
             step_of(tl.kernels[i].phase): by_tl[i].dram_bytes
             for i in same

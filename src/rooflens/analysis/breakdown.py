@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from rooflens.analysis.counters import step_of
-from rooflens.vocab import MODEL_OPERATORS, canonical_phase
+from rooflens.vocab import MODEL_OPERATORS, canonical_phase, phase_range, step_of
 
 
 def per_step(
@@ -32,7 +31,7 @@ def per_step(
         s = step_of(k["phase"])
         time[s] += float(k.get("duration_s") or 0.0)
         count[s] += 1
-        phase_name[s] = "prefill" if s == 0 else f"decode[{s}]"
+        phase_name[s] = phase_range(s)
     pred = prediction or {}
     steps_pred = pred.get("decode_step_times_s") or []
     prefill_pred = ((pred.get("phases") or {}).get("prefill") or {}).get("time_s")
@@ -51,17 +50,15 @@ def _predicted_per_layer(prediction: dict[str, Any] | None) -> dict[str, float]:
     Per-layer operator rows stand for ``count`` identical layers: one layer's share is time / count.
     Models whose layers differ (MoE with dense first layers) get the mean layer.
     """
+    n = int((prediction or {}).get("layers") or 0)
+    if not n:
+        return {}
     out: dict[str, float] = defaultdict(float)
-    layers: dict[str, int] = {}
     for o in (prediction or {}).get("operators") or []:
         if o.get("name") in MODEL_OPERATORS or o.get("phase") == "decode_first_token":
             continue
-        phase = canonical_phase(o.get("phase"))
-        out[phase] += float(o.get("time_s") or 0.0)
-    n = int((prediction or {}).get("layers") or 0)
-    for phase in out:
-        layers[phase] = n
-    return {p: t / layers[p] for p, t in out.items() if layers.get(p)}
+        out[canonical_phase(o.get("phase"))] += float(o.get("time_s") or 0.0)
+    return {p: t / n for p, t in out.items()}
 
 
 def per_layer(

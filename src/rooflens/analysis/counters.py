@@ -29,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from rooflens.vocab import NCU_SAMPLE_RE, canonical_phase, operator_class_of
+from rooflens.vocab import NCU_SAMPLE_RE, canonical_phase, operator_class_of, step_of
 
 #: Figures copied as they are from the measured launch (counters, not rates).
 COPIED = (
@@ -80,14 +80,6 @@ def join_by_path(
         out.append(i if i is not None and tl_names[i] in names else None)
     hits = sum(1 for i in out if i is not None)
     return out if hits * 2 >= len(out) else None
-
-
-def step_of(phase: str | None) -> int:
-    """0 for the prefill, k for ``decode[k]`` (1 for a bare ``decode``)."""
-    if not phase or canonical_phase(phase) != "decode":
-        return 0
-    digits = "".join(ch for ch in phase if ch.isdigit())
-    return int(digits) if digits else 1
 
 
 _INDEX = re.compile(r"\[\d+\]")

@@ -53,11 +53,9 @@ class Collective:
     phase: str
 
 
-def _collectives(t: TimelineAnalysis, offset_s: float = 0.0) -> list[Collective]:
+def _collectives(t: TimelineAnalysis) -> list[Collective]:
     return [
-        Collective(
-            k.start_s + offset_s, k.start_s + k.duration_s + offset_s, canonical_phase(k.phase)
-        )
+        Collective(k.start_s, k.start_s + k.duration_s, canonical_phase(k.phase))
         for k in t.kernels
         if is_collective(k)
     ]
@@ -114,7 +112,10 @@ def analyze_ranks(
     n = len(ranks)
     raw = [_collectives(t) for t in ranks]
     offsets = [0.0] * n if same_clock else clock_offsets(raw)
-    colls = [_collectives(t, off) for t, off in zip(ranks, offsets, strict=True)]
+    colls = [
+        [Collective(c.start_s + off, c.end_s + off, c.phase) for c in cs] if off else cs
+        for cs, off in zip(raw, offsets, strict=True)
+    ]
     count = min((len(c) for c in colls), default=0)
     waited = [0.0] * n
     last_count = [0] * n
