@@ -54,3 +54,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(
             "CI=true but no chromium on PATH: scripts/test.sh installs Debian's chromium"
         )
+
+
+@pytest.fixture
+def without_nvtx(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``without_nvtx(sqlite) -> Path``: a copy of an nsys export with its NVTX ranges deleted —
+    the same capture as a plain ``nsys profile`` of a program with no annotation would give."""
+    import shutil
+    import sqlite3
+
+    def strip(src: Path) -> Path:
+        dst = tmp_path / "plain.sqlite"
+        shutil.copy(src, dst)
+        con = sqlite3.connect(dst)
+        con.execute("DELETE FROM NVTX_EVENTS")
+        con.commit()
+        con.close()
+        return dst
+
+    return strip

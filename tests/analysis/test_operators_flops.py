@@ -4,12 +4,11 @@ and the decode4 capture with its NVTX emptied plus its NCU counters."""
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from rooflens.analysis.gemm_flops import apply_flops_evidence, predicted_gemm_flops
 
@@ -78,14 +77,9 @@ def test_nvtx_rows_and_missing_counters_untouched() -> None:
     assert [r["operator_source"] for r in rows] == ["nvtx", "name+position"]
 
 
-def test_decode4_plain_with_ncu(tmp_path: Path) -> None:
+def test_decode4_plain_with_ncu(tmp_path: Path, without_nvtx: Any) -> None:
     fix = Path(__file__).resolve().parents[1] / "fixtures" / "h200_llama3_8b_decode4"
-    plain = tmp_path / "plain.sqlite"
-    shutil.copy(fix / "timeline.sqlite", plain)
-    con = sqlite3.connect(plain)
-    con.execute("DELETE FROM NVTX_EVENTS")
-    con.commit()
-    con.close()
+    plain = without_nvtx(fix / "timeline.sqlite")
     out = tmp_path / "rep"
     r = subprocess.run([sys.executable, "-m", "rooflens", "report", str(plain), str(fix / "kernels.csv"),
                         "--model", "llama-3-8b", "--layers", "1", "--batch", "1", "--input-len", "128",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -164,23 +165,16 @@ def test_operators_and_layers_against_truth(model: str, floor: float) -> None:
     assert wrong_layer == 0
 
 
-def test_static_cache_cuda_graph_capture(tmp_path: Path) -> None:
+def test_static_cache_cuda_graph_capture(tmp_path: Path, without_nvtx: Any) -> None:
     """generate() with a static cache: prefill eager, decode steps compiled (Inductor/Triton) and
     replayed from CUDA graphs after a compile run of ~11,900 kernels.  With its NVTX table
     emptied, the chosen run is the annotated capture's steady-state run, kernel for kernel
     (minus generate()'s own kernels before the prefill, which no step holds), with its phases."""
-    import shutil
-    import sqlite3
 
     from rooflens.analysis.timeline import analyze_timeline
 
     src = FIX / "h200_hf_llama_static" / "annotated" / "timeline.sqlite"
-    plain = tmp_path / "plain.sqlite"
-    shutil.copy(src, plain)
-    con = sqlite3.connect(plain)
-    con.execute("DELETE FROM NVTX_EVENTS")
-    con.commit()
-    con.close()
+    plain = without_nvtx(src)
     t = load_timeline(plain)
     order = launch_order(t, project(t))
     k = t.kernels

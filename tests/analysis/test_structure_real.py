@@ -8,9 +8,8 @@ order; every expectation below is read from the NVTX labels of the same capture.
 from __future__ import annotations
 
 import re
-import shutil
-import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -97,14 +96,9 @@ def test_cuda_graph_replays() -> None:
     assert right / total >= 0.99
 
 
-def test_timeline_without_nvtx(tmp_path: Path) -> None:
+def test_timeline_without_nvtx(without_nvtx: Any) -> None:
     """The decode4 capture with its NVTX table emptied: analyze_timeline infers the runs."""
-    db = tmp_path / "plain.sqlite"
-    shutil.copy(FIX / "h200_llama3_8b_decode4/timeline.sqlite", db)
-    con = sqlite3.connect(db)
-    con.execute("DELETE FROM NVTX_EVENTS")
-    con.commit()
-    con.close()
+    db = without_nvtx(FIX / "h200_llama3_8b_decode4/timeline.sqlite")
     plain = analyze_timeline(load_timeline(db))
     truth = analyze_timeline(load_timeline(FIX / "h200_llama3_8b_decode4/timeline.sqlite"))
     assert plain.chosen_run == truth.chosen_run == "Run[2]"

@@ -4,11 +4,10 @@ gives the same runs, phases and operator rows as with it, and says how each oper
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "h200_llama3_8b_decode4"
 ARGS = ("--model", "llama-3-8b", "--layers", "1", "--batch", "1", "--input-len", "128",
@@ -35,13 +34,8 @@ def _measured(report: dict) -> dict:  # type: ignore[type-arg]
     }
 
 
-def test_plain_capture_report(tmp_path: Path) -> None:
-    plain = tmp_path / "plain.sqlite"
-    shutil.copy(FIX / "timeline.sqlite", plain)
-    con = sqlite3.connect(plain)
-    con.execute("DELETE FROM NVTX_EVENTS")
-    con.commit()
-    con.close()
+def test_plain_capture_report(tmp_path: Path, without_nvtx: Any) -> None:
+    plain = without_nvtx(FIX / "timeline.sqlite")
     got = _report(plain, tmp_path / "plain")
     want = _report(FIX / "timeline.sqlite", tmp_path / "nvtx")
     assert got["timeline"]["chosen_run"] == want["timeline"]["chosen_run"] == "Run[2]"
