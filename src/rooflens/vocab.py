@@ -107,9 +107,11 @@ DECODE_RE = re.compile(r"^decode(\[\d+\])?$|^decode_")
 #: The marker around the representative kernels Nsight Compute profiles in run j (``ncu#Run[j]``:
 #: its prefill and a few decode steps, first and last layer; docs/capture.md).
 NCU_SAMPLE_RE = re.compile(r"^ncu#Run\[(\d+)\]$")
-#: Range names that only say where a kernel ran (run, layer, phase, ncu sample), not what it does.
+#: Range names that only say where a kernel ran (run, layer, phase, ncu sample, which expert of
+#: a mixture-of-experts layer), not what it does.
 STRUCTURAL_RANGE_RE = re.compile(
-    r"^(Run\[\d+\]|Layer\[\d+\](#Run\[\d+\])?|prefill|decode(\[\d+\])?|ncu#Run\[\d+\])$"
+    r"^(Run\[\d+\]|Layer\[\d+\](#Run\[\d+\])?|prefill|decode(\[\d+\])?|ncu#Run\[\d+\]"
+    r"|expert\[\d+\])$"
 )
 
 
@@ -133,6 +135,12 @@ def layer_range(layer: int, run: int) -> str:
 def ncu_sample_range(run: int) -> str:
     """NVTX name of the marker around run ``run``'s representative kernels (profiled by ncu)."""
     return f"ncu#Run[{run}]"
+
+
+def expert_range(expert: int) -> str:
+    """NVTX name of one routed expert's iteration inside ``experts`` (structural: the operator
+    stays ``experts``; the index lets counters pass between experts that do the same work)."""
+    return f"expert[{expert}]"
 
 
 def phase_range(step: int) -> str:

@@ -6,6 +6,8 @@ operator ranges without a GPU.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -149,3 +151,69 @@ def test_learned_positions_have_no_rope_range() -> None:
     out = torch.zeros(1, 1, dtype=torch.long)
     m.step(torch.randint(0, 50, (1, 4)), 0, 0, mark, out)
     assert "rope" not in mark.names and "embedding" in mark.names
+
+
+class StackRecorder(Marker):
+    """Records, for every range pushed, the whole stack (the ``ncu#Run[j]`` marker included)."""
+
+    def __init__(self) -> None:
+        super().__init__(torch_ranges=False, nvtx=False)
+        self.stack: list[str] = []
+        self.seen: list[tuple[str, ...]] = []
+
+    @contextlib.contextmanager
+    def _push(self, name: str):  # type: ignore[no-untyped-def]
+        self.stack.append(name)
+        self.seen.append(tuple(self.stack))
+        try:
+            yield
+        finally:
+            self.stack.pop()
+
+    def __call__(self, name: str):  # type: ignore[override]
+        return self._push(name)
+
+    def sample(self, run: int):  # type: ignore[override]
+        return self._push(f"ncu#Run[{run}]")
+
+
+def test_ncu_sample_covers_a_sampled_layer_but_only_the_first_experts() -> None:
+    from rooflens.capture.workload import SAMPLED_EXPERTS
+
+    moe = DecoderShape(
+        hidden_size=32,
+        intermediate_size=48,
+        num_layers=2,
+        num_heads=2,
+        num_kv_heads=2,
+        head_dim=16,
+        vocab_size=50,
+        num_experts=8,
+        top_k=2,
+        moe_intermediate_size=24,
+    )
+    m = Decoder(moe, layers=2, batch=1, max_len=40, dtype=torch.float32, device="cpu")
+    mark = StackRecorder()
+    out = torch.zeros(1, 1, dtype=torch.long)
+    # 32 prompt tokens × top-2 of 8 experts: (almost surely) more experts visited than sampled.
+    m.step(torch.randint(0, 50, (1, 32)), 0, 3, mark, out, frozenset({0}))
+    experts = [s for s in mark.seen if s[-1].startswith("expert[")]
+    layer0 = [s for s in experts if "Layer[0]#Run[3]" in s]
+    layer1 = [s for s in experts if "Layer[1]#Run[3]" in s]
+    assert len(layer0) > SAMPLED_EXPERTS and layer1
+    sampled = ["ncu#Run[3]" in s for s in layer0]
+    assert sampled == [True] * SAMPLED_EXPERTS + [False] * (len(layer0) - SAMPLED_EXPERTS)
+    assert not any("ncu#Run[3]" in s for s in layer1)
+    # Every operator range of layer 0 outside the routed experts is sampled; none of layer 1.
+    ops0 = [
+        s for s in mark.seen if "Layer[0]#Run[3]" in s and not s[-1].startswith(("expert", "ncu"))
+    ]
+    assert {s[-1] for s in ops0} >= {"attn_norm", "qkv_proj", "attention", "router", "mlp_residual"}
+    for s in ops0:
+        if s[-1] in ("experts", "Layer[0]#Run[3]"):
+            continue  # the loop's range: only its zeros_like and first experts are sampled
+        assert "ncu#Run[3]" in s, s
+    assert not any("ncu#Run[3]" in s for s in mark.seen if "Layer[1]#Run[3]" in s)
+    # The per-model operators of a sampled step are sampled too.
+    heads = {s[-1] for s in mark.seen if "ncu#Run[3]" in s and not any("Layer[" in e for e in s)}
+    assert {"embedding", "lm_head"} <= heads

@@ -22,7 +22,8 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import torch
@@ -31,7 +32,13 @@ import torch.nn.functional as F
 
 from rooflens.capture.sample import sample_layers, sample_steps
 from rooflens.capture.shape import DecoderShape, shard_shape
-from rooflens.vocab import layer_range, ncu_sample_range, phase_range, run_range
+from rooflens.vocab import expert_range, layer_range, ncu_sample_range, phase_range, run_range
+
+#: Routed experts ncu profiles per sampled layer and step (the first ones the loop visits).
+SAMPLED_EXPERTS = 2
+
+#: A context around kernels ncu profiles (the ``ncu#Run[j]`` marker, or nothing).
+Sampled = Callable[[], AbstractContextManager[None]]
 
 _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -147,96 +154,124 @@ class Decoder:
         self.cos, self.sin = emb.cos().to(dtype), emb.sin().to(dtype)
 
     # -- operators -----------------------------------------------------------------------------
-    def _mlp(self, p: dict[str, Any], x: torch.Tensor, mark: Marker) -> torch.Tensor:
+    def _mlp(self, p: dict[str, Any], x: torch.Tensor, mark: Marker, smp: Sampled) -> torch.Tensor:
         s = self.s
         if not s.num_experts:
-            with mark("gate_up_proj"):
-                gu = x @ p["gate_up"].t()
-            with mark("act"):
-                if s.gated_mlp:
-                    gate, up = gu.chunk(2, dim=-1)
-                    a = F.silu(gate) * up
-                else:
-                    a = F.gelu(gu, approximate="tanh")
-            with mark("down_proj"):
-                return a @ p["down"].t()
-        return self._moe(p, x, mark)
+            with smp():
+                with mark("gate_up_proj"):
+                    gu = x @ p["gate_up"].t()
+                with mark("act"):
+                    if s.gated_mlp:
+                        gate, up = gu.chunk(2, dim=-1)
+                        a = F.silu(gate) * up
+                    else:
+                        a = F.gelu(gu, approximate="tanh")
+                with mark("down_proj"):
+                    return a @ p["down"].t()
+        return self._moe(p, x, mark, smp)
 
-    def _moe(self, p: dict[str, Any], x: torch.Tensor, mark: Marker) -> torch.Tensor:
+    def _moe(self, p: dict[str, Any], x: torch.Tensor, mark: Marker, smp: Sampled) -> torch.Tensor:
         s = self.s
         flat = x.reshape(-1, x.shape[-1])
-        with mark("router"):
+        with smp(), mark("router"):
             logits = flat @ p["router"].t()
             weights, idx = torch.topk(torch.softmax(logits.float(), dim=-1), s.top_k, dim=-1)
             weights = (weights / weights.sum(-1, keepdim=True)).to(x.dtype)
-        out = torch.zeros_like(flat)
         with mark("experts"):
+            with smp():
+                out = torch.zeros_like(flat)
             # A loop over the experts that got tokens (one host sync for the set, not one per
             # expert: in decode 8 of 128 run): each gathers its tokens, runs its gated MLP,
-            # scatters back.
-            for e in torch.unique(idx).tolist():
+            # scatters back.  Every expert runs the same kernels, so ncu profiles only the first
+            # SAMPLED_EXPERTS of a sampled layer (a prefill visits ~all 128: ~1,100 kernels, ten
+            # minutes of ncu); the analysis carries their counters to the others by role.
+            for n, e in enumerate(torch.unique(idx).tolist()):
                 gu_w, down_w = p["experts"][e]
-                tok, slot = torch.where(idx == e)
-                gate, up = (flat[tok] @ gu_w.t()).chunk(2, dim=-1)
-                y = (F.silu(gate) * up) @ down_w.t()
-                out.index_add_(0, tok, y * weights[tok, slot].unsqueeze(-1))
+                inside = smp() if n < SAMPLED_EXPERTS else contextlib.nullcontext()
+                with inside, mark(expert_range(e)):
+                    tok, slot = torch.where(idx == e)
+                    gate, up = (flat[tok] @ gu_w.t()).chunk(2, dim=-1)
+                    y = (F.silu(gate) * up) @ down_w.t()
+                    out.index_add_(0, tok, y * weights[tok, slot].unsqueeze(-1))
         if "shared" in p:
-            with mark("shared_experts"):
+            with smp(), mark("shared_experts"):
                 gate, up = (flat @ p["shared"][0].t()).chunk(2, dim=-1)
                 out += (F.silu(gate) * up) @ p["shared"][1].t()
         return out.view_as(x)
 
     def layer(
-        self, i: int, x: torch.Tensor, start: int, causal: bool, run: int, mark: Marker
+        self,
+        i: int,
+        x: torch.Tensor,
+        start: int,
+        causal: bool,
+        run: int,
+        mark: Marker,
+        sampled: bool = False,
     ) -> torch.Tensor:
-        """One decoder layer on ``x`` [b, T, h], tokens at positions start … start+T−1."""
-        s, p = self.s, self.L[i]
+        """One decoder layer on ``x`` [b, T, h], tokens at positions start … start+T−1.
+
+        ``sampled``: ncu profiles this layer.  The ``ncu#Run[j]`` marker goes *inside* the layer
+        range, around every kernel but the routed experts after the first SAMPLED_EXPERTS.
+        """
+        p = self.L[i]
+        smp: Sampled = (lambda: mark.sample(run)) if sampled else contextlib.nullcontext
+        with mark(layer_range(i, run)):
+            with smp():
+                x, h = self._attention_half(p, x, start, causal, mark)
+            m = self._mlp(p, h, mark, smp)
+            with smp():
+                if self.tp > 1:  # row-parallel down_proj
+                    with mark("all_reduce"):
+                        dist.all_reduce(m)
+                with mark("mlp_residual"):
+                    x = x + m
+        return x
+
+    def _attention_half(
+        self, p: dict[str, Any], x: torch.Tensor, start: int, causal: bool, mark: Marker
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """attn_norm … attn_residual, mlp_norm: (the residual stream, the MLP's normed input)."""
+        s = self.s
         b, T, _ = x.shape
         H, Hkv, d = s.num_heads, s.num_kv_heads, s.head_dim
-        with mark(layer_range(i, run)):
-            with mark("attn_norm"):
-                h = _rms_norm(x, p["attn_norm"], s.norm_eps, s.rms_norm)
-            with mark("qkv_proj"):
-                qkv = h @ p["qkv"].t()
-            q, k, v = qkv.split([H * d, Hkv * d, Hkv * d], dim=-1)
-            q = q.view(b, T, H, d).transpose(1, 2)
-            k = k.view(b, T, Hkv, d).transpose(1, 2)
-            v = v.view(b, T, Hkv, d).transpose(1, 2)
-            if s.rope:
-                with mark("rope"):
-                    cos = self.cos[start : start + T]
-                    sin = self.sin[start : start + T]
-                    q = q * cos + _rotate_half(q) * sin
-                    k = k * cos + _rotate_half(k) * sin
-            end = start + T
-            with mark("kv_cache_write"):
-                p["k_cache"][:, :, start:end] = k
-                p["v_cache"][:, :, start:end] = v
-            with mark("attention"):
-                o = F.scaled_dot_product_attention(
-                    q,
-                    p["k_cache"][:, :, :end],
-                    p["v_cache"][:, :, :end],
-                    is_causal=causal,
-                    enable_gqa=H != Hkv,
-                )
-            o = o.transpose(1, 2).reshape(b, T, H * d)
-            with mark("o_proj"):
-                a = o @ p["o"].t()
-            if self.tp > 1:  # row-parallel o_proj: sum the ranks' partial outputs
-                with mark("all_reduce"):
-                    dist.all_reduce(a)
-            with mark("attn_residual"):
-                x = x + a
-            with mark("mlp_norm"):
-                h = _rms_norm(x, p["mlp_norm"], s.norm_eps, s.rms_norm)
-            m = self._mlp(p, h, mark)
-            if self.tp > 1:  # row-parallel down_proj
-                with mark("all_reduce"):
-                    dist.all_reduce(m)
-            with mark("mlp_residual"):
-                x = x + m
-        return x
+        with mark("attn_norm"):
+            h = _rms_norm(x, p["attn_norm"], s.norm_eps, s.rms_norm)
+        with mark("qkv_proj"):
+            qkv = h @ p["qkv"].t()
+        q, k, v = qkv.split([H * d, Hkv * d, Hkv * d], dim=-1)
+        q = q.view(b, T, H, d).transpose(1, 2)
+        k = k.view(b, T, Hkv, d).transpose(1, 2)
+        v = v.view(b, T, Hkv, d).transpose(1, 2)
+        if s.rope:
+            with mark("rope"):
+                cos = self.cos[start : start + T]
+                sin = self.sin[start : start + T]
+                q = q * cos + _rotate_half(q) * sin
+                k = k * cos + _rotate_half(k) * sin
+        end = start + T
+        with mark("kv_cache_write"):
+            p["k_cache"][:, :, start:end] = k
+            p["v_cache"][:, :, start:end] = v
+        with mark("attention"):
+            o = F.scaled_dot_product_attention(
+                q,
+                p["k_cache"][:, :, :end],
+                p["v_cache"][:, :, :end],
+                is_causal=causal,
+                enable_gqa=H != Hkv,
+            )
+        o = o.transpose(1, 2).reshape(b, T, H * d)
+        with mark("o_proj"):
+            a = o @ p["o"].t()
+        if self.tp > 1:  # row-parallel o_proj: sum the ranks' partial outputs
+            with mark("all_reduce"):
+                dist.all_reduce(a)
+        with mark("attn_residual"):
+            x = x + a
+        with mark("mlp_norm"):
+            h = _rms_norm(x, p["mlp_norm"], s.norm_eps, s.rms_norm)
+        return x, h
 
     def step(
         self,
@@ -259,9 +294,7 @@ class Decoder:
                 x = x + self.pos_embed[start : start + ids.shape[1]]
         causal = ids.shape[1] > 1
         for i in range(self.layers):
-            inside = mark.sample(run) if i in sample_layers else contextlib.nullcontext()
-            with inside:
-                x = self.layer(i, x, start, causal, run, mark)
+            x = self.layer(i, x, start, causal, run, mark, sampled=i in sample_layers)
         with mark.sample(run) if sample_layers else contextlib.nullcontext():
             with mark("final_norm"):
                 x = _rms_norm(x, self.final_norm, self.s.norm_eps, self.s.rms_norm)
