@@ -23,12 +23,14 @@ functions; notebooks call them directly::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rooflens import __version__
 from rooflens.errors import InputError, RooflensError
+from rooflens.report_model import Finding, OperatorRow, ReportDocument
 from rooflens.schema import SCHEMA_VERSION
 from rooflens.settings import (
     _precision_label,
@@ -44,57 +46,43 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class OperatorRow:
-    """One row of the per-operator comparison (report.json ``comparison.operators[]``), SI units."""
-
-    name: str
-    phase: str
-    predicted_time_s: float | None
-    measured_time_s: float | None
-    predicted_flops: float | None
-    predicted_bytes: float | None
-    measured_flops: float | None
-    measured_bytes: float | None
-    kernel_count: int
-    ratio: float | None
-    roof_fraction: float | None
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> OperatorRow:
-        values: dict[str, Any] = {f.name: d.get(f.name) for f in fields(cls)}
-        values["kernel_count"] = int(d.get("kernel_count") or 0)
-        return cls(**values)
-
-
-@dataclass(frozen=True)
 class Report:
-    """A report document (docs/report-json.md) with typed views of its most used parts.
+    """A report: the typed document (:class:`rooflens.report_model.ReportDocument`) with
+    shortcuts to its most used parts; ``doc`` is the same as plain JSON data (report.json)."""
 
-    ``doc`` is exactly what report.json holds and what every renderer reads.
-    """
+    document: ReportDocument
 
-    doc: dict[str, Any]
+    @cached_property
+    def doc(self) -> dict[str, Any]:
+        """report.json as plain data (dicts and lists), computed once."""
+        return self.document.to_dict()
 
     @property
     def operators(self) -> list[OperatorRow]:
         """Predicted vs measured per operator and phase (empty without a prediction)."""
-        rows = (self.doc.get("comparison") or {}).get("operators") or []
-        return [OperatorRow.from_dict(r) for r in rows]
+        comparison = self.document.comparison
+        return list(comparison.operators) if comparison else []
 
     @property
-    def findings(self) -> list[dict[str, Any]]:
+    def findings(self) -> list[Finding]:
         """Ranked findings (rule, severity, message, time at stake, suggestion)."""
-        return list((self.doc.get("comparison") or {}).get("findings") or [])
+        comparison = self.document.comparison
+        return list(comparison.findings) if comparison else []
 
     @property
     def chosen_run(self) -> dict[str, Any]:
         """The chosen run's timeline figures (range duration, busy, bubble ratio …), {} without one."""
-        from rooflens.analysis.diff import chosen_run
-
-        return chosen_run(self.doc)
+        timeline = self.document.timeline
+        if timeline is None:
+            return {}
+        return next((r.to_dict() for r in timeline.runs if r.name == timeline.chosen_run), {})
 
     def to_dict(self) -> dict[str, Any]:
         return self.doc
+
+    def to_json(self) -> bytes:
+        """report.json's bytes, exactly as ``rooflens report`` writes them."""
+        return self.document.to_json()
 
     def to_pandas(self) -> Any:
         """The operator rows as a pandas DataFrame (pandas is optional: an error says how to get it)."""
@@ -102,7 +90,7 @@ class Report:
             import pandas as pd
         except ImportError:
             raise RooflensError("Report.to_pandas needs pandas: pip install pandas") from None
-        return pd.DataFrame([r.__dict__ for r in self.operators])
+        return pd.DataFrame([r.to_dict() for r in self.operators])
 
 
 def predict(
@@ -371,9 +359,9 @@ def _check_capture(
 def load_report(path: str | Path) -> Report:
     """A saved report.json (older schema versions load with defaults for what they lack)."""
     from rooflens.analysis.assemble import upgrade
-    from rooflens.report.document import load_report as _load
+    from rooflens.report_model import read_report
 
-    return Report(upgrade(_load(path)))
+    return Report(upgrade(read_report(path)))
 
 
 def report_of(path: str | Path) -> Report:

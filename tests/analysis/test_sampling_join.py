@@ -15,7 +15,7 @@ RUN = Path(__file__).resolve().parents[1] / "fixtures/h200_llama3_8b_decode4"
 
 
 def test_sample_range_is_the_sampling_operator() -> None:
-    doc = build_report(**analyse_inputs([RUN], {}, None, None))
+    doc = build_report(**analyse_inputs([RUN], {}, None, None)).to_dict()
     db = sqlite3.connect(RUN / "timeline.sqlite")
     run = db.execute("SELECT start, end FROM NVTX_EVENTS WHERE text = 'Run[2]'").fetchone()
     for phase, like in (("prefill", "prefill"), ("decode", "decode[%")):

@@ -14,7 +14,9 @@ from .synthetic import synthetic_parts
 
 @pytest.fixture(scope="module")
 def doc() -> dict[str, Any]:
-    return build_report(**synthetic_parts(), generated_at="2026-11-26T02:30:00+00:00")
+    return build_report(
+        **synthetic_parts(), generated_at="2026-11-26T02:30:00+00:00"
+    ).to_dict()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ RUN = Path(__file__).parents[1] / "fixtures" / "accuracy" / "h200_eager" / "llam
 
 
 def _doc(calibration: str | None) -> dict[str, Any]:
-    return build_report(**analyse_inputs([RUN], {"calibration": calibration}, None, None))
+    return build_report(**analyse_inputs([RUN], {"calibration": calibration}, None, None)).to_dict()
 
 
 @pytest.fixture(scope="module")

@@ -101,7 +101,7 @@ def test_schema_1_0_file_gains_the_per_name_summary(doc: dict[str, Any], tmp_pat
     old["schema_version"] = "1.0"
     path = tmp_path / "old.json"
     path.write_bytes(orjson.dumps(old))
-    assert load_report(path)["kernel_groups"] is None  # the document layer only fills defaults
+    assert load_report(path).kernel_groups is None  # the document layer only fills defaults
     loaded = rooflens.load_report(path).doc  # the API upgrades it (analysis.assemble.upgrade)
     assert loaded["kernel_groups"] == doc["kernel_groups"]
     assert "Summary per kernel name" in RENDERERS["md"].render(loaded, "en")

@@ -28,7 +28,7 @@ def real_doc(request: pytest.FixtureRequest) -> dict[str, Any]:
     run_dir = FIXTURES / request.param
     if not (run_dir / "manifest.json").is_file():
         pytest.skip(f"fixture {request.param} not present")
-    return build_report(**analyse_inputs([run_dir], {}, None, None))
+    return build_report(**analyse_inputs([run_dir], {}, None, None)).to_dict()
 
 
 def test_every_section_and_kernel(real_doc: dict[str, Any]) -> None:
@@ -112,7 +112,7 @@ def test_cuda_graph_decode_is_not_launch_bound() -> None:
     run_dir = FIXTURES / "h200_llama3_8b_decode16_graph"
     if not (run_dir / "manifest.json").is_file():
         pytest.skip("fixture not present")
-    doc = build_report(**analyse_inputs([run_dir], {}, None, None))
+    doc = build_report(**analyse_inputs([run_dir], {}, None, None)).to_dict()
     assert "launch_bound" not in {f["rule"] for f in doc["comparison"]["findings"]}
 
 
@@ -120,7 +120,7 @@ def test_prefill_groups_rope_and_names_the_sampling_kernel() -> None:
     run_dir = FIXTURES / "h200_llama3_8b_prefill"
     if not (run_dir / "manifest.json").is_file():
         pytest.skip("fixture not present")
-    doc = build_report(**analyse_inputs([run_dir], {}, None, None))
+    doc = build_report(**analyse_inputs([run_dir], {}, None, None)).to_dict()
     comp = doc["comparison"]
     rope_row = next(o for o in comp["operators"] if o["name"] == "rope")
     rope = next(f for f in comp["findings"] if f["rule"] == "fragmented_operator")

@@ -37,7 +37,7 @@ def real_doc(request: pytest.FixtureRequest) -> dict[str, Any]:
     if not (path / "manifest.json").is_file() and not path.is_file():
         pytest.skip(f"fixture {request.param} not present")
     overrides = HF if request.param.startswith("h200_hf_") else {}
-    return build_report(**analyse_inputs([path], overrides, None, None))
+    return build_report(**analyse_inputs([path], overrides, None, None)).to_dict()
 
 
 def visible_html(page: str) -> str:
@@ -140,7 +140,7 @@ def test_decode_run_keeps_the_decode_line() -> None:
     run_dir = FIXTURES / "h200_llama3_8b_decode4"
     if not (run_dir / "manifest.json").is_file():
         pytest.skip("fixture not present")
-    doc = build_report(**analyse_inputs([run_dir], {}, None, None))
+    doc = build_report(**analyse_inputs([run_dir], {}, None, None)).to_dict()
     md = RENDERERS["md"].render(doc, "en")
     # output 4 → 3 decode steps, as the prediction counts them.
     assert "(@4 output tokens, 3 decode steps)" in md and "no decode phase" not in md
@@ -164,7 +164,7 @@ def test_prefill_fixture_norm_ran_as_one_kernel() -> None:
     run_dir = FIXTURES / "h200_llama3_8b_prefill"
     if not (run_dir / "manifest.json").is_file():
         pytest.skip("fixture not present")
-    doc = build_report(**analyse_inputs([run_dir], {}, None, None))
+    doc = build_report(**analyse_inputs([run_dir], {}, None, None)).to_dict()
     # attn_norm, mlp_norm, final_norm: one vectorized_layer_norm_kernel each (kernels 2, 19, 26).
     norms = [
         f

@@ -27,7 +27,7 @@ LAYERS, STEPS = 32, 64
 def big() -> dict[str, Any]:
     return build_report(
         **whole_model_parts(LAYERS, STEPS), generated_at="2026-12-01T00:00:00+00:00"
-    )
+    ).to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_real_reports_stay_short(name: str) -> None:
     if not (path / "manifest.json").is_file() and not path.is_file():
         pytest.skip("fixture not present")
     overrides = HF if name.startswith("h200_hf_") else {}
-    doc = build_report(**analyse_inputs([path], overrides, None, None))
+    doc = build_report(**analyse_inputs([path], overrides, None, None)).to_dict()
     assert len(RENDERERS["html"].render(doc, "zh").encode()) < 5_000_000
     for lang in ("zh", "en"):
         md = RENDERERS["md"].render(doc, lang)

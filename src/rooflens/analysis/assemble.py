@@ -1,12 +1,14 @@
 """Build the report document: the analysed parts + comparison + findings + metadata, self-checked.
 
-This is the last analysis step before rendering; it only combines plain dicts that earlier
-stages produced (prediction, timeline, NCU kernels, run-level measurement) and adds what needs
-all of them: the per-operator comparison and the ranked findings.
+This is the last analysis step before rendering; it combines the plain dicts that earlier
+stages produced (prediction, timeline, NCU kernels, run-level measurement), adds what needs
+all of them (the per-operator comparison and the ranked findings), self-checks the whole and
+returns it typed (:class:`rooflens.report_model.ReportDocument`) for the renderers.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +17,9 @@ from rooflens.analysis.breakdown import breakdown
 from rooflens.analysis.compare import compare, timeline_key
 from rooflens.analysis.findings import kernel_findings, rank_findings
 from rooflens.analysis.summary import summarize_kernel_names
-from rooflens.report.document import SCHEMA_VERSION, self_check
+from rooflens.report.document import self_check
+from rooflens.report_model import KernelGroups, ReportDocument
+from rooflens.schema import SCHEMA_VERSION
 
 
 def _kernel_rows_for_findings(
@@ -67,8 +71,8 @@ def build_report(
     measured: dict[str, Any] | None,
     generated_at: str | None = None,
     ranks: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The complete report.json document (docs/report-json.md), after :func:`self_check`.
+) -> ReportDocument:
+    """The complete report document (docs/report-json.md), typed, after :func:`self_check`.
 
     ``kernels`` (NCU blocks) get the rooflens rule results added to their ``findings``;
     timeline kernels without an NVTX operator get the name-classified one.
@@ -110,12 +114,13 @@ def build_report(
         "ranks": ranks,
     }
     self_check(doc)
-    return doc
+    return ReportDocument.from_dict(doc)
 
 
-def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
+def upgrade(doc: ReportDocument) -> ReportDocument:
     """A loaded report.json of an older schema with what analysis can recompute from it filled
     in (a 1.0 report has no ``kernel_groups``: a pure function of its NCU kernel blocks)."""
-    if doc.get("kernel_groups") is None and doc.get("kernels"):
-        doc = {**doc, "kernel_groups": summarize_kernel_names(doc["kernels"])}
+    if doc.kernel_groups is None and doc.kernels:
+        rows = [k.to_dict() for k in doc.kernels]
+        return replace(doc, kernel_groups=KernelGroups.from_dict(summarize_kernel_names(rows)))
     return doc

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,12 +19,12 @@ from rooflens.commands.outputs import move_in, prepare_out_dir, replace_file, ta
 from rooflens.errors import InputError, RooflensError, os_problem
 
 if TYPE_CHECKING:
-    pass
+    from rooflens.report_model import ReportDocument
 
 _OUTPUTS = ("report.md", "report.html", "report.json")
 
 
-def write_report(doc: dict[str, Any], out_dir: Path, lang: str, force: bool) -> list[Path]:
+def write_report(doc: ReportDocument, out_dir: Path, lang: str, force: bool) -> list[Path]:
     """Write report.md / .html / .json (+ PNG charts) into ``out_dir``; never overwrite without ``force``.
 
     Everything is rendered first (charts into a temporary folder inside ``out_dir``), then each
@@ -58,7 +58,7 @@ def write_report(doc: dict[str, Any], out_dir: Path, lang: str, force: bool) -> 
     return written
 
 
-def _saved_report(path: Path) -> dict[str, Any]:
+def _saved_report(path: Path) -> ReportDocument:
     """A report.json to re-render: the user's file, so broken invariants are bad input (exit 2)."""
     from rooflens.analysis.assemble import upgrade
     from rooflens.report.document import load_report, problems

@@ -1,18 +1,21 @@
 """Renderers of report.json: Markdown (zh/en), HTML, JSON — one registry, one contract.
 
 Every renderer has ``output_file_extension``, ``output_is_binary`` and
-``render(doc, lang) -> str`` (pyinstrument's renderer contract).  The ``report`` command
-picks renderers from :data:`RENDERERS` by name.
+``render(doc, lang) -> str`` (pyinstrument's renderer contract); ``doc`` is the typed
+:class:`rooflens.report_model.ReportDocument` (a plain report.json dict is accepted and
+converted).  The ``report`` command picks renderers from :data:`RENDERERS` by name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import orjson
 
 from rooflens.report.html import HtmlRenderer
 from rooflens.report.markdown import MarkdownRenderer
+from rooflens.report_model import ReportDocument
 
 
 class Renderer(Protocol):
@@ -21,16 +24,19 @@ class Renderer(Protocol):
     output_file_extension: str
     output_is_binary: bool
 
-    def render(self, doc: dict[str, Any], lang: str = "zh") -> str: ...
+    def render(self, doc: Any, lang: str = "zh") -> str: ...
 
 
 class JsonRenderer:
-    """report.json itself (language-independent: numbers in SI units, names as data)."""
+    """report.json itself (language-independent: numbers in SI units, names as data) —
+    :meth:`ReportDocument.to_json`; another document (diff.json) is written as it is."""
 
     output_file_extension = ".json"
     output_is_binary = False
 
-    def render(self, doc: dict[str, Any], lang: str = "zh") -> str:
+    def render(self, doc: ReportDocument | Mapping[str, Any], lang: str = "zh") -> str:
+        if isinstance(doc, ReportDocument):
+            return doc.to_json().decode("utf-8")
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
 
 

@@ -1,79 +1,44 @@
 """report.json on disk: save, load (tolerant of older files) and self-check.
 
-The saved document is the one result every renderer reads (docs/report-json.md).  Loading
-fills missing sections with their defaults (``.get`` style), so a report written by an older
-rooflens still renders.  :func:`self_check` asserts the physical invariants a correct report
+The saved document is the one result every renderer reads (docs/report-json.md); its typed
+form and the one JSON reader and writer are :mod:`rooflens.report_model`, which these wrap.
+Loading fills missing sections with their defaults, so a report written by an older rooflens
+still renders.  :func:`self_check` asserts the physical invariants a correct report
 must satisfy; :func:`rooflens.analysis.assemble.build_report` calls it before anything is written.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import orjson
+from rooflens.errors import InternalError
+from rooflens.report_model import ReportDocument, as_document, read_report, with_defaults
+from rooflens.schema import SCHEMA_VERSION
 
-from rooflens.errors import InputError, InternalError
-from rooflens.schema import SCHEMA_VERSION  # noqa: E402  (one version for every JSON document)
-
-# Top-level sections and the value an older or partial report gets when it lacks one.
-_DEFAULTS: dict[str, Any] = {
-    "schema_version": SCHEMA_VERSION,
-    "tool": {"name": "rooflens", "version": None},
-    "generated_at": None,
-    "header": {},
-    "gpu": {},
-    "prediction": None,
-    "timeline": None,
-    "kernels": None,
-    "measured": None,
-    "comparison": None,
-    "kernel_groups": None,  # added in 1.1; load_report fills it for 1.0 files
-    "breakdown": None,  # added in 1.3: time per step and per layer, measured vs predicted
-    "ranks": None,  # added in 1.3: tensor-parallel ranks side by side (analysis/ranks.py)
-}
+__all__ = ["SCHEMA_VERSION", "load_report", "problems", "save_report", "self_check",
+           "with_defaults"]  # fmt: skip
 
 # Slack for float sums (Σ of per-kernel values vs a window computed elsewhere).
 _REL_TOL = 1e-6
 
 
-def with_defaults(doc: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``doc`` with every top-level section present (missing ones at their default)."""
-    out = {key: doc.get(key, default) for key, default in _DEFAULTS.items()}
-    for key, value in doc.items():
-        out.setdefault(key, value)
-    return out
+def save_report(doc: ReportDocument | Mapping[str, Any], path: str | Path) -> None:
+    """Write ``doc`` as report.json (:meth:`ReportDocument.to_json`, the one JSON writer)."""
+    Path(path).write_bytes(as_document(doc).to_json())
 
 
-def save_report(doc: dict[str, Any], path: str | Path) -> None:
-    """Write ``doc`` as indented JSON (UTF-8; NaN is not JSON, so it must already be ``null``)."""
-    Path(path).write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+def load_report(path: str | Path) -> ReportDocument:
+    """Read a report.json (:func:`rooflens.report_model.read_report`, the one JSON reader);
+    a missing, unreadable or foreign file raises :class:`InputError`.  Sections an older schema
+    lacks get their defaults; what analysis can recompute from the rest (a 1.0 report's
+    kernel_groups) is filled by :func:`rooflens.analysis.assemble.upgrade`."""
+    return read_report(path)
 
 
-def load_report(path: str | Path) -> dict[str, Any]:
-    """Read a report.json; a missing, unreadable or foreign file raises :class:`InputError`."""
-    p = Path(path)
-    try:
-        raw = orjson.loads(p.read_bytes())
-    except FileNotFoundError:
-        raise InputError(p, "no such file") from None
-    except orjson.JSONDecodeError as exc:
-        raise InputError(p, f"not valid JSON ({exc})") from None
-    if not isinstance(raw, dict) or "schema_version" not in raw:
-        raise InputError(p, "not a rooflens report.json (no schema_version)")
-    major = str(raw["schema_version"]).split(".")[0]
-    if major != SCHEMA_VERSION.split(".")[0]:
-        raise InputError(
-            p,
-            f"schema_version {raw['schema_version']} is not readable by this rooflens ({SCHEMA_VERSION})",
-        )
-    # Sections an older schema lacks get their defaults; what analysis can recompute from the
-    # rest (a 1.0 report's kernel_groups) is filled by rooflens.analysis.assemble.upgrade.
-    return with_defaults(raw)
-
-
-def _problems_measured(doc: dict[str, Any]) -> list[str]:
+def _problems_measured(doc: Mapping[str, Any]) -> list[str]:
     gpu, measured = doc.get("gpu") or {}, doc.get("measured") or {}
     out = []
     peak, bw = gpu.get("peak_flops"), gpu.get("bandwidth_bps")
@@ -86,7 +51,7 @@ def _problems_measured(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def _problems_timeline(doc: dict[str, Any]) -> list[str]:
+def _problems_timeline(doc: Mapping[str, Any]) -> list[str]:
     out = []
     for run in (doc.get("timeline") or {}).get("runs") or []:
         name = run.get("name")
@@ -148,7 +113,7 @@ def _problems_numbers(node: Any, where: tuple[Any, ...]) -> list[str]:
     return out
 
 
-def _problems_findings(doc: dict[str, Any]) -> list[str]:
+def _problems_findings(doc: Mapping[str, Any]) -> list[str]:
     """A finding group cannot save more time than its kernels take."""
     kernels = (doc.get("timeline") or {}).get("kernels") or doc.get("kernels") or []
     dur = {k.get("index"): float(k.get("duration_s") or 0.0) for k in kernels}
@@ -166,8 +131,9 @@ def _problems_findings(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def problems(doc: dict[str, Any]) -> list[str]:
+def problems(doc: ReportDocument | Mapping[str, Any]) -> list[str]:
     """Every broken invariant of a report, as one readable line each (empty when sound)."""
+    doc = doc.to_dict() if isinstance(doc, ReportDocument) else doc
     return (
         _problems_measured(doc)
         + _problems_timeline(doc)
@@ -176,7 +142,7 @@ def problems(doc: dict[str, Any]) -> list[str]:
     )
 
 
-def self_check(doc: dict[str, Any]) -> None:
+def self_check(doc: ReportDocument | Mapping[str, Any]) -> None:
     """Raise :class:`InternalError` naming the first broken invariants of ``doc`` (a bug: the
     CLI prints it in one line with exit code 3; ``ROOFLENS_DEBUG=1`` shows the traceback).
 

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from rooflens.report.charts import operators_svg, roofline_points, roofline_svg, timeline_svg
 from rooflens.report.view import build_view
+from rooflens.report_model import ReportDocument
 
 
 @cache
@@ -33,7 +34,8 @@ class HtmlRenderer:
     output_file_extension = ".html"
     output_is_binary = False
 
-    def render(self, doc: dict[str, Any], lang: str = "zh") -> str:
+    def render(self, doc: ReportDocument | dict[str, Any], lang: str = "zh") -> str:
+        doc = doc.to_dict() if isinstance(doc, ReportDocument) else doc
         view = build_view(doc, lang, detail=True)
         s = view["s"]
         _, unplotted = roofline_points(doc)

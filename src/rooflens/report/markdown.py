@@ -16,6 +16,7 @@ import jinja2
 
 from rooflens.report.charts import chart_captions
 from rooflens.report.view import build_view
+from rooflens.report_model import ReportDocument
 
 # Chart images written next to report.md by rooflens.report.pngcharts (label = strings.toml key).
 CHART_FILES: tuple[tuple[str, str], ...] = (
@@ -96,7 +97,8 @@ class MarkdownRenderer:
         self.with_charts = charts_available() if with_charts is None else with_charts
         self.chart_files = chart_files
 
-    def render(self, doc: dict[str, Any], lang: str = "zh") -> str:
+    def render(self, doc: ReportDocument | dict[str, Any], lang: str = "zh") -> str:
+        doc = doc.to_dict() if isinstance(doc, ReportDocument) else doc
         view = build_view(doc, lang)
         captions = chart_captions(doc, view["s"])
         charts = [

@@ -19,6 +19,7 @@ from rooflens.report.charts import (
     timeline_bars,
     timeline_steps,
 )
+from rooflens.report_model import ReportDocument
 
 
 def _pyplot() -> Any:
@@ -136,8 +137,9 @@ def _operators(plt: Any, doc: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def write_charts(doc: dict[str, Any], out_dir: str | Path) -> list[Path]:
+def write_charts(doc: ReportDocument | dict[str, Any], out_dir: str | Path) -> list[Path]:
     """Write roofline.png, timeline.png, operators.png (those the data allows) into ``out_dir``."""
+    doc = doc.to_dict() if isinstance(doc, ReportDocument) else doc
     plt = _pyplot()
     out = Path(out_dir)
     written = []

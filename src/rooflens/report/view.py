@@ -40,6 +40,7 @@ from rooflens.report.kernel_view import (
     ncu_signature_groups,
     timeline_groups_view,
 )
+from rooflens.report_model import ReportDocument
 
 __all__ = ["build_view", "f_frac", "f_intensity", "f_rate", "f_time", "strings"]
 # Finding groups shown in Markdown / HTML; the rest stay in report.json.
@@ -399,9 +400,12 @@ def attainable_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | 
     return view(doc, s)
 
 
-def build_view(doc: dict[str, Any], lang: str, detail: bool = False) -> dict[str, Any]:
+def build_view(
+    doc: ReportDocument | dict[str, Any], lang: str, detail: bool = False
+) -> dict[str, Any]:
     """Everything a renderer shows, formatted, plus the language's strings under ``s``;
     ``detail``: every kernel on its own as well (the HTML's collapsed lists)."""
+    doc = doc.to_dict() if isinstance(doc, ReportDocument) else doc
     s = strings(lang)
     return {
         "lang": lang,

@@ -1,0 +1,759 @@
+"""The typed report document: report.json (docs/report-json.md) as frozen dataclasses.
+
+Analysis builds it (:func:`rooflens.analysis.assemble.build_report`), the pipeline hands it out
+(:class:`rooflens.pipeline.Report`) and every renderer under :mod:`rooflens.report` reads its
+attributes.  It imports neither analysis nor report: both import it.
+
+JSON crosses this module in exactly two places: :meth:`ReportDocument.to_json` writes
+report.json, :func:`read_report` / :meth:`ReportDocument.from_json` read it (an older schema
+loads with its missing sections at their defaults; what analysis can recompute is filled by
+:func:`rooflens.analysis.assemble.upgrade`).
+
+Each record keeps the keys its JSON object had, in their order (``json_keys``), and any key this
+rooflens does not know (``extra``), so a document read and written again is the same bytes —
+a 1.0 file stays a 1.0 file, a field added by a newer minor version survives.  Values are SI
+(seconds, bytes, FLOP, bytes/s, FLOP/s); ``None`` is a missing measurement (JSON ``null``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, Self, TypeVar
+
+import orjson
+
+from rooflens.errors import InputError
+from rooflens.schema import SCHEMA_VERSION
+
+R = TypeVar("R", bound="Record")
+_Conv = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record:
+    """Base of every section and row: the JSON object's key order and unknown keys ride along."""
+
+    json_keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    # field name → converter of its JSON value (nested records); filled by _finish().
+    NESTED: ClassVar[dict[str, _Conv]] = {}
+    _KNOWN: ClassVar[frozenset[str]] = frozenset()
+    _ORDER: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Self:
+        """The record of one JSON object (a non-object is a malformed document: TypeError)."""
+        if not isinstance(d, Mapping):
+            raise TypeError(f"{cls.__name__}: expected an object, got {type(d).__name__}")
+        nested, known = cls.NESTED, cls._KNOWN
+        values: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in d.items():
+            if key not in known:
+                extra[key] = value
+            elif value is not None and key in nested:
+                values[key] = nested[key](value)
+            else:
+                values[key] = value
+        return cls(json_keys=tuple(d), extra=extra, **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object: the keys it was read with (all fields when built in Python), in order."""
+        out: dict[str, Any] = {}
+        extra = self.extra
+        for key in self.json_keys or (*self._ORDER, *extra):
+            value = extra[key] if key in extra else getattr(self, key)
+            out[key] = _plain(value)
+        return out
+
+    def has(self, key: str) -> bool:
+        """Whether the JSON object carried ``key`` (``null`` counts; absent in an older file does not)."""
+        return key in self.json_keys if self.json_keys else key in self._KNOWN or key in self.extra
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.to_dict()
+    if isinstance(value, tuple):  # a record sequence (scalar lists stay lists as read)
+        return [v.to_dict() if isinstance(v, Record) else v for v in value]
+    return value
+
+
+def _one(cls: type[R]) -> _Conv:
+    return cls.from_dict
+
+
+def _many(cls: type[R]) -> _Conv:
+    def conv(items: Any) -> tuple[R, ...]:
+        if not isinstance(items, list | tuple):
+            raise TypeError(f"{cls.__name__}: expected a list, got {type(items).__name__}")
+        return tuple(cls.from_dict(x) for x in items)
+
+    return conv
+
+
+def _finish(cls: type[R], **nested: _Conv) -> type[R]:
+    """Record the field names (for from_dict / to_dict) and the nested converters of ``cls``."""
+    names = tuple(f.name for f in fields(cls) if f.name not in ("json_keys", "extra"))
+    cls._ORDER, cls._KNOWN, cls.NESTED = names, frozenset(names), nested
+    return cls
+
+
+F = float | None
+I_ = int | None
+S = str | None
+
+
+# ---- header, tool, gpu --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tool(Record):
+    name: str = "rooflens"
+    version: S = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Header(Record):
+    """What was run: model, workload and precision (``None``: not given, e.g. no model)."""
+
+    model: S = None
+    batch_size: I_ = None
+    input_len: I_ = None
+    output_len: I_ = None
+    precision: S = None
+    precision_label: S = None
+    layers: I_ = None  # None: every layer of the config
+    attention: S = None
+    tp: I_ = None
+    capture_command: S = None
+    inputs: list[str] | None = None
+    notes: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gpu(Record):
+    """The hardware-table entry used and its roofline (FLOP/s, bytes/s)."""
+
+    spec_key: S = None
+    detected_name: S = None
+    peak_flops: F = None
+    bandwidth_bps: F = None
+    peak_dtype: S = None
+    mismatch_warning: S = None
+    warnings: list[str] | None = None
+
+
+# ---- prediction ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseFigures(Record):
+    """Predicted totals of one phase (``steps``: decode_total only)."""
+
+    flops: F = None
+    bytes: F = None
+    intensity: F = None
+    time_s: F = None
+    attainable_time_s: F = None
+    bound: S = None
+    performance_flops: F = None
+    comm_bytes: F = None
+    steps: I_ = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Phases(Record):
+    prefill: PhaseFigures | None = None
+    decode_first_token: PhaseFigures | None = None
+    decode_total: PhaseFigures | None = None
+    overall: PhaseFigures | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PredictedOperator(Record):
+    """One operator of the prediction (``count`` instances; times in seconds)."""
+
+    name: str = ""
+    phase: str = ""
+    layer: I_ = None
+    first_layer: I_ = None
+    count: I_ = None
+    flops: F = None
+    bytes: F = None
+    intensity: F = None
+    compute_time_s: F = None
+    memory_time_s: F = None
+    comm_bytes: F = None
+    comm_time_s: F = None
+    time_s: F = None
+    attainable_time_s: F = None
+    l2_resident: bool | None = None
+    bound: S = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunEstimate(Record):
+    """One predicted run of the built-in workload (host and device time, bubbles)."""
+
+    host_time_s: F = None
+    device_time_s: F = None
+    window_s: F = None
+    bubble_ratio: F = None
+    kernels: I_ = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnderNsys(Record):
+    eager: RunEstimate | None = None
+    cuda_graph: RunEstimate | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunTimeline(Record):
+    host_costs: S = None
+    decode: S = None
+    eager: RunEstimate | None = None
+    cuda_graph: RunEstimate | None = None
+    under_nsys: UnderNsys | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prediction(Record):
+    phases: Phases | None = None
+    operators: tuple[PredictedOperator, ...] = ()
+    layers: I_ = None
+    compute_dtype: S = None
+    peak_flops: F = None
+    bandwidth_bps: F = None
+    interconnect_bps: F = None
+    weight_bytes: F = None
+    kv_cache_bytes: F = None
+    memory_bytes: F = None
+    notes: list[str] | None = None
+    calibration: S = None
+    run_timeline: RunTimeline | None = None
+    decode_step_times_s: list[float] | None = None
+
+
+# ---- timeline -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFigures(Record):
+    """One NVTX run (or the whole capture: ``overview``) — durations in s, ratios as fractions."""
+
+    name: S = None
+    instances: I_ = None
+    range_duration_s: F = None
+    kernel_count: I_ = None
+    kernel_time_s: F = None
+    gpu_busy_s: F = None
+    window_s: F = None
+    bubble_ratio: F = None
+    inter_kernel_window_s: F = None
+    inter_kernel_bubble_ratio: F = None
+    host_bound_gap_s: F = None
+    other_gap_s: F = None
+    host_bound_gaps: I_ = None
+    other_gaps: I_ = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimelineKernel(Record):
+    """A kernel of the chosen run, launch order (``index``: 0-based position)."""
+
+    index: I_ = None
+    name: S = None
+    short_name: S = None
+    start_s: F = None
+    duration_s: F = None
+    share: F = None
+    grid: list[int] | None = None
+    block: list[int] | None = None
+    registers_per_thread: I_ = None
+    stream: I_ = None
+    operator: S = None
+    phase: S = None
+    layer: I_ = None
+    nvtx: list[str] | None = None
+    evidence: S = None
+    confidence: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeline(Record):
+    source: S = None  # nsys | kineto
+    path: S = None
+    chosen_run: S = None
+    gpu_names: list[str] | None = None
+    overview: RunFigures | None = None
+    runs: tuple[RunFigures, ...] = ()
+    kernels: tuple[TimelineKernel, ...] = ()
+    warnings: list[str] | None = None
+
+    @property
+    def chosen(self) -> RunFigures | None:
+        """The chosen run's figures (the last run when the name is not among them)."""
+        return next(
+            (r for r in self.runs if r.name == self.chosen_run),
+            self.runs[-1] if self.runs else None,
+        )
+
+
+# ---- NCU kernels and the run-level measurement ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KernelFinding(Record):
+    """A rule result on one NCU kernel (NCU's own or rooflens's)."""
+
+    rule: S = None
+    source: S = None
+    severity: S = None
+    message: S = None
+    rule_message: S = None
+    estimated_speedup: F = None
+    metric: S = None
+    value: Any = None
+    threshold: Any = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NcuKernel(Record):
+    """One profiled kernel's NCU figures (percentages as NCU gives them, 0..100)."""
+
+    index: I_ = None
+    name: S = None
+    short_name: S = None
+    duration_s: F = None
+    ncu_duration_s: F = None
+    timeline_index: I_ = None
+    dram_bytes: F = None
+    flops: F = None
+    dram_bandwidth_bps: F = None
+    achieved_flops_per_s: F = None
+    intensity: F = None
+    sm_throughput_pct: F = None
+    memory_throughput_pct: F = None
+    dram_throughput_pct: F = None
+    l1_hit_pct: F = None
+    l2_hit_pct: F = None
+    achieved_occupancy_pct: F = None
+    theoretical_occupancy_pct: F = None
+    registers_per_thread: I_ = None
+    bound: S = None
+    roof_fraction: F = None
+    operator: S = None
+    nvtx: list[str] | None = None
+    findings: tuple[KernelFinding, ...] = ()
+    counters: S = None  # measured | propagated | scaled
+    counters_from: I_ = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Measured(Record):
+    kernel_count: I_ = None
+    kernel_time_s: F = None
+    flops: F = None
+    dram_bytes: F = None
+    achieved_flops_per_s: F = None
+    achieved_bandwidth_bps: F = None
+    intensity: F = None
+    sm_efficiency_pct: F = None
+    memory_throughput_pct: F = None
+    compute_utilization: F = None
+    memory_utilization: F = None
+    bound: S = None
+
+
+# ---- comparison and findings ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scope(Record):
+    """What the comparison covers: phases, layers and decode steps measured."""
+
+    phases: list[str] | None = None
+    layers: list[int] | None = None
+    layer_count: I_ = None
+    predicted_layer_count: I_ = None
+    operators_present: list[str] | None = None
+    decode_steps: I_ = None
+    note: S = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatorRow(Record):
+    """One row of the per-operator comparison: predicted vs measured, SI units.
+
+    ``ratio`` is measured / predicted; ``gpu_ratio`` attainable / ideal (what this GPU allows at
+    the shape); ``implementation_ratio`` measured / attainable (what the implementation loses).
+    """
+
+    name: str = ""
+    phase: str = ""
+    predicted_time_s: F = None
+    predicted_flops: F = None
+    predicted_bytes: F = None
+    predicted_bound: S = None
+    measured_time_s: F = None
+    measured_flops: F = None
+    measured_bytes: F = None
+    kernel_count: int = 0
+    roof_fraction: F = None
+    ratio: F = None
+    attainable_time_s: F = None
+    l2_resident: bool | None = None
+    gpu_ratio: F = None
+    implementation_ratio: F = None
+    implementation_gap_s: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KernelOperator(Record):
+    index: I_ = None
+    operator: S = None
+    source: S = None  # nvtx | name | …: how the operator was attributed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComparisonTotal(Record):
+    predicted_time_s: F = None
+    measured_time_s: F = None
+    matched_measured_time_s: F = None
+    performance_gap: F = None
+    run_time_s: F = None
+    run_performance_gap: F = None
+    predicted_intensity: F = None
+    measured_intensity: F = None
+    intensity_gap: F = None
+    predicted_bound: S = None
+    measured_bound: S = None
+    bound_agrees: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnmatchedKernel(Record):
+    index: I_ = None
+    short_name: S = None
+    operator: S = None
+    duration_s: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComparisonNote(Record):
+    kind: S = None  # tensor_padding
+    operator: S = None
+    phase: S = None
+    flops_ratio: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding(Record):
+    """A ranked finding group (comparison.findings[]) or a rank finding (ranks.findings[]).
+
+    ``count`` ``None``: a 1.0 one-per-kernel finding; ``time_at_stake_s`` counted as
+    ``stake_basis`` says (attainable, ideal, duration, ncu, idle; absent in older files).
+    """
+
+    rule: S = None
+    rules: list[str] | None = None
+    source: S = None
+    severity: S = None
+    time_at_stake_s: F = None
+    stake_basis: S = None
+    subject: S = None
+    count: I_ = None
+    kernel_indices: list[int] | None = None
+    message: S = None
+    rule_message: S = None
+    suggestion_key: S = None
+    suggestion: S = None
+    metric: S = None
+    value: Any = None
+    threshold: Any = None
+    estimated_speedup: F = None
+    also: dict[str, int] | None = None
+    kernel_class: S = None
+    operator: S = None
+    phase: S = None
+    kernels_per_instance: F = None
+    measured_time_s: F = None
+    predicted_time_s: F = None
+    attainable_time_s: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Comparison(Record):
+    scope: Scope | None = None
+    operators: tuple[OperatorRow, ...] = ()
+    kernel_operators: tuple[KernelOperator, ...] = ()
+    total: ComparisonTotal | None = None
+    unmatched_kernels: tuple[UnmatchedKernel, ...] = ()
+    notes: tuple[ComparisonNote, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+# ---- kernel groups, breakdown, ranks --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bottleneck(Record):
+    rule: S = None
+    source: S = None
+    metric: S = None
+    count: I_ = None
+    worst_value: Any = None
+    threshold: Any = None
+    severity: S = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KernelGroup(Record):
+    """NCU kernels of one name (section 三): duration-weighted averages, percentages 0..100."""
+
+    name: S = None
+    count: I_ = None
+    duration_s: F = None
+    operators: list[str] | None = None
+    kernel_indices: list[int] | None = None
+    finding_count: I_ = None
+    sm_efficiency_avg_pct: F = None
+    sm_efficiency_max_pct: F = None
+    sm_efficiency_min_pct: F = None
+    sm_efficiency_low_count: I_ = None
+    sm_efficiency_count: I_ = None
+    dram_bytes: F = None
+    bandwidth_avg_bps: F = None
+    bandwidth_max_bps: F = None
+    bandwidth_min_bps: F = None
+    l2_hit_avg_pct: F = None
+    l2_hit_low_count: I_ = None
+    l2_hit_count: I_ = None
+    l1_hit_avg_pct: F = None
+    l1_hit_low_count: I_ = None
+    l1_hit_count: I_ = None
+    bottlenecks: tuple[Bottleneck, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KernelGroups(Record):
+    thresholds: dict[str, float] | None = None
+    averages: S = None
+    rows: tuple[KernelGroup, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepRow(Record):
+    step: I_ = None
+    phase: S = None
+    kernel_count: I_ = None
+    measured_time_s: F = None
+    predicted_time_s: F = None
+    ratio: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerRow(Record):
+    layer: I_ = None
+    kernel_count: I_ = None
+    prefill_time_s: F = None
+    decode_time_s: F = None
+    predicted_prefill_time_s: F = None
+    predicted_decode_time_s: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Breakdown(Record):
+    steps: tuple[StepRow, ...] = ()
+    layers: tuple[LayerRow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RankRow(Record):
+    """One tensor-parallel rank's chosen run and its collectives (seconds)."""
+
+    rank: I_ = None
+    path: S = None
+    gpu: S = None
+    chosen_run: S = None
+    range_duration_s: F = None
+    kernel_count: I_ = None
+    kernel_time_s: F = None
+    gpu_busy_s: F = None
+    bubble_ratio: F = None
+    collectives: I_ = None
+    communication_time_s: F = None
+    exposed_communication_s: F = None
+    overlapped_communication_s: F = None
+    wait_s: F = None
+    arrived_last: I_ = None
+    wait_caused_s: F = None
+    clock_offset_s: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Collective(Record):
+    phase: S = None
+    last_rank: I_ = None
+    duration_s: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BusBandwidth(Record):
+    phase: S = None
+    message_bytes: F = None
+    collectives: I_ = None
+    median_bus_bandwidth_bps: F = None
+    max_bus_bandwidth_bps: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ranks(Record):
+    tp: I_ = None
+    ranks: tuple[RankRow, ...] = ()
+    collectives_matched: I_ = None
+    collectives_unmatched: I_ = None
+    run_duration_s: F = None
+    collectives: tuple[Collective, ...] = ()
+    bus_bandwidth: tuple[BusBandwidth, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+# ---- the document -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportDocument(Record):
+    """report.json: every section a renderer reads (``None``: the input had none of it)."""
+
+    schema_version: str = SCHEMA_VERSION
+    tool: Tool = field(default_factory=Tool)
+    generated_at: S = None
+    header: Header = field(default_factory=Header)
+    gpu: Gpu = field(default_factory=Gpu)
+    prediction: Prediction | None = None
+    timeline: Timeline | None = None
+    kernels: tuple[NcuKernel, ...] | None = None  # None: no NCU data (an empty list: none kept)
+    measured: Measured | None = None
+    comparison: Comparison | None = None
+    kernel_groups: KernelGroups | None = None  # 1.1
+    breakdown: Breakdown | None = None  # 1.3
+    ranks: Ranks | None = None  # 1.3
+
+    @classmethod
+    def from_json(cls, data: bytes | str, path: str | Path = "report.json") -> ReportDocument:
+        """Parse report.json text; not JSON, not a report or an unreadable major version:
+        :class:`InputError` naming ``path``; a wrong shape inside: ``TypeError``."""
+        try:
+            raw = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise InputError(path, f"not valid JSON ({exc})") from None
+        if not isinstance(raw, dict) or "schema_version" not in raw:
+            raise InputError(path, "not a rooflens report.json (no schema_version)")
+        major = str(raw["schema_version"]).split(".")[0]
+        if major != SCHEMA_VERSION.split(".")[0]:
+            raise InputError(
+                path,
+                f"schema_version {raw['schema_version']} is not readable by this rooflens"
+                f" ({SCHEMA_VERSION})",
+            )
+        return cls.from_dict(with_defaults(raw))
+
+    def to_json(self) -> bytes:
+        """report.json as written: indented UTF-8 JSON with a final newline (the one writer)."""
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
+
+
+# Top-level sections and the value an older or partial report gets when it lacks one.
+_DEFAULTS: dict[str, Any] = {
+    "schema_version": SCHEMA_VERSION,
+    "tool": {"name": "rooflens", "version": None},
+    "generated_at": None,
+    "header": {},
+    "gpu": {},
+    "prediction": None,
+    "timeline": None,
+    "kernels": None,
+    "measured": None,
+    "comparison": None,
+    "kernel_groups": None,  # added in 1.1; analysis.assemble.upgrade fills it for 1.0 files
+    "breakdown": None,  # added in 1.3: time per step and per layer, measured vs predicted
+    "ranks": None,  # added in 1.3: tensor-parallel ranks side by side (analysis/ranks.py)
+}
+
+
+def with_defaults(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``doc`` with every top-level section present (missing ones at their default)."""
+    out = {key: doc.get(key, default) for key, default in _DEFAULTS.items()}
+    for key, value in doc.items():
+        out.setdefault(key, value)
+    return out
+
+
+def read_report(path: str | Path) -> ReportDocument:
+    """Read a report.json; a missing, unreadable or foreign file raises :class:`InputError`."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(p, "no such file") from None
+    return ReportDocument.from_json(data, p)
+
+
+def as_document(doc: ReportDocument | Mapping[str, Any]) -> ReportDocument:
+    """``doc`` as the typed document (a plain dict, e.g. a test's hand-built one, is converted)."""
+    return doc if isinstance(doc, ReportDocument) else ReportDocument.from_dict(with_defaults(doc))
+
+
+_finish(Tool)
+_finish(Header)
+_finish(Gpu)
+_finish(PhaseFigures)
+_finish(Phases, **{p: _one(PhaseFigures) for p in ("prefill", "decode_first_token",
+                                                    "decode_total", "overall")})  # fmt: skip
+_finish(PredictedOperator)
+_finish(RunEstimate)
+_finish(UnderNsys, eager=_one(RunEstimate), cuda_graph=_one(RunEstimate))
+_finish(RunTimeline, eager=_one(RunEstimate), cuda_graph=_one(RunEstimate),
+        under_nsys=_one(UnderNsys))  # fmt: skip
+_finish(Prediction, phases=_one(Phases), operators=_many(PredictedOperator),
+        run_timeline=_one(RunTimeline))  # fmt: skip
+_finish(RunFigures)
+_finish(TimelineKernel)
+_finish(Timeline, overview=_one(RunFigures), runs=_many(RunFigures),
+        kernels=_many(TimelineKernel))  # fmt: skip
+_finish(KernelFinding)
+_finish(NcuKernel, findings=_many(KernelFinding))
+_finish(Measured)
+_finish(Scope)
+_finish(OperatorRow)
+_finish(KernelOperator)
+_finish(ComparisonTotal)
+_finish(UnmatchedKernel)
+_finish(ComparisonNote)
+_finish(Finding)
+_finish(Comparison, scope=_one(Scope), operators=_many(OperatorRow),
+        kernel_operators=_many(KernelOperator), total=_one(ComparisonTotal),
+        unmatched_kernels=_many(UnmatchedKernel), notes=_many(ComparisonNote),
+        findings=_many(Finding))  # fmt: skip
+_finish(Bottleneck)
+_finish(KernelGroup, bottlenecks=_many(Bottleneck))
+_finish(KernelGroups, rows=_many(KernelGroup))
+_finish(StepRow)
+_finish(LayerRow)
+_finish(Breakdown, steps=_many(StepRow), layers=_many(LayerRow))
+_finish(RankRow)
+_finish(Collective)
+_finish(BusBandwidth)
+_finish(Ranks, ranks=_many(RankRow), collectives=_many(Collective),
+        bus_bandwidth=_many(BusBandwidth), findings=_many(Finding))  # fmt: skip
+_finish(ReportDocument, tool=_one(Tool), header=_one(Header), gpu=_one(Gpu),
+        prediction=_one(Prediction), timeline=_one(Timeline), kernels=_many(NcuKernel),
+        measured=_one(Measured), comparison=_one(Comparison),
+        kernel_groups=_one(KernelGroups), breakdown=_one(Breakdown),
+        ranks=_one(Ranks))  # fmt: skip
