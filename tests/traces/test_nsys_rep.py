@@ -85,3 +85,13 @@ def test_a_fresh_export_is_reused(
     )
     monkeypatch.setenv("ROOFLENS_NSYS", "/nonexistent/nsys")  # would fail if called
     assert len(load_timeline(rep).kernels) == 2
+
+
+def test_one_export_command_for_the_reader_and_the_capture() -> None:
+    from rooflens.capture import nsys as capture_nsys
+    from rooflens.traces.nsys_rep import export_command
+
+    assert capture_nsys.export_command is export_command
+    argv = export_command(Path("/opt/nsys/bin/nsys"), Path("r/x.nsys-rep"), Path("r/x.sqlite"))
+    assert argv == ["/opt/nsys/bin/nsys", "export", "--type", "sqlite", "--force-overwrite",
+                    "false", "-o", "r/x.sqlite", "r/x.nsys-rep"]  # fmt: skip

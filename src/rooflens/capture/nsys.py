@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The SQLite export's argv has one home, beside the reader that runs it on a .nsys-rep
+# (readers never import capture; capture may import traces).
+from rooflens.traces.nsys_rep import export_command
+
+__all__ = ["export_command", "importer_command", "importer_path", "profile_command"]
+
 
 def profile_command(
     nsys: Path, out_base: Path, program: list[str], extra: list[str] | None = None
@@ -30,11 +36,6 @@ def profile_command(
         *(extra or []),
         *program,
     ]
-
-
-def export_command(nsys: Path, report: Path, sqlite: Path) -> list[str]:
-    """``nsys export --type sqlite`` argv."""
-    return [str(nsys), "export", "--type", "sqlite", "-o", str(sqlite), str(report)]
 
 
 def importer_path(nsys: Path) -> Path | None:

@@ -19,7 +19,10 @@ from rooflens.traces.nsys_sqlite import read_nsys_sqlite
 
 
 def export_command(nsys: str | Path, rep: Path, out: Path) -> list[str]:
-    """The ``nsys export`` command line that writes ``out`` (SQLite) from ``rep``."""
+    """The ``nsys export`` command line that writes ``out`` (SQLite) from ``rep`` — the one
+    builder: this reader runs it on a user's .nsys-rep, ``rooflens profile`` on its capture
+    (:mod:`rooflens.capture.nsys` re-exports it).  Never overwrites (nsys's default, said
+    aloud: a user's file must survive)."""
     return [
         str(nsys),
         "export",
