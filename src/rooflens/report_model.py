@@ -46,18 +46,16 @@ class Record:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Self:
         """The record of one JSON object (a non-object is a malformed document: TypeError)."""
-        if not isinstance(d, Mapping):
+        if type(d) is not dict and not isinstance(d, Mapping):
             raise TypeError(f"{cls.__name__}: expected an object, got {type(d).__name__}")
-        nested, known = cls.NESTED, cls._KNOWN
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, value in d.items():
-            if key not in known:
-                extra[key] = value
-            elif value is not None and key in nested:
-                values[key] = nested[key](value)
-            else:
-                values[key] = value
+        # Set operations and one call: a whole model's report holds ~100,000 rows.
+        unknown = d.keys() - cls._KNOWN
+        values = {k: v for k, v in d.items() if k not in unknown} if unknown else dict(d)
+        for key, conv in cls.NESTED.items():
+            value = values.get(key)
+            if value is not None:
+                values[key] = conv(value)
+        extra = {k: d[k] for k in d if k in unknown} if unknown else {}
         return cls(json_keys=tuple(d), extra=extra, **values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -308,21 +306,6 @@ class Timeline(Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class KernelFinding(Record):
-    """A rule result on one NCU kernel (NCU's own or rooflens's)."""
-
-    rule: S = None
-    source: S = None
-    severity: S = None
-    message: S = None
-    rule_message: S = None
-    estimated_speedup: F = None
-    metric: S = None
-    value: Any = None
-    threshold: Any = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class NcuKernel(Record):
     """One profiled kernel's NCU figures (percentages as NCU gives them, 0..100)."""
 
@@ -349,7 +332,7 @@ class NcuKernel(Record):
     roof_fraction: F = None
     operator: S = None
     nvtx: list[str] | None = None
-    findings: tuple[KernelFinding, ...] = ()
+    findings: tuple[Finding, ...] = ()  # NCU's rules and rooflens's, on this kernel
     counters: S = None  # measured | propagated | scaled
     counters_from: I_ = None
 
@@ -454,7 +437,9 @@ class ComparisonNote(Record):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding(Record):
-    """A ranked finding group (comparison.findings[]) or a rank finding (ranks.findings[]).
+    """A finding: a ranked group (comparison.findings[]), a rule result on one NCU kernel
+    (kernels[].findings[]: rule, source, severity, message, metric, value, threshold) or a
+    rank finding (ranks.findings[]).
 
     ``count`` ``None``: a 1.0 one-per-kernel finding; ``time_at_stake_s`` counted as
     ``stake_basis`` says (attainable, ideal, duration, ncu, idle; absent in older files).
@@ -727,8 +712,7 @@ _finish(RunFigures)
 _finish(TimelineKernel)
 _finish(Timeline, overview=_one(RunFigures), runs=_many(RunFigures),
         kernels=_many(TimelineKernel))  # fmt: skip
-_finish(KernelFinding)
-_finish(NcuKernel, findings=_many(KernelFinding))
+_finish(NcuKernel, findings=_many(Finding))
 _finish(Measured)
 _finish(Scope)
 _finish(OperatorRow)

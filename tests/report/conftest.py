@@ -14,9 +14,7 @@ from .synthetic import synthetic_parts
 
 @pytest.fixture(scope="module")
 def doc() -> dict[str, Any]:
-    return build_report(
-        **synthetic_parts(), generated_at="2026-11-26T02:30:00+00:00"
-    ).to_dict()
+    return build_report(**synthetic_parts(), generated_at="2026-11-26T02:30:00+00:00").to_dict()
 
 
 @pytest.fixture(scope="module")

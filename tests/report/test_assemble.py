@@ -61,7 +61,5 @@ def test_findings_ranked_by_time_at_stake(doc: dict[str, Any]) -> None:
 
 def test_prediction_only_report_has_no_comparison() -> None:
     parts = synthetic_parts()
-    d = build_report(
-        parts["header"], parts["gpu"], parts["prediction"], None, None, None
-    ).to_dict()
+    d = build_report(parts["header"], parts["gpu"], parts["prediction"], None, None, None).to_dict()
     assert d["comparison"] is None and d["timeline"] is None

@@ -21,9 +21,7 @@ PREFILL = FIXTURES / "h200_llama3_8b_prefill"  # with NCU: roof groups per opera
 
 
 def _doc(run: Path, calibration: str | None) -> dict[str, Any]:
-    return build_report(
-        **analyse_inputs([run], {"calibration": calibration}, None, None)
-    ).to_dict()
+    return build_report(**analyse_inputs([run], {"calibration": calibration}, None, None)).to_dict()
 
 
 @pytest.fixture(scope="module")

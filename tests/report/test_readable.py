@@ -19,6 +19,7 @@ from rooflens.report import RENDERERS
 from rooflens.report.charts import chart_captions
 from rooflens.report.pngcharts import LABELS
 from rooflens.report.view import strings
+from rooflens.report_model import as_document
 
 from .langscan import WORD, english_words
 
@@ -53,7 +54,7 @@ def test_zh_report_has_no_english_beyond_names_metrics_units_and_ncu_text(
 ) -> None:
     md = RENDERERS["md"].render(real_doc, "zh")
     page = RENDERERS["html"].render(real_doc, "zh")
-    captions = " ".join(chart_captions(real_doc, strings("zh")).values())
+    captions = " ".join(chart_captions(as_document(real_doc), strings("zh")).values())
     assert english_words(md, real_doc) == set()
     assert english_words(visible_html(page), real_doc) == set()
     assert english_words(captions, real_doc) == set()

@@ -15,6 +15,7 @@ from rooflens.pipeline import analyse_inputs
 from rooflens.report import RENDERERS
 from rooflens.report.charts import TIMELINE_BARS_MAX, timeline_svg
 from rooflens.report.view import strings
+from rooflens.report_model import as_document
 
 from .mdtables import table_after
 from .synthetic import _LAYER, whole_model_parts
@@ -77,7 +78,7 @@ def test_whole_model_html_is_small_and_complete(big: dict[str, Any], big_html: s
 def test_whole_model_charts_stay_readable(big: dict[str, Any], big_html: str) -> None:
     # Roofline: one point per signature beyond 2,000 kernels (30 here).
     assert big_html.count('class="kernel-point"') == 30
-    svg = timeline_svg(big, strings("en"))
+    svg = timeline_svg(as_document(big), strings("en"))
     # The step with the most idle time in full — every step has 480 kernels 2 us apart, the
     # last one a 50 us stall on top — then one busy/idle bar per step.
     assert f"Timeline of decode[{STEPS - 1}]" in svg
@@ -88,7 +89,7 @@ def test_whole_model_charts_stay_readable(big: dict[str, Any], big_html: str) ->
 def test_one_huge_step_merges_bars_closer_than_a_pixel(big: dict[str, Any]) -> None:
     one_step = {**big, "timeline": {**big["timeline"], "kernels": [
         {**k, "phase": None} for k in big["timeline"]["kernels"]]}}  # fmt: skip
-    svg = timeline_svg(one_step, strings("en"))
+    svg = timeline_svg(as_document(one_step), strings("en"))
     bars = svg.count('class="kernel-bar"')
     assert 0 < bars <= 1100  # at most about one bar per pixel of a 1,080-pixel axis
     covered = sum(int(m) for m in re.findall(r'data-info="#\d+–\d+ \((\d+)\)', svg))

@@ -1,6 +1,6 @@
 """The report's ideal / attainable / measured section and its opening summary (docs/calibration.md).
 
-Reads report.json's ``comparison.operators[]`` (which carry ``attainable_time_s`` and the gap
+Reads the typed document's ``comparison.operators`` (:class:`OperatorRow`) (which carry ``attainable_time_s`` and the gap
 split) and ``prediction.run_timeline``; formats only.  Rows are ranked by what the
 implementation loses (attainable → measured, seconds), the part a user can act on.
 """
@@ -12,24 +12,25 @@ from collections import defaultdict
 from typing import Any
 
 from rooflens.report.formats import NA, f_frac, f_ratio, f_time
+from rooflens.report_model import OperatorRow, ReportDocument
 
 GEMMS = {"qkv_proj", "o_proj", "gate_up_proj", "down_proj", "lm_head", "q_proj", "router"}
 ROWS_SHOWN = 12
 BUBBLE_FIRST = 0.20  # above this measured bubble ratio the first advice is the launch overhead
 
 
-def _rows(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = [o for o in ops if o.get("attainable_time_s") is not None and o.get("measured_time_s")]
-    return sorted(rows, key=lambda o: -(o.get("implementation_gap_s") or 0.0))
+def _rows(ops: tuple[OperatorRow, ...]) -> list[OperatorRow]:
+    rows = [o for o in ops if o.attainable_time_s is not None and o.measured_time_s]
+    return sorted(rows, key=lambda o: -(o.implementation_gap_s or 0.0))
 
 
-def _phases(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+def _phases(rows: list[OperatorRow]) -> list[dict[str, str]]:
     acc: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     for o in rows:
-        a = acc[o["phase"]]
-        a[0] += o["predicted_time_s"]
-        a[1] += o["attainable_time_s"]
-        a[2] += o["measured_time_s"]
+        a = acc[o.phase]
+        a[0] += o.predicted_time_s or 0.0
+        a[1] += o.attainable_time_s or 0.0
+        a[2] += o.measured_time_s or 0.0
     return [
         {"phase": p, "ideal": f_time(i), "attainable": f_time(a), "measured": f_time(m),
          "gpu": f_ratio(a / i if i else None), "impl": f_ratio(m / a if a else None),
@@ -38,24 +39,25 @@ def _phases(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     ]  # fmt: skip
 
 
-def _bubble(doc: dict[str, Any]) -> tuple[float | None, float | None, str]:
+def _bubble(doc: ReportDocument) -> tuple[float | None, float | None, str]:
     """(predicted, measured) bubble ratio of the chosen run and the execution mode."""
-    rt = (doc.get("prediction") or {}).get("run_timeline") or {}
-    mode = rt.get("decode") or "eager"
-    predicted = (rt.get(mode) or {}).get("bubble_ratio")
-    tl = doc.get("timeline") or {}
-    chosen = next((r for r in tl.get("runs") or [] if r.get("name") == tl.get("chosen_run")), None)
-    return predicted, (chosen or {}).get("bubble_ratio"), mode
+    rt = doc.prediction.run_timeline if doc.prediction else None
+    mode = (rt.decode if rt else None) or "eager"
+    estimate = getattr(rt, mode, None) if rt and mode in ("eager", "cuda_graph") else None
+    predicted = estimate.bubble_ratio if estimate else None
+    tl = doc.timeline
+    chosen = next((r for r in tl.runs if r.name == tl.chosen_run), None) if tl else None
+    return predicted, chosen.bubble_ratio if chosen else None, mode
 
 
-def _summary(rows: list[dict[str, Any]], doc: dict[str, Any], t: dict[str, Any]) -> list[str]:
-    total = sum(o["measured_time_s"] for o in rows)
+def _summary(rows: list[OperatorRow], doc: ReportDocument, t: dict[str, Any]) -> list[str]:
+    total = sum(o.measured_time_s or 0.0 for o in rows)
     if total <= 0:
         return []
-    gemm = sum(o["measured_time_s"] for o in rows if o["name"] in GEMMS) / total
-    attn = sum(o["measured_time_s"] for o in rows if o["name"] == "attention") / total
-    att = sum(o["attainable_time_s"] for o in rows)
-    ideal = sum(o["predicted_time_s"] for o in rows)
+    gemm = sum(o.measured_time_s or 0.0 for o in rows if o.name in GEMMS) / total
+    attn = sum(o.measured_time_s or 0.0 for o in rows if o.name == "attention") / total
+    att = sum(o.attainable_time_s or 0.0 for o in rows)
+    ideal = sum(o.predicted_time_s or 0.0 for o in rows)
     lines = [
         t["where"].format(
             total=f_time(total),
@@ -67,47 +69,45 @@ def _summary(rows: list[dict[str, Any]], doc: dict[str, Any], t: dict[str, Any])
         )  # fmt: skip
     ]
     predicted, measured, mode = _bubble(doc)
-    top = rows[0] if rows and (rows[0].get("implementation_gap_s") or 0) > 0 else None
+    top = rows[0] if rows and (rows[0].implementation_gap_s or 0) > 0 else None
     if measured is not None and measured > BUBBLE_FIRST:
         lines.append(t["first_bubble"].format(measured=f_frac(measured),
                      predicted=f_frac(predicted) if predicted is not None else NA))  # fmt: skip
     elif top is not None:
-        lines.append(t["first_op"].format(operator=top["name"], phase=top["phase"],
-                     at_stake=f_time(top["implementation_gap_s"]),
-                     ratio=f_ratio(top.get("implementation_ratio"))))  # fmt: skip
+        lines.append(t["first_op"].format(operator=top.name, phase=top.phase,
+                     at_stake=f_time(top.implementation_gap_s),
+                     ratio=f_ratio(top.implementation_ratio)))  # fmt: skip
     else:
         lines.append(t["first_none"])
     return lines
 
 
-def attainable_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
+def attainable_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any] | None:
     """The section's view, or None without a comparison; ``calibrated`` False says why."""
-    comp = doc.get("comparison")
-    pred = doc.get("prediction") or {}
+    comp, pred = doc.comparison, doc.prediction
     t = dict(s.get("attainable") or {})
-    if not comp or not pred or not t:
+    if comp is None or pred is None or not t:
         return None
-    if not pred.get("calibration"):
+    if not pred.calibration:
         return {"calibrated": False, "t": t}
-    rows = _rows(comp.get("operators") or [])
+    rows = _rows(comp.operators)
     predicted, measured, mode = _bubble(doc)
-    m = re.match(r"^(.*?), driver .*\((.+)\)$", str(pred["calibration"]))
+    m = re.match(r"^(.*?), driver .*\((.+)\)$", str(pred.calibration))
     return {
         "calibrated": True,
         "t": t,
-        "label": f"{m[1]} ({m[2]})" if m else str(pred["calibration"]),
+        "label": f"{m[1]} ({m[2]})" if m else str(pred.calibration),
         "summary": _summary(rows, doc, t),
         "rows": [
             {
-                "name": o["name"],
-                "phase": o["phase"],
-                "ideal": f_time(o["predicted_time_s"]),
-                "attainable": f_time(o["attainable_time_s"])
-                + (" (L2)" if o.get("l2_resident") else ""),
-                "measured": f_time(o["measured_time_s"]),
-                "gpu": f_ratio(o.get("gpu_ratio")),
-                "impl": f_ratio(o.get("implementation_ratio")),
-                "at_stake": f_time(o.get("implementation_gap_s")),
+                "name": o.name,
+                "phase": o.phase,
+                "ideal": f_time(o.predicted_time_s),
+                "attainable": f_time(o.attainable_time_s) + (" (L2)" if o.l2_resident else ""),
+                "measured": f_time(o.measured_time_s),
+                "gpu": f_ratio(o.gpu_ratio),
+                "impl": f_ratio(o.implementation_ratio),
+                "at_stake": f_time(o.implementation_gap_s),
             }
             for o in rows[:ROWS_SHOWN]
         ],  # fmt: skip
@@ -118,5 +118,5 @@ def attainable_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | 
             "predicted": f_frac(predicted) if predicted is not None else NA,
             "measured": f_frac(measured) if measured is not None else NA,
         },  # fmt: skip
-        "l2": any(o.get("l2_resident") for o in rows),
+        "l2": any(o.l2_resident for o in rows),
     }

@@ -1,4 +1,4 @@
-"""Inline SVG charts for the HTML report, drawn from report.json alone (no JS library, no CDN).
+"""Inline SVG charts for the HTML report, drawn from the typed document alone (no JS library, no CDN).
 
 - :func:`roofline_svg` — log-log roofline of the GPU in the document (memory roof
   ``bandwidth × intensity``, compute roof ``peak``), one circle per NCU kernel at (intensity,
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -28,6 +30,7 @@ from rooflens.report.timeline_chart import (
     timeline_steps,
     timeline_svg,
 )
+from rooflens.report_model import NcuKernel, ReportDocument, TimelineKernel
 
 __all__ = [
     "TIMELINE_BARS_MAX",
@@ -63,11 +66,37 @@ def _decades(lo: float, hi: float) -> list[float]:
 ROOFLINE_POINTS_MAX = 2000
 
 
-def roofline_points(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A point on the roofline: one NCU kernel, or a signature's kernels together (FLOP/B,
+    FLOP/s, seconds); ``numbers`` are the kernels' 1-based numbers."""
+
+    numbers: list[int]
+    intensity: float
+    achieved_flops_per_s: float
+    duration_s: float
+    name: str
+    bound: str
+    roof_fraction: float | None
+
+
+def _mark(k: NcuKernel, numbers: list[int], **figures: float) -> Mark:
+    return Mark(
+        numbers=numbers,
+        intensity=figures.get("intensity", k.intensity or 0.0),
+        achieved_flops_per_s=figures.get("achieved_flops_per_s", k.achieved_flops_per_s or 0.0),
+        duration_s=figures.get("duration_s", float(k.duration_s or 0.0)),
+        name=k.short_name or k.name or "",
+        bound=k.bound or "",
+        roof_fraction=k.roof_fraction,
+    )
+
+
+def roofline_points(doc: ReportDocument) -> tuple[list[NcuKernel], int]:
     """Kernels that can sit on a log-log roofline (intensity > 0, FLOP/s > 0) and the count left out."""
     points, skipped = [], 0
-    for k in doc.get("kernels") or []:
-        i, f = k.get("intensity"), k.get("achieved_flops_per_s")
+    for k in doc.kernels or ():
+        i, f = k.intensity, k.achieved_flops_per_s
         if i and f and i > 0 and f > 0:
             points.append(k)
         else:
@@ -75,49 +104,49 @@ def roofline_points(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     return points, skipped
 
 
-def roofline_marks(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def roofline_marks(doc: ReportDocument) -> list[Mark]:
     """What the roofline draws: one mark per kernel (``numbers`` = its 1-based number), or per
     signature above :data:`ROOFLINE_POINTS_MAX` (Σ FLOPs / Σ bytes, Σ FLOPs / Σ time)."""
     points, _ = roofline_points(doc)
     plotted = {id(k) for k in points}
     if len(points) <= ROOFLINE_POINTS_MAX:
         return [
-            {**k, "numbers": [ncu_number(k, i)]} for i, k in enumerate(doc.get("kernels") or [])
+            _mark(k, [ncu_number(k, i)]) for i, k in enumerate(doc.kernels or ())
             if id(k) in plotted
         ]  # fmt: skip
     marks = []
     for g in ncu_signature_groups(doc):
-        members = [k for k in g["members"] if id(k) in plotted]
+        members: list[NcuKernel] = [k for k in g["members"] if id(k) in plotted]
         if not members:
             continue
-        dur = sum(float(k.get("duration_s") or 0.0) for k in members)
-        flops = sum(k["achieved_flops_per_s"] * float(k.get("duration_s") or 0.0) for k in members)
+        # Plotted kernels have intensity and FLOP/s > 0 (roofline_points).
+        dur = sum(float(k.duration_s or 0.0) for k in members)
+        flops = sum((k.achieved_flops_per_s or 0.0) * float(k.duration_s or 0.0) for k in members)
         nbytes = sum(
-            k["achieved_flops_per_s"] * float(k.get("duration_s") or 0.0) / k["intensity"]
+            (k.achieved_flops_per_s or 0.0) * float(k.duration_s or 0.0) / (k.intensity or 1.0)
             for k in members
         )
         if dur <= 0 or flops <= 0 or nbytes <= 0:
             continue
+        numbers = [n for k, n in zip(g["members"], g["numbers"], strict=True) if id(k) in plotted]
         marks.append(
-            {**members[0], "duration_s": dur, "intensity": flops / nbytes,
-             "achieved_flops_per_s": flops / dur,
-             "numbers": [n for k, n in zip(g["members"], g["numbers"], strict=True) if id(k) in plotted]}
+            _mark(members[0], numbers, duration_s=dur, intensity=flops / nbytes,
+                  achieved_flops_per_s=flops / dur)
         )  # fmt: skip
     return marks
 
 
 def roofline_svg(
-    doc: dict[str, Any], s: dict[str, Any], width: int = 760, height: int = 440
+    doc: ReportDocument, s: dict[str, Any], width: int = 760, height: int = 440
 ) -> str:
     """The roofline chart as an ``<svg>`` element (empty string without GPU peaks)."""
-    gpu = doc.get("gpu") or {}
-    peak, bw = gpu.get("peak_flops"), gpu.get("bandwidth_bps")
+    peak, bw = doc.gpu.peak_flops, doc.gpu.bandwidth_bps
     if not peak or not bw:
         return ""
     points = roofline_marks(doc)
     ridge = peak / bw
-    xs = [k["intensity"] for k in points] + [ridge / 100, ridge * 10]
-    ys = [k["achieved_flops_per_s"] for k in points] + [peak / 1e4]
+    xs = [k.intensity for k in points] + [ridge / 100, ridge * 10]
+    ys = [k.achieved_flops_per_s for k in points] + [peak / 1e4]
     x_lo, x_hi = min(xs) / 2, max(xs) * 2
     y_lo, y_hi = min(ys) / 2, peak * 3
     ml, mb, pw, ph = 100, 40, width - 120, height - 60
@@ -160,11 +189,9 @@ def roofline_svg(
     parts.append(
         f'<text x="{ml + pw / 2}" y="{height - 4}" font-size="12" text-anchor="middle">FLOP/B</text>'
     )
-    longest = max((float(k.get("duration_s") or 0.0) for k in points), default=0.0) or 1.0
-    for k in sorted(points, key=lambda k: -float(k.get("duration_s") or 0.0)):
-        parts.append(
-            _roofline_point(k, px(k["intensity"]), py(k["achieved_flops_per_s"]), longest, s)
-        )
+    longest = max((k.duration_s for k in points), default=0.0) or 1.0
+    for k in sorted(points, key=lambda k: -k.duration_s):
+        parts.append(_roofline_point(k, px(k.intensity), py(k.achieved_flops_per_s), longest, s))
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -179,25 +206,22 @@ def _numbers(numbers: list[int]) -> str:
     return f"#{shown}" + (f" ({len(numbers)})" if len(numbers) > 1 else "")
 
 
-def _roofline_point(
-    k: dict[str, Any], x: float, y: float, longest: float, s: dict[str, Any]
-) -> str:
-    r = 3 + 15 * math.sqrt(float(k.get("duration_s") or 0.0) / longest)
-    name = k.get("short_name") or k.get("name") or ""
-    bound = str(s["bounds"].get(k.get("bound") or "", k.get("bound") or ""))
+def _roofline_point(k: Mark, x: float, y: float, longest: float, s: dict[str, Any]) -> str:
+    r = 3 + 15 * math.sqrt(k.duration_s / longest)
+    bound = str(s["bounds"].get(k.bound, k.bound))
     info = (
-        f"{_numbers(k['numbers'])} {name}: {f_time(k.get('duration_s'))}, "
-        f"{f_rate(k.get('achieved_flops_per_s'))}, {f_intensity(k.get('intensity'))}, "
-        f"{s['roof_short']} {f_frac(k.get('roof_fraction'))}, {bound}"
+        f"{_numbers(k.numbers)} {k.name}: {f_time(k.duration_s)}, "
+        f"{f_rate(k.achieved_flops_per_s)}, {f_intensity(k.intensity)}, "
+        f"{s['roof_short']} {f_frac(k.roof_fraction)}, {bound}"
     )
-    colour = BOUND_COLOURS.get(k.get("bound") or "", "#5cb85c")
+    colour = BOUND_COLOURS.get(k.bound, "#5cb85c")
     return (
         f'<circle class="kernel-point" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{colour}" '
         f'fill-opacity="0.55" stroke="{colour}" data-info="{esc(info)}"><title>{esc(info)}</title></circle>'
     )
 
 
-def chart_captions(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, str]:
+def chart_captions(doc: ReportDocument, s: dict[str, Any]) -> dict[str, str]:
     """What each PNG chart shows, in the report's language (the PNGs carry only numbers and
     units, so they read the same in every language and need no CJK font)."""
     steps = timeline_steps(doc)
@@ -214,26 +238,24 @@ def chart_captions(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def operator_times(doc: dict[str, Any]) -> list[tuple[str, float, float | None]]:
+def operator_times(doc: ReportDocument) -> list[tuple[str, float, float | None]]:
     """(operator, measured s, predicted s or None) for the chosen run, largest measured first."""
     measured: dict[str, float] = defaultdict(float)
-    kernels = (doc.get("timeline") or {}).get("kernels") or doc.get("kernels") or []
-    ops = {
-        o["index"]: o["operator"]
-        for o in (doc.get("comparison") or {}).get("kernel_operators") or []
-    }
+    kernels: Sequence[TimelineKernel | NcuKernel] = (
+        doc.timeline.kernels if doc.timeline else ()
+    ) or (doc.kernels or ())
+    comp = doc.comparison
+    ops = {o.index: o.operator for o in comp.kernel_operators} if comp else {}
     for k in kernels:
-        measured[ops.get(k.get("index")) or k.get("operator") or "other"] += float(
-            k.get("duration_s") or 0.0
-        )
+        measured[ops.get(k.index) or k.operator or "other"] += float(k.duration_s or 0.0)
     predicted: dict[str, float] = defaultdict(float)
-    for o in (doc.get("comparison") or {}).get("operators") or []:
-        predicted[o["name"]] += float(o.get("predicted_time_s") or 0.0)
+    for o in comp.operators if comp else ():
+        predicted[o.name] += float(o.predicted_time_s or 0.0)
     names = sorted(set(measured) | set(predicted), key=lambda n: -measured.get(n, 0.0))
     return [(n, measured.get(n, 0.0), predicted.get(n)) for n in names]
 
 
-def operators_svg(doc: dict[str, Any], s: dict[str, Any], width: int = 760) -> str:
+def operators_svg(doc: ReportDocument, s: dict[str, Any], width: int = 760) -> str:
     """Horizontal bars: measured time (solid) and predicted time (outline) per operator."""
     rows = operator_times(doc)
     if not rows:

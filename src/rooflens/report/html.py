@@ -7,6 +7,7 @@ marked safe.  No external resource (CDN, font, image) is referenced.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -15,7 +16,7 @@ from markupsafe import Markup
 
 from rooflens.report.charts import operators_svg, roofline_points, roofline_svg, timeline_svg
 from rooflens.report.view import build_view
-from rooflens.report_model import ReportDocument
+from rooflens.report_model import ReportDocument, as_document
 
 
 @cache
@@ -29,13 +30,13 @@ def _environment() -> jinja2.Environment:
 
 
 class HtmlRenderer:
-    """Renders report.json as a self-contained HTML page in ``lang``."""
+    """Renders the report document (typed; a report.json dict is converted) as a self-contained HTML page in ``lang``."""
 
     output_file_extension = ".html"
     output_is_binary = False
 
-    def render(self, doc: ReportDocument | dict[str, Any], lang: str = "zh") -> str:
-        doc = doc.to_dict() if isinstance(doc, ReportDocument) else doc
+    def render(self, doc: ReportDocument | Mapping[str, Any], lang: str = "zh") -> str:
+        doc = as_document(doc)
         view = build_view(doc, lang, detail=True)
         s = view["s"]
         _, unplotted = roofline_points(doc)

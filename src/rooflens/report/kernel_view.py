@@ -2,7 +2,8 @@
 
 One convention for kernel numbers everywhere a person reads one (Markdown, HTML tables and
 tooltips, findings, ``rooflens analyze``): **#1 is the first kernel of the chosen run in launch
-order** (report.json keeps the 0-based ``index``; :func:`number` converts).
+order** (report.json keeps the 0-based ``index``; :func:`number` converts).  Reads the typed
+document's :class:`TimelineKernel` and :class:`NcuKernel` rows.
 
 A whole model (32 layers × 64 steps) launches ~30,000 kernels in one run, so the Markdown never
 lists them one by one: section 二 shows one row per *group* — the same kernel (full name), operator
@@ -13,9 +14,11 @@ on its own stays in report.json and, collapsed, in report.html.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rooflens.report.formats import NA, f_bw, f_frac, f_indices, f_intensity, f_pct, f_rate, f_time
+from rooflens.report_model import NcuKernel, ReportDocument, TimelineKernel
 from rooflens.vocab import canonical_phase
 
 # Rows the Markdown shows at most (the rest: the largest by time are kept, a line says how many
@@ -29,11 +32,16 @@ def number(index: Any) -> int | None:
     return None if index is None else int(index) + 1
 
 
-def _phase(k: dict[str, Any]) -> str:
-    return canonical_phase(k["phase"]) if k.get("phase") else NA
+def _phase(k: TimelineKernel | None) -> str:
+    return canonical_phase(k.phase) if k is not None and k.phase else NA
 
 
-def group_kernels(kernels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _index(k: TimelineKernel, position: int) -> Any:
+    """A timeline kernel's ``index``; its list position when the file has none."""
+    return k.index if k.has("index") else position
+
+
+def group_kernels(kernels: Sequence[TimelineKernel]) -> list[dict[str, Any]]:
     """Kernels grouped by (full name, operator, phase class), in order of first launch.
 
     Each group: ``name``, ``short_name``, ``operator``, ``phase``, ``indices`` (0-based),
@@ -41,22 +49,22 @@ def group_kernels(kernels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     for i, k in enumerate(kernels):
-        name = str(k.get("name") or "")
-        key = (name, str(k.get("operator") or NA), _phase(k))
+        name = str(k.name or "")
+        key = (name, str(k.operator or NA), _phase(k))
         g = groups.get(key)
         if g is None:
             g = groups[key] = {
                 "name": name,
-                "short_name": k.get("short_name") or name,
+                "short_name": k.short_name or name,
                 "operator": key[1],
                 "phase": key[2],
                 "indices": [],
                 "duration_s": 0.0,
                 "share": 0.0,
             }
-        g["indices"].append(k.get("index", i))
-        g["duration_s"] += float(k.get("duration_s") or 0.0)
-        g["share"] += float(k.get("share") or 0.0)
+        g["indices"].append(_index(k, i))
+        g["duration_s"] += float(k.duration_s or 0.0)
+        g["share"] += float(k.share or 0.0)
     return list(groups.values())
 
 
@@ -74,7 +82,7 @@ def keep_largest(
     )
 
 
-def timeline_groups_view(kernels: list[dict[str, Any]], s: dict[str, Any]) -> dict[str, Any]:
+def timeline_groups_view(kernels: Sequence[TimelineKernel], s: dict[str, Any]) -> dict[str, Any]:
     """Section 二's grouped kernel table (Markdown and HTML) and its full-name key."""
     groups = group_kernels(kernels)
     for i, g in enumerate(groups):
@@ -122,22 +130,22 @@ def _dims(d: list[int] | None) -> str:
     return "-" if not d else ",".join(str(int(v)) for v in d)
 
 
-def kernel_lines(kernels: list[dict[str, Any]], keys: dict[Any, str], s: dict[str, Any]) -> str:
+def kernel_lines(kernels: Sequence[TimelineKernel], keys: dict[Any, str], s: dict[str, Any]) -> str:
     """Every kernel of the chosen run as tab-separated lines (HTML's collapsible ``<pre>``),
     numbered from 1, its name and operator given by its group's key (``G3``, the grouped
     table): ~45 bytes a kernel, so 30,000 kernels take ~1.4 MB of the page."""
     head = ["#", s["group"], s["exec_time"], s["phase"], "grid/block"]
     lines = ["\t".join(str(h) for h in head)]
     for i, k in enumerate(kernels):
-        index = k.get("index", i)
+        index = _index(k, i)
         lines.append(
-            f"{number(index)}\t{keys.get(index, NA)}\t{f_time(k.get('duration_s'))}\t"
-            f"{k.get('phase') or NA}\t{_dims(k.get('grid'))}/{_dims(k.get('block'))}"
+            f"{number(index)}\t{keys.get(index, NA)}\t{f_time(k.duration_s)}\t"
+            f"{k.phase or NA}\t{_dims(k.grid)}/{_dims(k.block)}"
         )
     return "\n".join(lines)
 
 
-def ncu_lines(doc: dict[str, Any], s: dict[str, Any]) -> str:
+def ncu_lines(doc: ReportDocument, s: dict[str, Any]) -> str:
     """Every NCU kernel's main figures as tab-separated lines (HTML's collapsible ``<pre>``)."""
     head = [
         "#", s["sm_eff"], s["bandwidth"], s["compute"], s["intensity"], s["l2_hit"], s["bound"],
@@ -145,49 +153,48 @@ def ncu_lines(doc: dict[str, Any], s: dict[str, Any]) -> str:
     ]  # fmt: skip
     lines = ["\t".join(str(h) for h in head)]
     bounds = s["bounds"]
-    for pos, k in enumerate(doc.get("kernels") or []):
+    for pos, k in enumerate(doc.kernels or ()):
         lines.append(
             "\t".join(
                 [
-                    str(ncu_number(k, pos)), f_pct(k.get("sm_throughput_pct")),
-                    f_bw(k.get("dram_bandwidth_bps")), f_rate(k.get("achieved_flops_per_s")),
-                    f_intensity(k.get("intensity")), f_pct(k.get("l2_hit_pct")),
-                    str(bounds.get(k.get("bound") or "", k.get("bound") or NA)),
-                    f_frac(k.get("roof_fraction")),
+                    str(ncu_number(k, pos)), f_pct(k.sm_throughput_pct),
+                    f_bw(k.dram_bandwidth_bps), f_rate(k.achieved_flops_per_s),
+                    f_intensity(k.intensity), f_pct(k.l2_hit_pct),
+                    str(bounds.get(k.bound or "", k.bound or NA)),
+                    f_frac(k.roof_fraction),
                 ]
             )
         )  # fmt: skip
     return "\n".join(lines)
 
 
-def ncu_number(k: dict[str, Any], position: int) -> int:
+def ncu_number(k: NcuKernel, position: int) -> int:
     """An NCU kernel's number: that of its timeline kernel (section 二), else its NCU position."""
-    if k.get("timeline_index") is not None:
-        return int(k["timeline_index"]) + 1
-    return int(k["index"]) + 1 if k.get("index") is not None else position + 1
+    if k.timeline_index is not None:
+        return int(k.timeline_index) + 1
+    return int(k.index) + 1 if k.index is not None else position + 1
 
 
-def ncu_signature_groups(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def ncu_signature_groups(doc: ReportDocument) -> list[dict[str, Any]]:
     """NCU kernels grouped by signature (full name, grid, block, operator, phase class).
 
-    Each group: ``members`` (the NCU kernel dicts, launch order), ``numbers`` (1-based),
-    ``duration_s`` (Σ).  Grid, block and phase come from the kernel's timeline entry.
+    Each group: ``members`` (the :class:`NcuKernel` rows, launch order), ``numbers``
+    (1-based), ``duration_s`` (Σ).  Grid, block and phase come from the kernel's timeline entry.
     """
-    timeline = {
-        k.get("index", i): k for i, k in enumerate((doc.get("timeline") or {}).get("kernels") or [])
-    }
+    kernels = doc.timeline.kernels if doc.timeline else ()
+    timeline = {_index(k, i): k for i, k in enumerate(kernels)}
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for pos, k in enumerate(doc.get("kernels") or []):
-        tk = timeline.get(k.get("timeline_index"), {})
+    for pos, k in enumerate(doc.kernels or ()):
+        tk = timeline.get(k.timeline_index)
         key = (
-            k.get("name") or "",
-            tuple(tk.get("grid") or ()),
-            tuple(tk.get("block") or ()),
-            k.get("operator") or tk.get("operator") or NA,
+            k.name or "",
+            tuple((tk.grid if tk else None) or ()),
+            tuple((tk.block if tk else None) or ()),
+            k.operator or (tk.operator if tk else None) or NA,
             _phase(tk),
         )
         g = groups.setdefault(key, {"members": [], "numbers": [], "duration_s": 0.0})
         g["members"].append(k)
         g["numbers"].append(ncu_number(k, pos))
-        g["duration_s"] += float(k.get("duration_s") or 0.0)
+        g["duration_s"] += float(k.duration_s or 0.0)
     return list(groups.values())

@@ -8,7 +8,7 @@ spans, so ``<script>`` or ``*`` in a name stays literal text in any Markdown vie
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from functools import cache
 from typing import Any
 
@@ -16,7 +16,7 @@ import jinja2
 
 from rooflens.report.charts import chart_captions
 from rooflens.report.view import build_view
-from rooflens.report_model import ReportDocument
+from rooflens.report_model import ReportDocument, as_document
 
 # Chart images written next to report.md by rooflens.report.pngcharts (label = strings.toml key).
 CHART_FILES: tuple[tuple[str, str], ...] = (
@@ -84,7 +84,7 @@ def _environment() -> jinja2.Environment:
 
 
 class MarkdownRenderer:
-    """Renders report.json as Markdown; the PNG charts it links are written by the report command."""
+    """Renders the report document (typed; a report.json dict is converted) as Markdown; the PNG charts it links are written by the report command."""
 
     output_file_extension = ".md"
     output_is_binary = False
@@ -97,8 +97,8 @@ class MarkdownRenderer:
         self.with_charts = charts_available() if with_charts is None else with_charts
         self.chart_files = chart_files
 
-    def render(self, doc: ReportDocument | dict[str, Any], lang: str = "zh") -> str:
-        doc = doc.to_dict() if isinstance(doc, ReportDocument) else doc
+    def render(self, doc: ReportDocument | Mapping[str, Any], lang: str = "zh") -> str:
+        doc = as_document(doc)
         view = build_view(doc, lang)
         captions = chart_captions(doc, view["s"])
         charts = [

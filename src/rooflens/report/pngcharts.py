@@ -19,7 +19,7 @@ from rooflens.report.charts import (
     timeline_bars,
     timeline_steps,
 )
-from rooflens.report_model import ReportDocument
+from rooflens.report_model import ReportDocument, TimelineKernel, as_document
 
 
 def _pyplot() -> Any:
@@ -46,24 +46,23 @@ LABELS = {
 COLOURS = {"compute": "#d9534f", "memory": "#337ab7", "latency": "#8e8e8e"}
 
 
-def _roofline(plt: Any, doc: dict[str, Any], path: Path) -> bool:
-    gpu = doc.get("gpu") or {}
-    peak, bw = gpu.get("peak_flops"), gpu.get("bandwidth_bps")
+def _roofline(plt: Any, doc: ReportDocument, path: Path) -> bool:
+    peak, bw = doc.gpu.peak_flops, doc.gpu.bandwidth_bps
     if not peak or not bw:
         return False
     points = roofline_marks(doc)
     ridge = peak / bw
-    xs = [p["intensity"] for p in points] + [ridge / 100, ridge * 10]
+    xs = [p.intensity for p in points] + [ridge / 100, ridge * 10]
     lo, hi = min(xs) / 2, max(xs) * 2
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
     ax.plot([lo, ridge, hi], [bw * lo, peak, peak], color="#222", lw=2)
-    longest = max((float(p.get("duration_s") or 0.0) for p in points), default=1.0) or 1.0
+    longest = max((p.duration_s for p in points), default=1.0) or 1.0
     ax.scatter(
-        [p["intensity"] for p in points],
-        [p["achieved_flops_per_s"] for p in points],
-        s=[20 + 400 * float(p.get("duration_s") or 0.0) / longest for p in points],
+        [p.intensity for p in points],
+        [p.achieved_flops_per_s for p in points],
+        s=[20 + 400 * p.duration_s / longest for p in points],
         alpha=0.55,
-        c=[COLOURS.get(p.get("bound") or "", "#5cb85c") for p in points],
+        c=[COLOURS.get(p.bound, "#5cb85c") for p in points],
     )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -76,10 +75,10 @@ def _roofline(plt: Any, doc: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def _bars(ax: Any, ks: list[dict[str, Any]]) -> None:
+def _bars(ax: Any, ks: list[TimelineKernel]) -> None:
     """One step's kernels as bars on a µs axis from its first kernel, idle time shaded."""
-    t0 = min(k["start_s"] for k in ks)
-    t1 = max(k["start_s"] + float(k.get("duration_s") or 0.0) for k in ks)
+    t0 = min(float(k.start_s or 0.0) for k in ks)
+    t1 = max(float(k.start_s or 0.0) + float(k.duration_s or 0.0) for k in ks)
     span = (t1 - t0) or 1e-9
     ax.broken_barh([(0.0, span * 1e6)], (0, 1), color="#f6d5d5")
     bars = [
@@ -93,7 +92,7 @@ def _bars(ax: Any, ks: list[dict[str, Any]]) -> None:
     ax.set_xlabel(LABELS["timeline_x"])
 
 
-def _timeline(plt: Any, doc: dict[str, Any], path: Path) -> bool:
+def _timeline(plt: Any, doc: ReportDocument, path: Path) -> bool:
     steps = timeline_steps(doc)
     if not steps:
         return False
@@ -122,7 +121,7 @@ def _timeline(plt: Any, doc: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def _operators(plt: Any, doc: dict[str, Any], path: Path) -> bool:
+def _operators(plt: Any, doc: ReportDocument, path: Path) -> bool:
     rows = operator_times(doc)
     if not rows:
         return False
@@ -139,7 +138,7 @@ def _operators(plt: Any, doc: dict[str, Any], path: Path) -> bool:
 
 def write_charts(doc: ReportDocument | dict[str, Any], out_dir: str | Path) -> list[Path]:
     """Write roofline.png, timeline.png, operators.png (those the data allows) into ``out_dir``."""
-    doc = doc.to_dict() if isinstance(doc, ReportDocument) else doc
+    doc = as_document(doc)
     plt = _pyplot()
     out = Path(out_dir)
     written = []

@@ -9,11 +9,16 @@ Every user-controlled string goes through :func:`esc`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 from rooflens.report.formats import f_time
 from rooflens.report.kernel_view import number
+from rooflens.report_model import ReportDocument, TimelineKernel
+
+# Timeline kernels with a start time (the only ones a time axis can place).
+Placed = TimelineKernel
 
 TIMELINE_BARS_MAX = 1000
 
@@ -23,33 +28,36 @@ def esc(text: object) -> str:
     return escape(str(text), quote=True)
 
 
-def _end(k: dict[str, Any]) -> float:
-    return float(k["start_s"]) + float(k.get("duration_s") or 0.0)
+def _start(k: Placed) -> float:
+    return float(k.start_s)  # type: ignore[arg-type]  # timeline_steps keeps placed kernels only
 
 
-def busy_time(ks: list[dict[str, Any]]) -> float:
+def _end(k: Placed) -> float:
+    return _start(k) + float(k.duration_s or 0.0)
+
+
+def busy_time(ks: Sequence[Placed]) -> float:
     """Length of the union of the kernels' intervals (overlapping kernels count once)."""
     busy, reach = 0.0, -math.inf
-    for k in sorted(ks, key=lambda k: k["start_s"]):
-        start, end = max(float(k["start_s"]), reach), _end(k)
+    for k in sorted(ks, key=_start):
+        start, end = max(_start(k), reach), _end(k)
         if end > start:
             busy += end - start
         reach = max(reach, end)
     return busy
 
 
-def timeline_steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def timeline_steps(doc: ReportDocument) -> list[dict[str, Any]]:
     """The chosen run's steps (kernels by NVTX phase label: ``prefill``, ``decode[k]``; one step
     when there is none), in launch order: name, kernels, start_s, end_s, busy_s, idle_s."""
-    ks = [
-        k for k in (doc.get("timeline") or {}).get("kernels") or [] if k.get("start_s") is not None
-    ]
-    by_step: dict[str, list[dict[str, Any]]] = {}
-    for k in ks:
-        by_step.setdefault(str(k.get("phase") or ""), []).append(k)
+    kernels = doc.timeline.kernels if doc.timeline else ()
+    by_step: dict[str, list[Placed]] = {}
+    for k in kernels:
+        if k.start_s is not None:
+            by_step.setdefault(str(k.phase or ""), []).append(k)
     steps = []
     for name, members in by_step.items():
-        start, end = min(k["start_s"] for k in members), max(_end(k) for k in members)
+        start, end = min(_start(k) for k in members), max(_end(k) for k in members)
         busy = busy_time(members)
         steps.append({"name": name, "kernels": members, "start_s": start, "end_s": end,
                       "busy_s": busy, "idle_s": max(end - start - busy, 0.0)})  # fmt: skip
@@ -63,40 +71,38 @@ def detail_step(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def timeline_bars(
-    ks: list[dict[str, Any]], t0: float, span: float, pw: float
-) -> list[tuple[float, float, list[dict[str, Any]]]]:
+    ks: Sequence[Placed], t0: float, span: float, pw: float
+) -> list[tuple[float, float, list[Placed]]]:
     """(start s, end s, kernels) per bar: one per kernel, or — beyond :data:`TIMELINE_BARS_MAX`
     kernels — runs of kernels less than a pixel apart merged into one bar."""
-    ordered = sorted(ks, key=lambda k: k["start_s"])
+    ordered = sorted(ks, key=_start)
     if len(ordered) <= TIMELINE_BARS_MAX:
-        return [(k["start_s"], _end(k), [k]) for k in ordered]
+        return [(_start(k), _end(k), [k]) for k in ordered]
     pixel = span / pw
-    bars: list[tuple[float, float, list[dict[str, Any]]]] = []
+    bars: list[tuple[float, float, list[Placed]]] = []
     for k in ordered:
-        if bars and k["start_s"] - bars[-1][1] < pixel:
+        if bars and _start(k) - bars[-1][1] < pixel:
             start, end, members = bars[-1]
             members.append(k)
             bars[-1] = (start, max(end, _end(k)), members)
         else:
-            bars.append((k["start_s"], _end(k), [k]))
+            bars.append((_start(k), _end(k), [k]))
     return bars
 
 
-def _bar_info(members: list[dict[str, Any]]) -> str:
+def _bar_info(members: list[Placed]) -> str:
     k = members[0]
     if len(members) == 1:
         return (
-            f"#{number(k.get('index'))} {k.get('short_name') or k.get('name')}: "
-            f"{f_time(k.get('duration_s'))} ({k.get('operator') or ''})"
+            f"#{number(k.index)} {k.short_name or k.name}: "
+            f"{f_time(k.duration_s)} ({k.operator or ''})"
         )
-    first, last = number(members[0].get("index")), number(members[-1].get("index"))
+    first, last = number(members[0].index), number(members[-1].index)
     return f"#{first}–{last} ({len(members)}): {f_time(busy_time(members))}"
 
 
-def _bars_svg(
-    ks: list[dict[str, Any]], y: int, ml: float, pw: float, s: dict[str, Any]
-) -> list[str]:
-    t0 = min(k["start_s"] for k in ks)
+def _bars_svg(ks: Sequence[Placed], y: int, ml: float, pw: float, s: dict[str, Any]) -> list[str]:
+    t0 = min(_start(k) for k in ks)
     span = (max(_end(k) for k in ks) - t0) or 1e-9
 
     def px(t: float) -> float:
@@ -107,7 +113,7 @@ def _bars_svg(
         f"<title>{esc(s['idle'])}</title></rect>"
     ]
     for start, end, members in timeline_bars(ks, t0, span, pw):
-        ops = {m.get("operator") for m in members}
+        ops = {m.operator for m in members}
         colour = "#f0ad4e" if ops <= {"copy", "other"} else "#337ab7"
         info = esc(_bar_info(members))
         parts.append(
@@ -148,7 +154,7 @@ def _overview_svg(
     return parts
 
 
-def timeline_svg(doc: dict[str, Any], s: dict[str, Any], width: int = 1100) -> str:
+def timeline_svg(doc: ReportDocument, s: dict[str, Any], width: int = 1100) -> str:
     """The chosen run on a time axis, gaps shaded (empty without kernel starts).
 
     One step (or none marked): every kernel of the run.  Several steps: the step with the most

@@ -1,4 +1,4 @@
-"""report.json → the formatted figures every renderer shows (one place, so all agree).
+"""The typed report document → the formatted figures every renderer shows (one place, so all agree).
 
 The Markdown and HTML renderers never format a number themselves: they read the strings this
 module builds from the SI values of report.json, through :mod:`rooflens.units` (3 significant
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -40,7 +41,19 @@ from rooflens.report.kernel_view import (
     ncu_signature_groups,
     timeline_groups_view,
 )
-from rooflens.report_model import ReportDocument
+from rooflens.report_model import (
+    Gpu,
+    Header,
+    NcuKernel,
+    PhaseFigures,
+    Phases,
+    Record,
+    ReportDocument,
+    RunFigures,
+    Tool,
+    UnmatchedKernel,
+    as_document,
+)
 
 __all__ = ["build_view", "f_frac", "f_intensity", "f_rate", "f_time", "strings"]
 # Finding groups shown in Markdown / HTML; the rest stay in report.json.
@@ -80,30 +93,29 @@ def _translate_warning(text: str | None, s: dict[str, Any]) -> str | None:
     return "; ".join(translate_note(part, s) for part in text.split("; "))
 
 
-def header_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
-    h, gpu = doc.get("header") or {}, doc.get("gpu") or {}
-    layers = h.get("layers")
+def header_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any]:
+    h, gpu, tool = doc.header or Header(), doc.gpu or Gpu(), doc.tool or Tool()
     return {
-        "generated_at": doc.get("generated_at") or NA,
-        "gpu": gpu.get("detected_name") or gpu.get("spec_key") or NA,
-        "detected_gpu": gpu.get("detected_name") or NA,
-        "spec_key": gpu.get("spec_key") or NA,
-        "mismatch": _translate_warning(gpu.get("mismatch_warning"), s),
-        "model": h.get("model") or NA,
-        "batch_size": NA if h.get("batch_size") is None else h["batch_size"],
-        "input_len": NA if h.get("input_len") is None else h["input_len"],
-        "output_len": NA if h.get("output_len") is None else h["output_len"],
-        "precision": h.get("precision") or NA,
-        "precision_label": h.get("precision_label") or h.get("precision") or NA,
-        "layers": s["all_layers"] if layers is None else layers,
-        "attention": h.get("attention") or NA,
-        "tool_version": f"{(doc.get('tool') or {}).get('name', 'rooflens')} {(doc.get('tool') or {}).get('version') or ''}".strip(),
-        "capture_command": h.get("capture_command"),
-        "notes": [translate_note(str(n), s) for n in h.get("notes") or []],
-        "peak_flops": f_rate(gpu.get("peak_flops")),
-        "bandwidth": f_bw(gpu.get("bandwidth_bps")),
-        "ridge": f_intensity(gpu["peak_flops"] / gpu["bandwidth_bps"])
-        if gpu.get("peak_flops") and gpu.get("bandwidth_bps")
+        "generated_at": doc.generated_at or NA,
+        "gpu": gpu.detected_name or gpu.spec_key or NA,
+        "detected_gpu": gpu.detected_name or NA,
+        "spec_key": gpu.spec_key or NA,
+        "mismatch": _translate_warning(gpu.mismatch_warning, s),
+        "model": h.model or NA,
+        "batch_size": NA if h.batch_size is None else h.batch_size,
+        "input_len": NA if h.input_len is None else h.input_len,
+        "output_len": NA if h.output_len is None else h.output_len,
+        "precision": h.precision or NA,
+        "precision_label": h.precision_label or h.precision or NA,
+        "layers": s["all_layers"] if h.layers is None else h.layers,
+        "attention": h.attention or NA,
+        "tool_version": f"{tool.name} {tool.version or ''}".strip(),
+        "capture_command": h.capture_command,
+        "notes": [translate_note(str(n), s) for n in h.notes or []],
+        "peak_flops": f_rate(gpu.peak_flops),
+        "bandwidth": f_bw(gpu.bandwidth_bps),
+        "ridge": f_intensity(gpu.peak_flops / gpu.bandwidth_bps)
+        if gpu.peak_flops and gpu.bandwidth_bps
         else NA,
     }
 
@@ -111,12 +123,18 @@ def header_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
 Spec = dict[str, tuple[str, Any]]
 
 
-def apply_spec(d: dict[str, Any], spec: Spec) -> dict[str, str]:
-    """``{shown name: formatter(d[json key])}`` for each entry of a field table."""
-    return {name: fmt(d.get(key)) for name, (key, fmt) in spec.items()}
+def apply_spec(row: Record | None, spec: Spec) -> dict[str, str]:
+    """``{shown name: formatter(row.<field>)}`` for each entry of a field table (all ``n/a``
+    without a row)."""
+    return {name: fmt(getattr(row, key, None)) for name, (key, fmt) in spec.items()}
 
 
-# Field tables: shown name → (report.json key, formatter).  One row per figure a renderer shows.
+def _given(row: Record | None, key: str) -> str:
+    """A field as text, ``n/a`` when the JSON object had no such key (``None`` when it was null)."""
+    return str(getattr(row, key)) if row is not None and row.has(key) else NA
+
+
+# Field tables: shown name → (typed field = report.json key, formatter).  One row per figure.
 PHASE_FIELDS: Spec = {
     "intensity": ("intensity", f_intensity),
     "bound": ("bound", f_text),
@@ -167,83 +185,85 @@ OPERATOR_FIELDS: Spec = {
     "roof_fraction": ("roof_fraction", f_frac),
     "ratio": ("ratio", f_ratio),
 }
+TOTAL_FIELDS: Spec = {
+    "performance_gap": ("performance_gap", f_gap),
+    "intensity_gap": ("intensity_gap", f_gap),
+    "predicted_time": ("predicted_time_s", f_time),
+    "measured_time": ("measured_time_s", f_time),
+    "run_time": ("run_time_s", f_time),
+    "run_gap": ("run_performance_gap", f_gap),
+}
 
 
-def _phase(p: dict[str, Any] | None, s: dict[str, Any]) -> dict[str, str]:
-    view = apply_spec(p or {}, PHASE_FIELDS)
-    view["bound"] = f_bound((p or {}).get("bound"), s)
+def _phase(p: PhaseFigures | None, s: dict[str, Any]) -> dict[str, str]:
+    view = apply_spec(p, PHASE_FIELDS)
+    view["bound"] = f_bound(p.bound if p else None, s)
     return view
 
 
-def prediction_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
-    pred = doc.get("prediction")
-    if not pred:
+def prediction_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any] | None:
+    pred = doc.prediction
+    if pred is None:
         return None
-    phases = pred.get("phases") or {}
-    total = phases.get("decode_total") or {}
-    decode: dict[str, Any] = _phase(phases.get("decode_first_token"), s)
+    phases = pred.phases or Phases()
+    total = phases.decode_total
+    decode: dict[str, Any] = _phase(phases.decode_first_token, s)
     # n output tokens run n − 1 decode steps: none at n = 1 (the prefill makes the only token).
-    output_len = (doc.get("header") or {}).get("output_len")
-    decode["none"] = output_len == 1 if output_len is not None else total.get("steps") == 0
+    output_len = doc.header.output_len if doc.header else None
+    steps = total.steps if total else None
+    decode["none"] = output_len == 1 if output_len is not None else steps == 0
     decode.update(
-        total_time=f_time(total.get("time_s")),
-        total_bytes=f_bytes(total.get("bytes")),
-        steps=str(total.get("steps", NA)),
-        output_len=str((doc.get("header") or {}).get("output_len", NA)),
+        total_time=f_time(total.time_s if total else None),
+        total_bytes=f_bytes(total.bytes if total else None),
+        steps=_given(total, "steps"),
+        output_len=_given(doc.header, "output_len"),
     )
     return {
-        "prefill": _phase(phases.get("prefill"), s),
+        "prefill": _phase(phases.prefill, s),
         "decode": decode,
-        "overall": _phase(phases.get("overall"), s),
+        "overall": _phase(phases.overall, s),
     }
 
 
-def scope_text(doc: dict[str, Any], s: dict[str, Any]) -> str:
+def scope_text(doc: ReportDocument, s: dict[str, Any]) -> str:
     """The comparison scope in the report's language (report.json keeps an English note)."""
-    scope = (doc.get("comparison") or {}).get("scope")
-    if not scope:
+    scope = doc.comparison.scope if doc.comparison else None
+    if scope is None:
         return NA
     return str(s["scope_note"]).format(
-        phases=", ".join(scope.get("phases") or [])
+        phases=", ".join(scope.phases or [])
         + (
-            " (" + str(s["scope_decode_steps"]).format(steps=scope["decode_steps"]) + ")"
-            if scope.get("decode_steps")
+            " (" + str(s["scope_decode_steps"]).format(steps=scope.decode_steps) + ")"
+            if scope.decode_steps
             else ""
         ),
-        layers=scope.get("layer_count", NA),
-        total=scope.get("predicted_layer_count", NA),
+        layers=_given(scope, "layer_count"),
+        total=_given(scope, "predicted_layer_count"),
     )
 
 
-def measured_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
-    m = doc.get("measured")
-    comp = doc.get("comparison") or {}
-    tot = comp.get("total") or {}
-    if not m and not tot:
+def measured_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any] | None:
+    m = doc.measured
+    tot = doc.comparison.total if doc.comparison else None
+    if m is None and tot is None:
         return None
-    m = m or {}
-    agrees = tot.get("bound_agrees")
+    agrees = tot.bound_agrees if tot else None
     return {
-        "has_ncu": bool(doc.get("measured")),
-        "sm_efficiency": f_pct(m.get("sm_efficiency_pct")),
-        "bandwidth": f_bw(m.get("achieved_bandwidth_bps")),
-        "intensity": f_intensity(m.get("intensity")),
-        "compute": f_rate(m.get("achieved_flops_per_s")),
-        "bound": f_bound(m.get("bound"), s),
-        "compute_util": f_frac(m.get("compute_utilization")),
-        "memory_util": f_frac(m.get("memory_utilization")),
-        "performance_gap": f_gap(tot.get("performance_gap")),
-        "intensity_gap": f_gap(tot.get("intensity_gap")),
+        "has_ncu": m is not None,
+        "sm_efficiency": f_pct(m.sm_efficiency_pct if m else None),
+        "bandwidth": f_bw(m.achieved_bandwidth_bps if m else None),
+        "intensity": f_intensity(m.intensity if m else None),
+        "compute": f_rate(m.achieved_flops_per_s if m else None),
+        "bound": f_bound(m.bound if m else None, s),
+        "compute_util": f_frac(m.compute_utilization if m else None),
+        "memory_util": f_frac(m.memory_utilization if m else None),
+        **apply_spec(tot, TOTAL_FIELDS),
         "bound_match": NA if agrees is None else (s["match"] if agrees else s["mismatch_word"]),
         "scope": scope_text(doc, s),
-        "predicted_time": f_time(tot.get("predicted_time_s")),
-        "measured_time": f_time(tot.get("measured_time_s")),
-        "run_time": f_time(tot.get("run_time_s")),
-        "run_gap": f_gap(tot.get("run_performance_gap")),
     }
 
 
-def _run_row(r: dict[str, Any]) -> dict[str, Any]:
+def _run_row(r: RunFigures | None) -> dict[str, Any]:
     return apply_spec(r, RUN_FIELDS)
 
 
@@ -252,25 +272,21 @@ RUNS_SHOWN = 24
 
 
 def timeline_view(
-    doc: dict[str, Any], s: dict[str, Any], detail: bool = False
+    doc: ReportDocument, s: dict[str, Any], detail: bool = False
 ) -> dict[str, Any] | None:
     """Section 二; ``detail``: also every kernel on its own (the HTML's collapsed list)."""
-    tl = doc.get("timeline")
-    if not tl:
+    tl = doc.timeline
+    if tl is None:
         return None
-    runs = tl.get("runs") or []
-    chosen = next(
-        (r for r in runs if r.get("name") == tl.get("chosen_run")), runs[-1] if runs else {}
-    )
-    kernels = tl.get("kernels") or []
+    runs, kernels = tl.runs, tl.kernels
     shown = (
         runs if len(runs) <= RUNS_SHOWN else [*runs[: RUNS_SHOWN // 2], *runs[-RUNS_SHOWN // 2 :]]
     )
-    source = tl.get("source") or NA
+    source = tl.source or NA
     groups = timeline_groups_view(kernels, s)
     return {
         "source": str(s["source_names"].get(source, source)),
-        "chosen": _run_row(chosen),
+        "chosen": _run_row(tl.chosen),
         "runs": [_run_row(r) for r in shown],
         "runs_more": len(runs) - len(shown),
         "kernel_count": len(kernels),
@@ -279,11 +295,11 @@ def timeline_view(
     }
 
 
-def ncu_view(doc: dict[str, Any], s: dict[str, Any], detail: bool = False) -> dict[str, Any] | None:
+def ncu_view(doc: ReportDocument, s: dict[str, Any], detail: bool = False) -> dict[str, Any] | None:
     """Section 三: one block per NCU kernel signature (a lone kernel is its own signature),
     the ``NCU_GROUPS_SHOWN`` with the most time in Markdown; ``detail``: every signature and
     every kernel's figures too (the HTML)."""
-    kernels = doc.get("kernels")
+    kernels = doc.kernels
     if kernels is None:
         return None
     groups = ncu_signature_groups(doc)
@@ -320,36 +336,34 @@ def _signature_block(g: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     return block
 
 
-def kernel_block_view(
-    k: dict[str, Any], s: dict[str, Any], num: int | None = None
-) -> dict[str, Any]:
+def kernel_block_view(k: NcuKernel, s: dict[str, Any], num: int | None = None) -> dict[str, Any]:
     view: dict[str, Any] = apply_spec(k, NCU_FIELDS)
     view.update(
         number=num,
-        bound=f_bound(k.get("bound"), s),
-        name=k.get("name") or "",
-        short_name=k.get("short_name") or k.get("name") or "",
-        occupancy=f"{f_pct(k.get('achieved_occupancy_pct'))} / {f_pct(k.get('theoretical_occupancy_pct'))}",
-        findings=[finding_view(f, s, in_block=True) for f in k.get("findings") or []],
+        bound=f_bound(k.bound, s),
+        name=k.name or "",
+        short_name=k.short_name or k.name or "",
+        occupancy=f"{f_pct(k.achieved_occupancy_pct)} / {f_pct(k.theoretical_occupancy_pct)}",
+        findings=[finding_view(f, s, in_block=True) for f in k.findings],
     )
     return view
 
 
-def unmatched_view(unmatched: list[dict[str, Any]]) -> list[dict[str, str]]:
+def unmatched_view(unmatched: Sequence[UnmatchedKernel]) -> list[dict[str, str]]:
     """Unmatched kernels, one row per (short name, operator): count, Σ duration, which kernels
     (a decode capture repeats the same few kernels every step); the most time first."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[UnmatchedKernel]] = {}
     for u in unmatched:
-        key = (u.get("short_name") or "", u.get("operator") or NA)
+        key = (u.short_name or "", u.operator or NA)
         groups.setdefault(key, []).append(u)
 
-    def total(us: list[dict[str, Any]]) -> float:
-        return sum(float(u.get("duration_s") or 0.0) for u in us)
+    def total(us: list[UnmatchedKernel]) -> float:
+        return sum(float(u.duration_s or 0.0) for u in us)
 
     ranked = sorted(groups.items(), key=lambda item: -total(item[1]))
     return [
         {
-            "index": f_indices([u.get("index") for u in us]) or NA,
+            "index": f_indices([u.index for u in us]) or NA,
             "short_name": name,
             "operator": op,
             "count": str(len(us)),
@@ -359,32 +373,30 @@ def unmatched_view(unmatched: list[dict[str, Any]]) -> list[dict[str, str]]:
     ]
 
 
-def comparison_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
-    comp = doc.get("comparison")
-    if not comp:
+def comparison_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any] | None:
+    comp = doc.comparison
+    if comp is None:
         return None
     rows = [
-        {**apply_spec(o, OPERATOR_FIELDS), "pred_bound": f_bound(o.get("predicted_bound"), s)}
-        for o in comp.get("operators") or []
+        {**apply_spec(o, OPERATOR_FIELDS), "pred_bound": f_bound(o.predicted_bound, s)}
+        for o in comp.operators
     ]
-    tot = comp.get("total") or {}
-    findings = comp.get("findings") or []
+    tot = comp.total
+    findings = comp.findings
     return {
         "scope": scope_text(doc, s),
         "rows": rows,
-        "total_pred_time": f_time(tot.get("predicted_time_s")),
-        "total_meas_time": f_time(tot.get("measured_time_s")),
-        "total_matched_time": f_time(tot.get("matched_measured_time_s")),
-        "performance_gap": f_gap(tot.get("performance_gap")),
-        "unmatched": unmatched_view(comp.get("unmatched_kernels") or []),
+        "total_pred_time": f_time(tot.predicted_time_s if tot else None),
+        "total_meas_time": f_time(tot.measured_time_s if tot else None),
+        "total_matched_time": f_time(tot.matched_measured_time_s if tot else None),
+        "performance_gap": f_gap(tot.performance_gap if tot else None),
+        "unmatched": unmatched_view(comp.unmatched_kernels),
         "notes": [
             str(s["tensor_padding_note"]).format(
-                operator=n.get("operator"),
-                phase=n.get("phase"),
-                ratio=f_ratio(n.get("flops_ratio")),
+                operator=n.operator, phase=n.phase, ratio=f_ratio(n.flops_ratio)
             )
-            for n in comp.get("notes") or []
-            if n.get("kind") == "tensor_padding"
+            for n in comp.notes
+            if n.kind == "tensor_padding"
         ],
         "findings": [finding_view(f, s) for f in findings[:FINDINGS_SHOWN]],
         "findings_total": len(findings),
@@ -393,7 +405,7 @@ def comparison_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | 
     }
 
 
-def attainable_view(doc: dict[str, Any], s: dict[str, Any]) -> dict[str, Any] | None:
+def attainable_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any] | None:
     """Ideal / attainable / measured (report/attainable_view.py, issue 10)."""
     from rooflens.report.attainable_view import attainable_view as view
 
@@ -405,7 +417,7 @@ def build_view(
 ) -> dict[str, Any]:
     """Everything a renderer shows, formatted, plus the language's strings under ``s``;
     ``detail``: every kernel on its own as well (the HTML's collapsed lists)."""
-    doc = doc.to_dict() if isinstance(doc, ReportDocument) else doc
+    doc = as_document(doc)
     s = strings(lang)
     return {
         "lang": lang,
