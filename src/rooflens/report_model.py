@@ -5,7 +5,8 @@ Analysis builds it (:func:`rooflens.analysis.assemble.build_report`), the pipeli
 attributes.  It imports neither analysis nor report: both import it.
 
 JSON crosses this module in exactly two places: :meth:`ReportDocument.to_json` writes
-report.json, :func:`read_report` / :meth:`ReportDocument.from_json` read it (an older schema
+report.json (:meth:`DiffDocument.to_json` diff.json, the other document rooflens writes),
+:func:`read_report` / :meth:`ReportDocument.from_json` read it (an older schema
 loads with its missing sections at their defaults; what analysis can recompute is filled by
 :func:`rooflens.analysis.assemble.upgrade`).
 
@@ -654,6 +655,100 @@ class ReportDocument(Record):
         return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
 
 
+# ---- the diff document (diff.json: ``rooflens diff A B``) -----------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiffSide(Record):
+    """Where one side came from and what it ran."""
+
+    label: str = ""  # A | B
+    source: S = None  # the path given
+    model: S = None
+    batch_size: I_ = None
+    input_len: I_ = None
+    output_len: I_ = None
+    gpu: S = None
+    capture_command: S = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiffPhase(Record):
+    """Measured kernel time per phase, A vs B (``change``: B / A − 1)."""
+
+    phase: str = ""
+    predicted_time_s: F = None
+    a_time_s: F = None
+    b_time_s: F = None
+    change: F = None
+    a_kernels: int = 0
+    b_kernels: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiffRun(Record):
+    """The chosen runs side by side; ``bubble_change_points``: B − A in percentage points."""
+
+    a_name: S = None
+    b_name: S = None
+    a_range_duration_s: F = None
+    b_range_duration_s: F = None
+    a_kernel_time_s: F = None
+    b_kernel_time_s: F = None
+    a_gpu_busy_s: F = None
+    b_gpu_busy_s: F = None
+    a_bubble_ratio: F = None
+    b_bubble_ratio: F = None
+    a_kernel_count: I_ = None
+    b_kernel_count: I_ = None
+    range_change: F = None
+    bubble_change_points: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiffOperator(Record):
+    name: str = ""
+    phase: str = ""
+    predicted_time_s: F = None
+    a_time_s: F = None
+    b_time_s: F = None
+    a_kernels: int = 0
+    b_kernels: int = 0
+    change: F = None
+    delta_s: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiffFinding(Record):
+    rule: S = None
+    subject: S = None
+    severity: S = None
+    message: S = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindingsDelta(Record):
+    appeared: tuple[DiffFinding, ...] = ()
+    vanished: tuple[DiffFinding, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiffDocument(Record):
+    """diff.json (docs/report-json.md): two reports against the model's baseline."""
+
+    schema_version: str = "1.0"
+    sides: tuple[DiffSide, ...] = ()
+    same_workload: bool = True
+    phases: tuple[DiffPhase, ...] = ()
+    run: DiffRun = field(default_factory=DiffRun)
+    operators: tuple[DiffOperator, ...] = ()
+    findings: FindingsDelta = field(default_factory=FindingsDelta)
+
+    def to_json(self) -> bytes:
+        """diff.json as written (indented UTF-8 JSON, final newline)."""
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
+
+
 # Top-level sections and the value an older or partial report gets when it lacks one.
 _DEFAULTS: dict[str, Any] = {
     "schema_version": SCHEMA_VERSION,
@@ -741,3 +836,11 @@ _finish(ReportDocument, tool=_one(Tool), header=_one(Header), gpu=_one(Gpu),
         measured=_one(Measured), comparison=_one(Comparison),
         kernel_groups=_one(KernelGroups), breakdown=_one(Breakdown),
         ranks=_one(Ranks))  # fmt: skip
+_finish(DiffSide)
+_finish(DiffPhase)
+_finish(DiffRun)
+_finish(DiffOperator)
+_finish(DiffFinding)
+_finish(FindingsDelta, appeared=_many(DiffFinding), vanished=_many(DiffFinding))
+_finish(DiffDocument, sides=_many(DiffSide), phases=_many(DiffPhase), run=_one(DiffRun),
+        operators=_many(DiffOperator), findings=_one(FindingsDelta))  # fmt: skip

@@ -11,6 +11,7 @@ import pytest
 
 from rooflens.analysis.diff import diff_reports, regressions
 from rooflens.pipeline import analyze
+from rooflens.report_model import DiffDocument
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 EAGER = FIX / "h200_llama3_8b_decode16_eager"
@@ -29,7 +30,7 @@ def _chosen(doc: dict) -> dict:
 
 def test_graph_run_shows_fewer_bubbles(reports: tuple[dict, dict]) -> None:
     a, b = reports
-    d = diff_reports(a, b)
+    d = diff_reports(a, b).to_dict()
     ra, rb = _chosen(a), _chosen(b)
     assert (
         d["run"]["a_bubble_ratio"] == ra["bubble_ratio"]
@@ -50,7 +51,7 @@ def test_graph_run_shows_fewer_bubbles(reports: tuple[dict, dict]) -> None:
 
 def test_phase_times_sum_the_chosen_runs_kernels(reports: tuple[dict, dict]) -> None:
     a, b = reports
-    d = diff_reports(a, b)
+    d = diff_reports(a, b).to_dict()
     for side, doc in (("a", a), ("b", b)):
         kernels = doc["timeline"]["kernels"]
         by_phase: dict[str, float] = {}
@@ -68,12 +69,13 @@ def test_phase_times_sum_the_chosen_runs_kernels(reports: tuple[dict, dict]) -> 
 
 def test_identical_inputs_show_no_change(reports: tuple[dict, dict]) -> None:
     a, _ = reports
-    d = diff_reports(a, copy.deepcopy(a))
+    diff = diff_reports(a, copy.deepcopy(a))
+    d = diff.to_dict()
     assert all(p["change"] == 0 for p in d["phases"])
     assert all(o["change"] in (0, None) for o in d["operators"])
     assert d["run"]["bubble_change_points"] == 0
     assert d["findings"] == {"appeared": [], "vanished": []}
-    assert regressions(d, 0.0) == []
+    assert regressions(diff, 0.0) == []
 
 
 def test_regression_gate_names_the_slower_phase(reports: tuple[dict, dict]) -> None:
@@ -83,8 +85,8 @@ def test_regression_gate_names_the_slower_phase(reports: tuple[dict, dict]) -> N
         if (k["phase"] or "").startswith("decode"):
             k["duration_s"] *= 1.2
     d = diff_reports(a, b)
-    decode = next(p for p in d["phases"] if p["phase"] == "decode")
-    assert decode["change"] == pytest.approx(0.2)
+    decode = next(p for p in d.phases if p.phase == "decode")
+    assert decode.change == pytest.approx(0.2)
     assert [line.split(":")[0] for line in regressions(d, 0.1)] == ["decode"]
     assert regressions(d, 0.25) == []
 
@@ -104,6 +106,10 @@ def test_cli_writes_three_files_and_gates(
     assert code == 1, output
     assert sorted(p.name for p in out.iterdir()) == ["diff.html", "diff.json", "diff.md"]
     assert "+50.0%" in (out / "diff.md").read_text()
+    written = json.loads((out / "diff.json").read_text())
+    assert written["phases"] and all(p["change"] == pytest.approx(0.5) for p in written["phases"])
+    # diff.json reads back into the typed diff document and writes the same bytes.
+    assert DiffDocument.from_dict(written).to_json() == (out / "diff.json").read_bytes()
     code, output = cli(["diff", str(pa), str(pa), "--out", str(out)])
     assert code == 2 and "--force" in output
     code, output = cli(

@@ -10,17 +10,20 @@ is more than PCT percent above A's — the job was done, the answer is "regresse
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rooflens.commands.outputs import prepare_out_dir, replace_file, taken
 from rooflens.errors import RooflensError
 
+if TYPE_CHECKING:
+    from rooflens.report_model import DiffDocument
+
 _OUTPUTS = {"md": "diff.md", "html": "diff.html", "json": "diff.json"}
 
 
-def _write(doc: dict[str, Any], out_dir: Path, lang: str, force: bool) -> list[Path]:
+def _write(doc: DiffDocument, out_dir: Path, lang: str, force: bool) -> list[Path]:
     """diff.md/.html/.json into ``out_dir`` (commands/outputs: checked folder, atomic files)."""
     from rooflens.report.diffrender import DIFF_RENDERERS
 
@@ -65,7 +68,9 @@ def diff_command(
     for p in (a, b):
         if not p.exists():
             raise RooflensError(f"{p}: no such file or folder")
-    doc = diff_reports(report_of(a).doc, report_of(b).doc, a_source=str(a), b_source=str(b))
+    doc = diff_reports(
+        report_of(a).document, report_of(b).document, a_source=str(a), b_source=str(b)
+    )
     if out is not None:
         for path in _write(doc, out, lang, force):
             typer.echo(str(path))

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-import orjson
-
 from rooflens.report.html import HtmlRenderer
 from rooflens.report.markdown import MarkdownRenderer
-from rooflens.report_model import ReportDocument
+from rooflens.report_model import ReportDocument, as_document
 
 
 class Renderer(Protocol):
@@ -28,16 +26,14 @@ class Renderer(Protocol):
 
 
 class JsonRenderer:
-    """report.json itself (language-independent: numbers in SI units, names as data) —
-    :meth:`ReportDocument.to_json`; another document (diff.json) is written as it is."""
+    """report.json itself (language-independent: numbers in SI units, names as data):
+    :meth:`ReportDocument.to_json`, the one writer."""
 
     output_file_extension = ".json"
     output_is_binary = False
 
     def render(self, doc: ReportDocument | Mapping[str, Any], lang: str = "zh") -> str:
-        if isinstance(doc, ReportDocument):
-            return doc.to_json().decode("utf-8")
-        return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+        return as_document(doc).to_json().decode("utf-8")
 
 
 RENDERERS: dict[str, Renderer] = {

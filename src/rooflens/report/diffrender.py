@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import html
 import tomllib
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from rooflens.report import JsonRenderer, Renderer
+from rooflens.report import Renderer
 from rooflens.report.formats import f_count, f_gap, f_time
 from rooflens.report.markdown import md_cell, md_celltext
+from rooflens.report_model import DiffDocument
 
 
 @cache
@@ -33,33 +35,33 @@ def _points(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.1f}"
 
 
-def tables(diff: dict[str, Any], lang: str) -> list[tuple[str, list[str], list[list[str]]]]:
+def tables(diff: DiffDocument, lang: str) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of every table, figures formatted; shared by Markdown and HTML."""
     s = strings(lang)
-    a, b = (side["label"] for side in diff["sides"])
-    sides = [[side["label"], str(side["source"] or ""), str(side["model"]), f"{side['batch_size']} / {side['input_len']} / {side['output_len']}",
-              str(side["gpu"]), str(side["capture_command"] or s["none"])] for side in diff["sides"]]  # fmt: skip
-    phases = [[s.get(p["phase"], p["phase"]), f_time(p["predicted_time_s"]), f_time(p["a_time_s"]),
-               f_time(p["b_time_s"]), f_gap(p["change"]), f"{p['a_kernels']} / {p['b_kernels']}"]
-              for p in diff["phases"]]  # fmt: skip
-    r = diff["run"]
+    a, b = (side.label for side in diff.sides)
+    sides = [[side.label, str(side.source or ""), str(side.model), f"{side.batch_size} / {side.input_len} / {side.output_len}",
+              str(side.gpu), str(side.capture_command or s["none"])] for side in diff.sides]  # fmt: skip
+    phases = [[s.get(p.phase, p.phase), f_time(p.predicted_time_s), f_time(p.a_time_s),
+               f_time(p.b_time_s), f_gap(p.change), f"{p.a_kernels} / {p.b_kernels}"]
+              for p in diff.phases]  # fmt: skip
+    r = diff.run
     run = [
-        [s["range"], f_time(r["a_range_duration_s"]), f_time(r["b_range_duration_s"]), f_gap(r["range_change"])],
-        [s["kernel_time"], f_time(r["a_kernel_time_s"]), f_time(r["b_kernel_time_s"]), ""],
-        [s["busy"], f_time(r["a_gpu_busy_s"]), f_time(r["b_gpu_busy_s"]), ""],
-        [s["bubble"], _frac(r["a_bubble_ratio"]), _frac(r["b_bubble_ratio"]), _points(r["bubble_change_points"])],
-        [s["kernels"], f_count(r["a_kernel_count"]), f_count(r["b_kernel_count"]), ""],
+        [s["range"], f_time(r.a_range_duration_s), f_time(r.b_range_duration_s), f_gap(r.range_change)],
+        [s["kernel_time"], f_time(r.a_kernel_time_s), f_time(r.b_kernel_time_s), ""],
+        [s["busy"], f_time(r.a_gpu_busy_s), f_time(r.b_gpu_busy_s), ""],
+        [s["bubble"], _frac(r.a_bubble_ratio), _frac(r.b_bubble_ratio), _points(r.bubble_change_points)],
+        [s["kernels"], f_count(r.a_kernel_count), f_count(r.b_kernel_count), ""],
     ]  # fmt: skip
-    ops = [[o["name"], s.get(o["phase"], o["phase"]), f_time(o["predicted_time_s"]), f_time(o["a_time_s"]),
-            f_time(o["b_time_s"]), f_gap(o["change"]), f"{o['a_kernels']} / {o['b_kernels']}"]
-           for o in diff["operators"]]  # fmt: skip
+    ops = [[o.name, s.get(o.phase, o.phase), f_time(o.predicted_time_s), f_time(o.a_time_s),
+            f_time(o.b_time_s), f_gap(o.change), f"{o.a_kernels} / {o.b_kernels}"]
+           for o in diff.operators]  # fmt: skip
     found = [
-        [s["appeared"], f["rule"], f["subject"], str(f["message"] or "")]
-        for f in diff["findings"]["appeared"]
+        [s["appeared"], str(f.rule), str(f.subject), str(f.message or "")]
+        for f in diff.findings.appeared
     ]
     found += [
-        [s["vanished"], f["rule"], f["subject"], str(f["message"] or "")]
-        for f in diff["findings"]["vanished"]
+        [s["vanished"], str(f.rule), str(f.subject), str(f.message or "")]
+        for f in diff.findings.vanished
     ]
     return [
         (
@@ -68,7 +70,7 @@ def tables(diff: dict[str, Any], lang: str) -> list[tuple[str, list[str], list[l
             sides,
         ),
         (s["phases"], [s["phase"], s["predicted"], a, b, s["change"], s["kernels"]], phases),
-        (f"{s['run']} ({r['a_name']} / {r['b_name']})", ["", a, b, s["change"]], run),
+        (f"{s['run']} ({r.a_name} / {r.b_name})", ["", a, b, s["change"]], run),
         (
             s["operators"],
             [s["operator"], s["phase"], s["predicted"], a, b, s["change"], s["kernels"]],
@@ -88,10 +90,11 @@ class DiffMarkdownRenderer:
     output_file_extension = ".md"
     output_is_binary = False
 
-    def render(self, doc: dict[str, Any], lang: str = "zh") -> str:
+    def render(self, doc: DiffDocument | Mapping[str, Any], lang: str = "zh") -> str:
+        doc = _typed(doc)
         s = strings(lang)
         lines = [f"# {s['title']}", ""]
-        if not doc["same_workload"]:
+        if not doc.same_workload:
             lines += [f"> {s['different_workload']}", ""]
         for title, header, rows in tables(doc, lang):
             lines += [f"## {title}", ""]
@@ -113,7 +116,8 @@ class DiffHtmlRenderer:
     output_file_extension = ".html"
     output_is_binary = False
 
-    def render(self, doc: dict[str, Any], lang: str = "zh") -> str:
+    def render(self, doc: DiffDocument | Mapping[str, Any], lang: str = "zh") -> str:
+        doc = _typed(doc)
         s = strings(lang)
         e = html.escape
         parts = [
@@ -123,7 +127,7 @@ class DiffHtmlRenderer:
             "{text-align:left}.up{color:#b00}.down{color:#070}</style></head><body>",
             f"<h1>{e(s['title'])}</h1>",
         ]
-        if not doc["same_workload"]:
+        if not doc.same_workload:
             parts.append(f"<p><em>{e(s['different_workload'])}</em></p>")
         for title, header, rows in tables(doc, lang):
             parts.append(f"<h2>{e(title)}</h2>")
@@ -144,8 +148,22 @@ def _td(cell: str) -> str:
     return f"<td{cls}>{html.escape(cell)}</td>"
 
 
+def _typed(doc: DiffDocument | Mapping[str, Any]) -> DiffDocument:
+    return doc if isinstance(doc, DiffDocument) else DiffDocument.from_dict(doc)
+
+
+class DiffJsonRenderer:
+    """diff.json: :meth:`DiffDocument.to_json`."""
+
+    output_file_extension = ".json"
+    output_is_binary = False
+
+    def render(self, doc: DiffDocument | Mapping[str, Any], lang: str = "zh") -> str:
+        return _typed(doc).to_json().decode("utf-8")
+
+
 DIFF_RENDERERS: dict[str, Renderer] = {
     "md": DiffMarkdownRenderer(),
     "html": DiffHtmlRenderer(),
-    "json": JsonRenderer(),
+    "json": DiffJsonRenderer(),
 }
