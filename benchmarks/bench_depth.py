@@ -74,16 +74,21 @@ def main() -> None:
     print(
         "layers output  kernels ncu-prof    nsys s    ncu s  total s  one-pass min (same s/kernel)"
     )
-    rows = [figures(d) for d in a.add]
-    for point in filter(None, a.grid.split(",")):
-        layers, out_len = (int(x) for x in point.lower().split("x"))
-        rows.append(measure(a.model, layers, out_len, a.work, a.runs))
-    for r in sorted(rows, key=lambda r: (r["layers"] or 0, r["output_len"] or 0)):
+    rows: list[dict[str, float]] = []
+
+    def keep(r: dict[str, float]) -> None:  # print and save each point as it comes
+        rows.append(r)
         print(f"{r['layers']:>6} {r['output_len']:>6} {r['run_kernels']:>8} {r['profiled']:>8} "
               f"{r['nsys_s']:>8.1f} {r['ncu_s']:>8.1f} {r['total_s']:>8.1f} "
               f"{r['one_pass_s'] / 60:>10.1f}", flush=True)  # fmt: skip
-    if a.json:
-        a.json.write_text(json.dumps(rows, indent=2))
+        if a.json:
+            a.json.write_text(json.dumps(rows, indent=2))
+
+    for d in a.add:
+        keep(figures(d))
+    for point in filter(None, a.grid.split(",")):
+        layers, out_len = (int(x) for x in point.lower().split("x"))
+        keep(measure(a.model, layers, out_len, a.work, a.runs))
 
 
 if __name__ == "__main__":

@@ -6,12 +6,13 @@
 #   whole  whole-model runs end to end with default options (issue 11): Llama-3-8B, 32 layers,
 #          64 output tokens; Qwen3-30B-A3B (MoE), 48 layers, 16 output tokens;
 #   depth  benchmarks/bench_depth.py: ncu cost over depth and generation length.
-# Usage: OUT=/some/dir bash scripts/gpu_round4.sh cal|whole|depth
+#   final  whole, then a short depth grid reusing the 32-layer run (what one call had room for).
+# Usage: OUT=/some/dir bash scripts/gpu_round4.sh cal|whole|depth|final
 # Every part writes $OUT/<part>.txt (timings, tails of logs) and one or two tarballs.
 set -u
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
 source scripts/gpu_env.sh
-PART=${1:?cal, whole or depth}
+PART=${1:?cal, whole, depth or final}
 LOG=$OUT/$PART.txt
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.sm,temperature.gpu \
   --format=csv | tee "$LOG"
@@ -53,6 +54,15 @@ whole_one() {  # name, time limit (s), then `rooflens run` arguments
 whole() {
   whole_one llama3_8b_L32_o64 250 --layers 32 --output-len 64
   whole_one qwen3_30b_a3b_L48_o16 $((595 - SECONDS)) --model qwen3-30b-a3b --layers 48 --output-len 16
+}
+
+final() {  # whole + a short depth grid that reuses the 32-layer run (one call, ~9 minutes)
+  whole_one llama3_8b_L32_o64 200 --layers 32 --output-len 64
+  whole_one qwen3_30b_a3b_L48_o16 260 --model qwen3-30b-a3b --layers 48 --output-len 16
+  local left=$((585 - SECONDS))
+  [ $left -gt 60 ] && timeout $left python3 benchmarks/bench_depth.py --grid 1x16,8x16 --runs 3 \
+    --add /tmp/rooflens-whole/llama3_8b_L32_o64 --work /tmp/rooflens-depth --json "$OUT/depth.json" \
+    2>&1 | grep -v "^\[" | tail -20 | tee -a "$LOG"
 }
 
 depth() {

@@ -119,3 +119,25 @@ def test_rows_say_where_their_counters_come_from(decode4: tuple) -> None:
             assert f.findings == [] and f.ncu_duration_s is None
             assert f.duration_s == tl.kernels[f.timeline_index].duration_s
             assert tl.kernels[got.kernels[f.counters_from].timeline_index].phase == "decode[1]"
+
+
+def _expert_path(step: str, expert: int, sampled: bool = False) -> tuple[str, ...]:
+    base = ("Run[2]", step, "Layer[0]#Run[2]")
+    return (*base, *(("ncu#Run[2]",) if sampled else ()), "experts", f"expert[{expert}]")
+
+
+def test_join_ignores_which_experts_a_decode_token_was_routed_to() -> None:
+    # The full run visited experts 3, 9, 40 in decode[5]; ncu's pass of the sample (routing
+    # differs: earlier steps were not run) visited 7 and 12 first, two kernels each.
+    tl_paths = [_expert_path("decode[5]", e) for e in (3, 3, 9, 9, 40, 40)]
+    tl_names = ["gemm", "silu", "gemm", "silu", "gemm", "silu"]
+    ncu_paths = [_expert_path("decode[5]", e, sampled=True) for e in (7, 7, 12, 12)]
+    ncu_names = [{"gemm"}, {"silu"}, {"gemm"}, {"silu"}]
+    assert join_by_path(ncu_paths, ncu_names, tl_paths, tl_names) == [0, 1, 2, 3]
+
+
+def test_each_expert_iteration_plays_the_same_roles() -> None:
+    # Roles restart in every expert's range, so counters pass from expert 3 to expert 40.
+    kernels = [{"nvtx": _expert_path("prefill", e)} for e in (3, 3, 40, 40)]
+    r = roles(kernels)
+    assert r[0] == r[2] and r[1] == r[3] and r[0] != r[1]

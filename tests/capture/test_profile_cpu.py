@@ -401,3 +401,31 @@ def test_run_keeps_exit_code_3_for_an_internal_error(
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("rooflens: internal error: ") and "capture kept" in last, last
     assert (out / "timeline.sqlite").is_file()  # the capture itself stays
+
+
+@pytest.mark.parametrize(
+    ("scope", "graph", "expected"),
+    [
+        ("sample", False, True),
+        ("check", False, True),
+        ("run", False, False),
+        ("sample", True, False),
+    ],
+)
+def test_ncu_pass_of_a_sample_launches_only_the_sample(
+    tmp_path: Path, scope: str, graph: bool, expected: bool
+) -> None:
+    from rooflens.commands.profile import CaptureRequest, _options
+
+    req = CaptureRequest(ncu_scope=scope, cuda_graph=graph, output_len=8, layers=4)
+    opts = _options(req, tmp_path, ("nsys",), '{"hidden_size": 8}')
+    assert "--sample-only" not in opts.program  # nsys times the whole run
+    if expected:
+        assert opts.ncu_program is not None and "--sample-only" in opts.ncu_program
+        assert "--summary" not in opts.ncu_program  # the nsys pass's summary is kept
+        rest = [a for a in opts.ncu_program if a != "--sample-only"]
+        assert rest == [
+            a for a in opts.program if a not in ("--summary", str(tmp_path / "workload.json"))
+        ]
+    else:
+        assert opts.ncu_program is None

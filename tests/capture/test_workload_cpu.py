@@ -217,3 +217,13 @@ def test_ncu_sample_covers_a_sampled_layer_but_only_the_first_experts() -> None:
     # The per-model operators of a sampled step are sampled too.
     heads = {s[-1] for s in mark.seen if "ncu#Run[3]" in s and not any("Layer[" in e for e in s)}
     assert {"embedding", "lm_head"} <= heads
+
+
+def test_a_sample_only_step_runs_the_sampled_layers_and_the_head() -> None:
+    m = Decoder(TINY, layers=2, batch=1, max_len=8, dtype=torch.float32, device="cpu")
+    mark = StackRecorder()
+    out = torch.zeros(1, 1, dtype=torch.long)
+    m.step(torch.randint(0, 100, (1, 4)), 0, 1, mark, out, frozenset({1}), only_sampled=True)
+    layers = {e for s in mark.seen for e in s if e.startswith("Layer[")}
+    assert layers == {"Layer[1]#Run[1]"}
+    assert {"embedding", "lm_head", "sample"} <= {s[-1] for s in mark.seen}

@@ -43,9 +43,20 @@ COPIED = (
 VARIES = 0.05
 
 
-def path_key(nvtx: Sequence[str]) -> tuple[str, ...]:
+def instance_path(nvtx: Sequence[str]) -> tuple[str, ...]:
     """The NVTX path of a launch without the ``ncu#Run[j]`` sample marker."""
     return tuple(e for e in nvtx if not NCU_SAMPLE_RE.match(e))
+
+
+_EXPERT = re.compile(r"^expert\[\d+\]$")
+
+
+def path_key(nvtx: Sequence[str]) -> tuple[str, ...]:
+    """The join key of a launch's NVTX path: :func:`instance_path`, with a routed expert's index
+    dropped (``expert[17]`` → ``expert``).  Which experts a decode token visits depends on the
+    data, and ncu's pass of a sample does not run every step before it (its routing differs);
+    the n-th sampled expert iteration of a layer and step does the same work either way."""
+    return tuple("expert" if _EXPERT.match(e) else e for e in instance_path(nvtx))
 
 
 def _ordinal_keys(paths: Sequence[tuple[str, ...]]) -> list[tuple[tuple[str, ...], int]]:
@@ -96,7 +107,7 @@ def roles(timeline_kernels: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
     seen: dict[tuple[str, ...], int] = defaultdict(int)
     out = []
     for k in timeline_kernels:
-        path = path_key(k.get("nvtx") or ())
+        path = instance_path(k.get("nvtx") or ())
         n = seen[path]
         seen[path] += 1
         out.append((tuple(_INDEX.sub("", e) for e in path), n))

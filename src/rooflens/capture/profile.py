@@ -40,6 +40,8 @@ class CaptureOptions:
     clock_control: str = "none"
     redact: bool = True
     torch_program: list[str] | None = None  # program variant writing a Kineto trace (built-in only)
+    # Program variant for the ncu pass (built-in only: launches just the sampled kernels).
+    ncu_program: list[str] | None = None
     step_timeout_s: float = 3600.0
     # NVTX from capture/annotate/ for a Python program (ROOFLENS_ANNOTATE=0 in the environment: off).
     # None: on for a user's command; off for the built-in workload (the only program with a
@@ -281,7 +283,7 @@ def _capture_ncu(manifest: Manifest, opts: CaptureOptions, progress: Progress) -
     argv = ncu_cmd.profile_command(
         ncu,
         base,
-        opts.program,
+        opts.ncu_program or opts.program,
         run_regex=opts.run_regex,
         metrics=metrics,
         ncu_set=opts.ncu_set,

@@ -38,6 +38,7 @@ def builtin_program(
     summary: Path | None,
     ncu_check: bool = False,
     tp: int = 1,
+    sample_only: bool = False,
 ) -> list[str]:
     """argv of the built-in workload (run with this Python, so it sees the same rooflens).
 
@@ -69,6 +70,8 @@ def builtin_program(
         argv.append("--cuda-graph")
     if ncu_check:
         argv.append("--ncu-check")
+    if sample_only:
+        argv.append("--sample-only")
     if summary is not None:
         argv += ["--summary", str(summary)]
     return argv
@@ -304,6 +307,7 @@ def _options(
 ) -> CaptureOptions:
     """The capture steps' options; writes ``shape.json`` for the built-in workload."""
     program, torch_program, run_regex = list(req.command), None, req.nvtx_run
+    ncu_program: list[str] | None = None
     if shape_json is not None:
         shape_file = run_dir / "shape.json"
         try:
@@ -316,6 +320,10 @@ def _options(
         program = builtin_program(shape_file, summary=run_dir / "workload.json", ncu_check=check,
                                   tp=req.tp, **kw)  # type: ignore[arg-type]  # fmt: skip
         torch_program = builtin_program(shape_file, summary=None, **kw)  # type: ignore[arg-type]
+        if req.ncu_scope in ("sample", "check") and not req.nvtx_run and not req.cuda_graph:
+            # ncu's pass launches only the sample (rooflens.capture.workload.run_workload).
+            ncu_program = builtin_program(shape_file, summary=None, ncu_check=check, tp=req.tp,
+                                          sample_only=True, **kw)  # type: ignore[arg-type]  # fmt: skip
         run_regex = req.nvtx_run or ncu_run_regex(req.ncu_scope, req.runs - 1)
     return CaptureOptions(
         program=program,
@@ -328,6 +336,7 @@ def _options(
         ncu_kernel_regex=req.ncu_kernel,
         redact=req.redact,
         torch_program=torch_program,
+        ncu_program=ncu_program,
     )
 
 
