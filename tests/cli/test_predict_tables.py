@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from rooflens.commands.predict import operator_table, phase_table
 from rooflens.hardware import lookup
 from rooflens.model import load_architecture
 from rooflens.predict import Precision, Workload, predict
+from rooflens.report.console import operator_table, phase_table
 
 
 @pytest.mark.parametrize("model", ["llama-3-8b", "deepseek-v3", "qwen3-30b-a3b"])

@@ -1,6 +1,7 @@
 """`rooflens predict`: roofline prediction of a model on a GPU (table, JSON, Markdown, CSV sweep).
 
-Only parsing and dispatch live here; the numbers come from :mod:`rooflens.predict`.  Numeric
+Only parsing and dispatch live here; the numbers come from :mod:`rooflens.predict`, the tables
+from :mod:`rooflens.report.console` (Markdown: :mod:`rooflens.predict.text`).  Numeric
 options are read as text so that bad values become one-line errors (exit 2), and ``--batch``,
 ``--input-len``, ``--output-len`` take comma lists under ``--sweep``.
 """
@@ -18,11 +19,8 @@ import typer
 
 from rooflens.errors import InputError, RooflensError
 from rooflens.predict.workload import check_count
-from rooflens.units import fmt_bytes, fmt_duration, fmt_flops_rate, fmt_scaled, sig3
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from rooflens.predict import Prediction
     from rooflens.predict.workload import AttentionKind
 
@@ -80,105 +78,6 @@ def _write_sweep(rows: Iterable[dict[str, object]], csv_path: Path | None, force
         print(f"wrote {count} rows to {csv_path}", file=sys.stderr)
 
 
-def _print_tables(pred: Prediction, show_ops: bool) -> None:
-    """Rich tables (rich is imported only here, off the prediction path)."""
-    from rich.console import Console
-
-    console = Console()
-    console.print(phase_table(pred))
-    if show_ops:
-        for phase in ("prefill", "decode_first_token"):
-            console.print(operator_table(pred, phase))
-    gpu = pred.gpu
-    console.print(
-        f"peak {fmt_flops_rate(pred.peak_flops)} ({pred.workload.precision.compute_dtype}), "
-        f"DRAM {fmt_bytes(gpu.bandwidth_bps)}/s; weights {fmt_bytes(pred.weight_bytes)}, "
-        f"KV cache {fmt_bytes(pred.kv_cache_bytes)} per GPU"
-    )
-    for line in attainable_lines(pred):
-        console.print(line)
-    for note in pred.notes:
-        console.print(f"note: {note}")
-
-
-def attainable_lines(pred: Prediction) -> list[str]:
-    """Calibrated attainable time per phase and the predicted bubble ratio of one run of the
-    built-in workload (docs/calibration.md); nothing without a calibration."""
-    if pred.calibration is None:
-        return []
-    att = ", ".join(
-        f"{name} {fmt_duration(pred.phases[name].attainable_time_s or 0.0)}"
-        for name in ("prefill", "decode_first_token", "decode_total")
-        if pred.phases[name].time_s
-    )
-    lines = [f"attainable (calibrated): {att}"]
-    rt = pred.run_timeline or {}
-    eager, graph = rt.get("eager") or {}, rt.get("cuda_graph") or {}
-    if eager and graph:
-        lines.append(
-            f"predicted bubble ratio of one run: eager {eager['bubble_ratio']:.0%}, "
-            f"CUDA-graph decode {graph['bubble_ratio']:.0%} (host costs: {rt.get('host_costs')})"
-        )
-    nsys = rt.get("under_nsys") or {}
-    if nsys:
-        lines.append(
-            f"  under nsys (as `rooflens run` captures it): eager "
-            f"{nsys['eager']['bubble_ratio']:.0%}, CUDA-graph decode "
-            f"{nsys['cuda_graph']['bubble_ratio']:.0%}"
-        )
-    return lines
-
-
-def _compact_table(title: str) -> Table:
-    """A table that fits an 80-column terminal: no vertical rules, no outer padding."""
-    from rich import box
-    from rich.table import Table
-
-    return Table(
-        title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True
-    )
-
-
-def phase_table(pred: Prediction) -> Table:
-    """One row per phase: time, FLOPs, bytes, intensity, performance, bound."""
-    from rooflens.predict import PHASES
-
-    wl = pred.workload
-    title = (
-        f"{pred.arch.name} on {pred.gpu.key} · {wl.precision.label} · b={wl.batch} "
-        f"s={wl.input_len} n={wl.output_len} · layers={pred.layers} · tp={wl.tp}"
-    )
-    table = _compact_table(title)
-    for col in ("phase", "time", "FLOPs", "bytes", "FLOP/B", "FLOP/s", "bound"):
-        table.add_column(
-            col, justify="left" if col in ("phase", "bound") else "right", no_wrap=True
-        )
-    for name in PHASES:
-        ph = pred.phases[name]
-        label = f"{name} ×{ph.steps}" if name == "decode_total" else name
-        table.add_row(
-            label, fmt_duration(ph.time_s), fmt_scaled(ph.flops, "FLOP"), fmt_bytes(ph.bytes), sig3(ph.intensity),
-            fmt_flops_rate(ph.performance_flops), ph.bound or "-",
-        )  # fmt: skip
-    return table
-
-
-def operator_table(pred: Prediction, phase: str) -> Table:
-    """Operator rows of one phase (totals over the layers each stands for)."""
-
-    table = _compact_table(f"{phase} operators (totals over the layers counted)")
-    for col in ("operator", "layers", "FLOPs", "bytes", "FLOP/B", "time", "bound"):
-        left = col in ("operator", "bound")
-        table.add_column(col, justify="left" if left else "right", no_wrap=True)
-    for r in pred.operators:
-        if r.phase == phase:
-            table.add_row(
-                r.name, str(r.count), fmt_scaled(r.flops, "FLOP"), fmt_bytes(r.bytes),
-                sig3(r.intensity), fmt_duration(r.time_s), r.bound,
-            )  # fmt: skip
-    return table
-
-
 def _check_choices(fmt: str, lang: str, attention: str) -> None:
     for option, value, allowed in (
         ("--format", fmt, ("table", "md")),
@@ -206,7 +105,9 @@ def _print_single(
         if ops:
             sys.stdout.write("\n" + operator_table(pred, lang))
     else:
-        _print_tables(pred, ops)
+        from rooflens.report.console import print_prediction
+
+        print_prediction(pred, ops)
 
 
 def run_predict(
