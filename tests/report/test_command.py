@@ -113,3 +113,24 @@ def test_bad_input_is_one_line(
 ) -> None:
     code, _, err = _run(args, capsys)
     assert code == 2 and err.startswith("rooflens: ") and fragment in err and err.count("\n") == 1
+
+
+def test_every_report_file_comes_from_the_registry(tmp_path: Path, doc: dict) -> None:
+    """write_report writes report + each registered renderer's extension, the Markdown linking
+    exactly the chart files written beside it (the registry is the only path to a file)."""
+    from rooflens.commands.report import write_report
+    from rooflens.report import RENDERERS
+    from rooflens.report.markdown import charts_available
+    from rooflens.report_model import as_document
+
+    typed = as_document(doc)
+    written = {p.name for p in write_report(typed, tmp_path, "en", force=False)}
+    charts = {n for n in written if n.endswith(".png")}
+    assert written - charts == {"report.md", "report.html", "report.json"}
+    assert bool(charts) == charts_available()
+    for key in ("md", "html", "json"):
+        r = RENDERERS[key]
+        on_disk = (tmp_path / f"report{r.output_file_extension}").read_text(encoding="utf-8")
+        assert on_disk == r.render(typed, "en", charts=charts)
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert {n for n in charts if f"]({n})" in md} == charts

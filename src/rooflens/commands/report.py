@@ -1,9 +1,9 @@
 """`rooflens report RUN_DIR | FILES...`: prediction + capture analysis → report.md / .html / .json.
 
-Glue only: it reads the run folder's manifest (model and workload settings, artifact names),
-calls the trace readers and analyses (``rooflens.commands.analyze.build``), the predictor, and
-:func:`rooflens.analysis.assemble.build_report`, then writes the three renderings (and PNG charts
-when matplotlib is installed).  ``--from-json`` re-renders a saved report.json.
+Glue only: it parses options, calls the pipeline (:func:`rooflens.pipeline.analyse_inputs`,
+:func:`rooflens.analysis.assemble.build_report`) and writes one file per renderer of
+:data:`rooflens.report.RENDERERS` (and PNG charts when matplotlib is installed).
+``--from-json`` re-renders a saved report.json.
 """
 
 from __future__ import annotations
@@ -21,38 +21,42 @@ from rooflens.errors import InputError, RooflensError, os_problem
 if TYPE_CHECKING:
     from rooflens.report_model import ReportDocument
 
-_OUTPUTS = ("report.md", "report.html", "report.json")
+# The files of a report: one per renderer of the registry (rooflens.report.RENDERERS).
+_RENDERED = ("md", "html", "json")
 
 
 def write_report(doc: ReportDocument, out_dir: Path, lang: str, force: bool) -> list[Path]:
     """Write report.md / .html / .json (+ PNG charts) into ``out_dir``; never overwrite without ``force``.
 
-    Everything is rendered first (charts into a temporary folder inside ``out_dir``), then each
-    file replaces its old entry atomically: a link named ``report.md`` is replaced, not followed.
+    Each file is ``report`` + its renderer's extension, rendered by :data:`RENDERERS` — the
+    only path to a report file.  Everything is rendered first (charts into a temporary folder
+    inside ``out_dir``), then each file replaces its old entry atomically
+    (:mod:`rooflens.commands.outputs`): a link named ``report.md`` is replaced, not followed.
     """
     from rooflens.report import RENDERERS
-    from rooflens.report.markdown import CHART_FILES, MarkdownRenderer, charts_available
+    from rooflens.report.markdown import CHART_FILES, charts_available
 
+    names = {key: f"report{RENDERERS[key].output_file_extension}" for key in _RENDERED}
     prepare_out_dir(out_dir)
-    existing = taken(out_dir, [*_OUTPUTS, *(f for _, f in CHART_FILES)])
+    existing = taken(out_dir, [*names.values(), *(f for _, f in CHART_FILES)])
     if existing and not force:
         raise RooflensError(
             f"{out_dir}: already holds {', '.join(existing)}; pass --force to overwrite"
         )
-    charts = charts_available()
     try:
         tmp = tempfile.TemporaryDirectory(dir=out_dir, prefix=".rooflens-")
     except OSError as exc:
         raise os_problem(out_dir, exc, "write into the output folder") from None
     with tmp:
         drawn: list[Path] = []
-        if charts:
+        if charts_available():
             from rooflens.report.pngcharts import write_charts
 
             drawn = write_charts(doc, tmp.name)
-        md = MarkdownRenderer(with_charts=charts, chart_files={p.name for p in drawn})
-        texts = {name: (md if key == "md" else RENDERERS[key]).render(doc, lang)
-                 for name, key in zip(_OUTPUTS, ("md", "html", "json"), strict=True)}  # fmt: skip
+        charts = {p.name for p in drawn}
+        texts = {
+            name: RENDERERS[key].render(doc, lang, charts=charts) for key, name in names.items()
+        }
         written = move_in(out_dir, drawn)
     written += [replace_file(out_dir, name, text) for name, text in texts.items()]
     return written

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -90,7 +90,12 @@ class DiffMarkdownRenderer:
     output_file_extension = ".md"
     output_is_binary = False
 
-    def render(self, doc: DiffDocument | Mapping[str, Any], lang: str = "zh") -> str:
+    def render(
+        self,
+        doc: DiffDocument | Mapping[str, Any],
+        lang: str = "zh",
+        charts: Collection[str] | None = None,
+    ) -> str:
         doc = _typed(doc)
         s = strings(lang)
         lines = [f"# {s['title']}", ""]
@@ -116,7 +121,12 @@ class DiffHtmlRenderer:
     output_file_extension = ".html"
     output_is_binary = False
 
-    def render(self, doc: DiffDocument | Mapping[str, Any], lang: str = "zh") -> str:
+    def render(
+        self,
+        doc: DiffDocument | Mapping[str, Any],
+        lang: str = "zh",
+        charts: Collection[str] | None = None,
+    ) -> str:
         doc = _typed(doc)
         s = strings(lang)
         e = html.escape
@@ -158,7 +168,12 @@ class DiffJsonRenderer:
     output_file_extension = ".json"
     output_is_binary = False
 
-    def render(self, doc: DiffDocument | Mapping[str, Any], lang: str = "zh") -> str:
+    def render(
+        self,
+        doc: DiffDocument | Mapping[str, Any],
+        lang: str = "zh",
+        charts: Collection[str] | None = None,
+    ) -> str:
         return _typed(doc).to_json().decode("utf-8")
 
 

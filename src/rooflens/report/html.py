@@ -7,7 +7,7 @@ marked safe.  No external resource (CDN, font, image) is referenced.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import cache
 from typing import Any
 
@@ -35,7 +35,13 @@ class HtmlRenderer:
     output_file_extension = ".html"
     output_is_binary = False
 
-    def render(self, doc: ReportDocument | Mapping[str, Any], lang: str = "zh") -> str:
+    def render(
+        self,
+        doc: ReportDocument | Mapping[str, Any],
+        lang: str = "zh",
+        charts: Collection[str] | None = None,
+    ) -> str:
+        """``charts`` (PNG files beside it) are not used: the page draws its charts as SVG."""
         doc = as_document(doc)
         view = build_view(doc, lang, detail=True)
         s = view["s"]

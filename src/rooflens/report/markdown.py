@@ -84,7 +84,8 @@ def _environment() -> jinja2.Environment:
 
 
 class MarkdownRenderer:
-    """Renders the report document (typed; a report.json dict is converted) as Markdown; the PNG charts it links are written by the report command."""
+    """Renders the report document (typed; a report.json dict is converted) as Markdown,
+    linking the PNG charts written beside it (:func:`rooflens.report.pngcharts.write_charts`)."""
 
     output_file_extension = ".md"
     output_is_binary = False
@@ -97,16 +98,26 @@ class MarkdownRenderer:
         self.with_charts = charts_available() if with_charts is None else with_charts
         self.chart_files = chart_files
 
-    def render(self, doc: ReportDocument | Mapping[str, Any], lang: str = "zh") -> str:
+    def render(
+        self,
+        doc: ReportDocument | Mapping[str, Any],
+        lang: str = "zh",
+        charts: Collection[str] | None = None,
+    ) -> str:
+        """``charts``: the chart files written beside the Markdown for this rendering (they
+        replace the constructor's choice; ``None`` keeps it)."""
         doc = as_document(doc)
         view = build_view(doc, lang)
         captions = chart_captions(doc, view["s"])
-        charts = [
+        with_charts, files = (
+            (self.with_charts, self.chart_files) if charts is None else (True, charts)
+        )
+        linked = [
             {"label": label, "file": f, "caption": captions[label]}
             for label, f in CHART_FILES
-            if self.with_charts and (self.chart_files is None or f in self.chart_files)
+            if with_charts and (files is None or f in files)
         ]
         text = (
-            _environment().get_template("report.md.j2").render(v=view, s=view["s"], charts=charts)
+            _environment().get_template("report.md.j2").render(v=view, s=view["s"], charts=linked)
         )
         return text.rstrip() + "\n"
