@@ -7,12 +7,12 @@
 #          64 output tokens; Qwen3-30B-A3B (MoE), 48 layers, 16 output tokens;
 #   depth  benchmarks/bench_depth.py: ncu cost over depth and generation length.
 #   final  whole, then a short depth grid reusing the 32-layer run (what one call had room for).
-# Usage: OUT=/some/dir bash scripts/gpu_round4.sh cal|whole|depth|final
+# Usage: OUT=/some/dir bash scripts/gpu_round4.sh cal|whole|depth|final|moe
 # Every part writes $OUT/<part>.txt (timings, tails of logs) and one or two tarballs.
 set -u
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
 source scripts/gpu_env.sh
-PART=${1:?cal, whole, depth or final}
+PART=${1:?cal, whole, depth, final or moe}
 LOG=$OUT/$PART.txt
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.sm,temperature.gpu \
   --format=csv | tee "$LOG"
@@ -63,6 +63,10 @@ final() {  # whole + a short depth grid that reuses the 32-layer run (one call, 
   [ $left -gt 60 ] && timeout $left python3 benchmarks/bench_depth.py --grid 1x16,8x16 --runs 3 \
     --add /tmp/rooflens-whole/llama3_8b_L32_o64 --work /tmp/rooflens-depth --json "$OUT/depth.json" \
     2>&1 | grep -v "^\[" | tail -20 | tee -a "$LOG"
+}
+
+moe() {  # the MoE run alone, after the ncu pass stopped building unsampled layers
+  whole_one qwen3_30b_a3b_L48_o16 280 --model qwen3-30b-a3b --layers 48 --output-len 16
 }
 
 depth() {

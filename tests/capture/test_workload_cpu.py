@@ -227,3 +227,14 @@ def test_a_sample_only_step_runs_the_sampled_layers_and_the_head() -> None:
     layers = {e for s in mark.seen for e in s if e.startswith("Layer[")}
     assert layers == {"Layer[1]#Run[1]"}
     assert {"embedding", "lm_head", "sample"} <= {s[-1] for s in mark.seen}
+
+
+def test_a_sample_only_decoder_builds_the_sampled_layers_only() -> None:
+    m = Decoder(
+        TINY, layers=2, batch=1, max_len=8, dtype=torch.float32, device="cpu", only=frozenset({1})
+    )
+    assert m.L[0] == {} and "qkv" in m.L[1]
+    mark = StackRecorder()
+    out = torch.zeros(1, 1, dtype=torch.long)
+    m.step(torch.randint(0, 100, (1, 4)), 0, 1, mark, out, frozenset({1}), only_sampled=True)
+    assert {e for s in mark.seen for e in s if e.startswith("Layer[")} == {"Layer[1]#Run[1]"}
