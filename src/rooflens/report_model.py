@@ -10,96 +10,73 @@ report.json (:meth:`DiffDocument.to_json` diff.json, the other document rooflens
 loads with its missing sections at their defaults; what analysis can recompute is filled by
 :func:`rooflens.analysis.assemble.upgrade`).
 
-Each record keeps the keys its JSON object had, in their order (``json_keys``), and any key this
-rooflens does not know (``extra``), so a document read and written again is the same bytes —
-a 1.0 file stays a 1.0 file, a field added by a newer minor version survives.  Values are SI
+Each record (:class:`rooflens.records.Record`) keeps the keys its JSON object had, in their
+order (``json_keys``), and any key this rooflens does not know (``extra``), so a document read
+and written again is the same bytes — a 1.0 file stays a 1.0 file, a field added by a newer
+minor version survives.  Values are SI
 (seconds, bytes, FLOP, bytes/s, FLOP/s); ``None`` is a missing measurement (JSON ``null``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any
 
 import orjson
 
 from rooflens.errors import InputError
+from rooflens.records import Record, finish, many, one
 from rooflens.schema import SCHEMA_VERSION
 
-R = TypeVar("R", bound="Record")
-_Conv = Callable[[Any], Any]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Record:
-    """Base of every section and row: the JSON object's key order and unknown keys ride along."""
-
-    json_keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
-    extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    # field name → converter of its JSON value (nested records); filled by _finish().
-    NESTED: ClassVar[dict[str, _Conv]] = {}
-    _KNOWN: ClassVar[frozenset[str]] = frozenset()
-    _ORDER: ClassVar[tuple[str, ...]] = ()
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Self:
-        """The record of one JSON object (a non-object is a malformed document: TypeError)."""
-        if type(d) is not dict and not isinstance(d, Mapping):
-            raise TypeError(f"{cls.__name__}: expected an object, got {type(d).__name__}")
-        # Set operations and one call: a whole model's report holds ~100,000 rows.
-        unknown = d.keys() - cls._KNOWN
-        values = {k: v for k, v in d.items() if k not in unknown} if unknown else dict(d)
-        for key, conv in cls.NESTED.items():
-            value = values.get(key)
-            if value is not None:
-                values[key] = conv(value)
-        extra = {k: d[k] for k in d if k in unknown} if unknown else {}
-        return cls(json_keys=tuple(d), extra=extra, **values)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object: the keys it was read with (all fields when built in Python), in order."""
-        out: dict[str, Any] = {}
-        extra = self.extra
-        for key in self.json_keys or (*self._ORDER, *extra):
-            value = extra[key] if key in extra else getattr(self, key)
-            out[key] = _plain(value)
-        return out
-
-    def has(self, key: str) -> bool:
-        """Whether the JSON object carried ``key`` (``null`` counts; absent in an older file does not)."""
-        return key in self.json_keys if self.json_keys else key in self._KNOWN or key in self.extra
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Record):
-        return value.to_dict()
-    if isinstance(value, tuple):  # a record sequence (scalar lists stay lists as read)
-        return [v.to_dict() if isinstance(v, Record) else v for v in value]
-    return value
-
-
-def _one(cls: type[R]) -> _Conv:
-    return cls.from_dict
-
-
-def _many(cls: type[R]) -> _Conv:
-    def conv(items: Any) -> tuple[R, ...]:
-        if not isinstance(items, list | tuple):
-            raise TypeError(f"{cls.__name__}: expected a list, got {type(items).__name__}")
-        return tuple(cls.from_dict(x) for x in items)
-
-    return conv
-
-
-def _finish(cls: type[R], **nested: _Conv) -> type[R]:
-    """Record the field names (for from_dict / to_dict) and the nested converters of ``cls``."""
-    names = tuple(f.name for f in fields(cls) if f.name not in ("json_keys", "extra"))
-    cls._ORDER, cls._KNOWN, cls.NESTED = names, frozenset(names), nested
-    return cls
-
+__all__ = [
+    "Bottleneck",
+    "Breakdown",
+    "BusBandwidth",
+    "Collective",
+    "Comparison",
+    "ComparisonNote",
+    "ComparisonTotal",
+    "DiffDocument",
+    "DiffFinding",
+    "DiffOperator",
+    "DiffPhase",
+    "DiffRun",
+    "DiffSide",
+    "Finding",
+    "FindingsDelta",
+    "Gpu",
+    "Header",
+    "KernelGroup",
+    "KernelGroups",
+    "KernelOperator",
+    "LayerRow",
+    "Measured",
+    "NcuKernel",
+    "OperatorRow",
+    "PhaseFigures",
+    "Phases",
+    "PredictedOperator",
+    "Prediction",
+    "RankRow",
+    "Ranks",
+    "Record",
+    "ReportDocument",
+    "RunEstimate",
+    "RunFigures",
+    "RunTimeline",
+    "Scope",
+    "StepRow",
+    "Timeline",
+    "TimelineKernel",
+    "Tool",
+    "UnderNsys",
+    "UnmatchedKernel",
+    "as_document",
+    "read_report",
+    "with_defaults",
+]
 
 F = float | None
 I_ = int | None
@@ -790,57 +767,57 @@ def as_document(doc: ReportDocument | Mapping[str, Any]) -> ReportDocument:
     return doc if isinstance(doc, ReportDocument) else ReportDocument.from_dict(with_defaults(doc))
 
 
-_finish(Tool)
-_finish(Header)
-_finish(Gpu)
-_finish(PhaseFigures)
-_finish(Phases, **{p: _one(PhaseFigures) for p in ("prefill", "decode_first_token",
+finish(Tool)
+finish(Header)
+finish(Gpu)
+finish(PhaseFigures)
+finish(Phases, **{p: one(PhaseFigures) for p in ("prefill", "decode_first_token",
                                                     "decode_total", "overall")})  # fmt: skip
-_finish(PredictedOperator)
-_finish(RunEstimate)
-_finish(UnderNsys, eager=_one(RunEstimate), cuda_graph=_one(RunEstimate))
-_finish(RunTimeline, eager=_one(RunEstimate), cuda_graph=_one(RunEstimate),
-        under_nsys=_one(UnderNsys))  # fmt: skip
-_finish(Prediction, phases=_one(Phases), operators=_many(PredictedOperator),
-        run_timeline=_one(RunTimeline))  # fmt: skip
-_finish(RunFigures)
-_finish(TimelineKernel)
-_finish(Timeline, overview=_one(RunFigures), runs=_many(RunFigures),
-        kernels=_many(TimelineKernel))  # fmt: skip
-_finish(NcuKernel, findings=_many(Finding))
-_finish(Measured)
-_finish(Scope)
-_finish(OperatorRow)
-_finish(KernelOperator)
-_finish(ComparisonTotal)
-_finish(UnmatchedKernel)
-_finish(ComparisonNote)
-_finish(Finding)
-_finish(Comparison, scope=_one(Scope), operators=_many(OperatorRow),
-        kernel_operators=_many(KernelOperator), total=_one(ComparisonTotal),
-        unmatched_kernels=_many(UnmatchedKernel), notes=_many(ComparisonNote),
-        findings=_many(Finding))  # fmt: skip
-_finish(Bottleneck)
-_finish(KernelGroup, bottlenecks=_many(Bottleneck))
-_finish(KernelGroups, rows=_many(KernelGroup))
-_finish(StepRow)
-_finish(LayerRow)
-_finish(Breakdown, steps=_many(StepRow), layers=_many(LayerRow))
-_finish(RankRow)
-_finish(Collective)
-_finish(BusBandwidth)
-_finish(Ranks, ranks=_many(RankRow), collectives=_many(Collective),
-        bus_bandwidth=_many(BusBandwidth), findings=_many(Finding))  # fmt: skip
-_finish(ReportDocument, tool=_one(Tool), header=_one(Header), gpu=_one(Gpu),
-        prediction=_one(Prediction), timeline=_one(Timeline), kernels=_many(NcuKernel),
-        measured=_one(Measured), comparison=_one(Comparison),
-        kernel_groups=_one(KernelGroups), breakdown=_one(Breakdown),
-        ranks=_one(Ranks))  # fmt: skip
-_finish(DiffSide)
-_finish(DiffPhase)
-_finish(DiffRun)
-_finish(DiffOperator)
-_finish(DiffFinding)
-_finish(FindingsDelta, appeared=_many(DiffFinding), vanished=_many(DiffFinding))
-_finish(DiffDocument, sides=_many(DiffSide), phases=_many(DiffPhase), run=_one(DiffRun),
-        operators=_many(DiffOperator), findings=_one(FindingsDelta))  # fmt: skip
+finish(PredictedOperator)
+finish(RunEstimate)
+finish(UnderNsys, eager=one(RunEstimate), cuda_graph=one(RunEstimate))
+finish(RunTimeline, eager=one(RunEstimate), cuda_graph=one(RunEstimate),
+        under_nsys=one(UnderNsys))  # fmt: skip
+finish(Prediction, phases=one(Phases), operators=many(PredictedOperator),
+        run_timeline=one(RunTimeline))  # fmt: skip
+finish(RunFigures)
+finish(TimelineKernel)
+finish(Timeline, overview=one(RunFigures), runs=many(RunFigures),
+        kernels=many(TimelineKernel))  # fmt: skip
+finish(NcuKernel, findings=many(Finding))
+finish(Measured)
+finish(Scope)
+finish(OperatorRow)
+finish(KernelOperator)
+finish(ComparisonTotal)
+finish(UnmatchedKernel)
+finish(ComparisonNote)
+finish(Finding)
+finish(Comparison, scope=one(Scope), operators=many(OperatorRow),
+        kernel_operators=many(KernelOperator), total=one(ComparisonTotal),
+        unmatched_kernels=many(UnmatchedKernel), notes=many(ComparisonNote),
+        findings=many(Finding))  # fmt: skip
+finish(Bottleneck)
+finish(KernelGroup, bottlenecks=many(Bottleneck))
+finish(KernelGroups, rows=many(KernelGroup))
+finish(StepRow)
+finish(LayerRow)
+finish(Breakdown, steps=many(StepRow), layers=many(LayerRow))
+finish(RankRow)
+finish(Collective)
+finish(BusBandwidth)
+finish(Ranks, ranks=many(RankRow), collectives=many(Collective),
+        bus_bandwidth=many(BusBandwidth), findings=many(Finding))  # fmt: skip
+finish(ReportDocument, tool=one(Tool), header=one(Header), gpu=one(Gpu),
+        prediction=one(Prediction), timeline=one(Timeline), kernels=many(NcuKernel),
+        measured=one(Measured), comparison=one(Comparison),
+        kernel_groups=one(KernelGroups), breakdown=one(Breakdown),
+        ranks=one(Ranks))  # fmt: skip
+finish(DiffSide)
+finish(DiffPhase)
+finish(DiffRun)
+finish(DiffOperator)
+finish(DiffFinding)
+finish(FindingsDelta, appeared=many(DiffFinding), vanished=many(DiffFinding))
+finish(DiffDocument, sides=many(DiffSide), phases=many(DiffPhase), run=one(DiffRun),
+        operators=many(DiffOperator), findings=one(FindingsDelta))  # fmt: skip

@@ -115,3 +115,13 @@ def test_a_record_built_in_python_writes_every_field() -> None:
 def test_wrong_shapes_are_refused(text: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
         ReportDocument.from_json(text)
+
+
+def test_records_read_from_json_are_frozen() -> None:
+    import dataclasses
+
+    doc = ReportDocument.from_json(b'{"schema_version": "1.3", "header": {"model": "m"}}')
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        doc.header.model = "other"  # type: ignore[misc]
+    assert dataclasses.replace(doc.header, model="other").model == "other"
+    assert doc.header.model == "m"
