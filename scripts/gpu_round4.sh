@@ -7,12 +7,12 @@
 #          64 output tokens; Qwen3-30B-A3B (MoE), 48 layers, 16 output tokens;
 #   depth  benchmarks/bench_depth.py: ncu cost over depth and generation length.
 #   final  whole, then a short depth grid reusing the 32-layer run (what one call had room for).
-# Usage: OUT=/some/dir bash scripts/gpu_round4.sh cal|whole|depth|final|moe
+# Usage: OUT=/some/dir bash scripts/gpu_round4.sh cal|whole|depth|final|moe|eager
 # Every part writes $OUT/<part>.txt (timings, tails of logs) and one or two tarballs.
 set -u
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
 source scripts/gpu_env.sh
-PART=${1:?cal, whole, depth, final or moe}
+PART=${1:?cal, whole, depth, final, moe or eager}
 LOG=$OUT/$PART.txt
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.sm,temperature.gpu \
   --format=csv | tee "$LOG"
@@ -67,6 +67,10 @@ final() {  # whole + a short depth grid that reuses the 32-layer run (one call, 
 
 moe() {  # the MoE run alone, after the ncu pass stopped building unsampled layers
   whole_one qwen3_30b_a3b_L48_o16 280 --model qwen3-30b-a3b --layers 48 --output-len 16
+}
+
+eager() {  # the eager-operator calibration alone, with the cold (L2-flushed) regimes
+  timeout 100 python3 -m rooflens.capture.calibrate --eager-only "$OUT/eager.json" 2>&1 | grep -v Warn | tail -8 | tee -a "$LOG"
 }
 
 depth() {

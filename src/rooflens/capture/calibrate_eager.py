@@ -8,9 +8,10 @@ contiguous tensors, so they are timed as they are called, over the token count, 
 shape (Llama-3-8B: h 4096, 32 heads, 8 KV heads, d 128, MLP 14336, vocabulary 128256); a lookup
 goes by bytes, the operator's ideal bytes, so other shapes read the same curves.
 
-Two regimes, both CUPTI kernel durations: *back to back* (launches queued, the device never
-idles) and *isolated* (the host spins ``GAP_S`` between launches, as in a launch-bound eager run:
-every kernel starts on an idle device, which costs it a few microseconds more).
+Four regimes (:data:`REGIMES`), all CUPTI kernel durations: *back to back* (launches queued, the
+device never idles) and *isolated* (the host spins ``GAP_S`` between launches, as in a
+launch-bound eager run: every kernel starts on an idle device, which costs it a few microseconds
+more), each warm (same operands call after call: L2-resident) and *cold* (L2 flushed first).
 
 Memory-bound kernels (:func:`bench_memory`): contiguous tensors over 4 KiB … 4 GiB, queued back
 to back, no L2 flush (a decoder's small operators read what the previous one just wrote).
@@ -130,6 +131,16 @@ def bench_memory(torch: Any, timer: Any) -> dict[str, dict[str, Any]]:
 
 KINDS = ("rope", "act", "kv_write", "argmax", "rms_norm", "add", "embedding")
 
+#: (name, host gap between launches in s, L2 flushed before each call).  The *cold* regimes
+#: read 2 × L2 before every call, as a decode step's weight-streaming GEMM does before the
+#: small operator after it: its operands (norm weights, cos/sin, the KV cache) come from DRAM.
+REGIMES = (
+    ("back_to_back", 0.0, False),
+    ("isolated", GAP_S, False),
+    ("cold", 0.0, True),
+    ("cold_isolated", GAP_S, True),
+)
+
 
 def bench_eager(torch: Any, timer: Any, log: Any) -> dict[str, Any]:
     """Both regimes for every kind over the token counts: ``{regime: {kind: curve}}``."""
@@ -137,7 +148,7 @@ def bench_eager(torch: Any, timer: Any, log: Any) -> dict[str, Any]:
 
     grid = [(k, t) for k in KINDS for t in (ARGMAX_ROWS if k == "argmax" else TOKENS)]
     out: dict[str, Any] = {"reference": REF, "gap_s": GAP_S}
-    for regime, gap in (("back_to_back", 0.0), ("isolated", GAP_S)):
+    for regime, gap, flush in REGIMES:
         sizes: list[float] = []
 
         def points(gap: float = gap, sizes: list[float] = sizes) -> Iterable[tuple[Any, int]]:
@@ -146,7 +157,7 @@ def bench_eager(torch: Any, timer: Any, log: Any) -> dict[str, Any]:
                 sizes.append(nbytes)
                 yield fn, min(_reps(nbytes / 3e12 + 3e-6), 20 if gap else 50)
 
-        res = timer.run(points(), flush=False, gap_s=gap)
+        res = timer.run(points(), flush=flush, gap_s=gap)
         curves: dict[str, dict[str, list[Any]]] = {}
         for (kind, _), nbytes, r in zip(grid, sizes, res, strict=True):
             if r is None:
