@@ -116,7 +116,7 @@ def roofline_marks(doc: ReportDocument) -> list[Mark]:
         ]  # fmt: skip
     marks = []
     for g in ncu_signature_groups(doc):
-        members: list[NcuKernel] = [k for k in g["members"] if id(k) in plotted]
+        members = [k for k in g.members if id(k) in plotted]
         if not members:
             continue
         # Plotted kernels have intensity and FLOP/s > 0 (roofline_points).
@@ -128,7 +128,7 @@ def roofline_marks(doc: ReportDocument) -> list[Mark]:
         )
         if dur <= 0 or flops <= 0 or nbytes <= 0:
             continue
-        numbers = [n for k, n in zip(g["members"], g["numbers"], strict=True) if id(k) in plotted]
+        numbers = [n for k, n in zip(g.members, g.numbers, strict=True) if id(k) in plotted]
         marks.append(
             _mark(members[0], numbers, duration_s=dur, intensity=flops / nbytes,
                   achieved_flops_per_s=flops / dur)

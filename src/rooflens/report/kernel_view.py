@@ -15,7 +15,8 @@ on its own stays in report.json and, collapsed, in report.html.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from rooflens.report.formats import NA, f_bw, f_frac, f_indices, f_intensity, f_pct, f_rate, f_time
 from rooflens.report_model import NcuKernel, ReportDocument, TimelineKernel
@@ -41,40 +42,59 @@ def _index(k: TimelineKernel, position: int) -> Any:
     return k.index if k.has("index") else position
 
 
-def group_kernels(kernels: Sequence[TimelineKernel]) -> list[dict[str, Any]]:
-    """Kernels grouped by (full name, operator, phase class), in order of first launch.
+@dataclass(slots=True)
+class KernelGroup:
+    """Timeline kernels of one (full name, operator, phase class): ``indices`` 0-based,
+    ``duration_s`` Σ seconds, ``share`` Σ of their shares of the run's kernel time; ``key``
+    (``G3``) names the group in the grouped table."""
 
-    Each group: ``name``, ``short_name``, ``operator``, ``phase``, ``indices`` (0-based),
-    ``duration_s`` (Σ), ``share`` (Σ of the kernels' shares of the run's kernel time).
-    """
-    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    name: str
+    short_name: str
+    operator: str
+    phase: str
+    indices: list[Any] = field(default_factory=list)
+    duration_s: float = 0.0
+    share: float = 0.0
+    key: str = ""
+
+
+@dataclass(slots=True)
+class Signature:
+    """NCU kernels of one signature (full name, grid, block, operator, phase class), launch
+    order: ``numbers`` 1-based, ``duration_s`` Σ seconds."""
+
+    members: list[NcuKernel] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    duration_s: float = 0.0
+
+
+class _Timed(Protocol):
+    duration_s: float
+
+
+G = TypeVar("G", bound=_Timed)
+
+
+def group_kernels(kernels: Sequence[TimelineKernel]) -> list[KernelGroup]:
+    """Kernels grouped by (full name, operator, phase class), in order of first launch."""
+    groups: dict[tuple[str, str, str], KernelGroup] = {}
     for i, k in enumerate(kernels):
         name = str(k.name or "")
         key = (name, str(k.operator or NA), _phase(k))
         g = groups.get(key)
         if g is None:
-            g = groups[key] = {
-                "name": name,
-                "short_name": k.short_name or name,
-                "operator": key[1],
-                "phase": key[2],
-                "indices": [],
-                "duration_s": 0.0,
-                "share": 0.0,
-            }
-        g["indices"].append(_index(k, i))
-        g["duration_s"] += float(k.duration_s or 0.0)
-        g["share"] += float(k.share or 0.0)
+            g = groups[key] = KernelGroup(name, k.short_name or name, key[1], key[2])
+        g.indices.append(_index(k, i))
+        g.duration_s += float(k.duration_s or 0.0)
+        g.share += float(k.share or 0.0)
     return list(groups.values())
 
 
-def keep_largest(
-    groups: list[dict[str, Any]], most: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def keep_largest(groups: list[G], most: int) -> tuple[list[G], list[G]]:
     """(shown, left out): the ``most`` groups with the largest Σ time, shown in their own order."""
     if len(groups) <= most:
         return groups, []
-    ranked = sorted(range(len(groups)), key=lambda i: -groups[i]["duration_s"])
+    ranked = sorted(range(len(groups)), key=lambda i: -groups[i].duration_s)
     keep = set(ranked[:most])
     return (
         [g for i, g in enumerate(groups) if i in keep],
@@ -86,41 +106,41 @@ def timeline_groups_view(kernels: Sequence[TimelineKernel], s: dict[str, Any]) -
     """Section 二's grouped kernel table (Markdown and HTML) and its full-name key."""
     groups = group_kernels(kernels)
     for i, g in enumerate(groups):
-        g["key"] = f"G{i + 1}"
+        g.key = f"G{i + 1}"
     shown, rest = keep_largest(groups, MD_GROUPS_SHOWN)
     names: dict[str, str] = {}
     for g in groups:
-        names.setdefault(g["name"], f"N{len(names) + 1}")
-    shown_names = {g["name"] for g in shown}
+        names.setdefault(g.name, f"N{len(names) + 1}")
+    shown_names = {g.name for g in shown}
 
-    def row(g: dict[str, Any]) -> dict[str, str]:
-        n = len(g["indices"])
+    def row(g: KernelGroup) -> dict[str, str]:
+        n = len(g.indices)
         return {
-                "key": g["key"],
-                "numbers": f_indices(g["indices"], most=4) or NA,
-                "short_name": g["short_name"],
-                "name_key": names[g["name"]],
-                "operator": g["operator"],
-                "phase": g["phase"],
+                "key": g.key,
+                "numbers": f_indices(g.indices, most=4) or NA,
+                "short_name": g.short_name,
+                "name_key": names[g.name],
+                "operator": g.operator,
+                "phase": g.phase,
                 "count": str(n),
-                "total": f_time(g["duration_s"]),
-                "mean": f_time(g["duration_s"] / n if n else None),
-                "share": f_frac(g["share"]),
+                "total": f_time(g.duration_s),
+                "mean": f_time(g.duration_s / n if n else None),
+                "share": f_frac(g.share),
             }  # fmt: skip
 
     note = str(s["grouped_note"]).format(kernels=len(kernels), groups=len(groups))
     more = ""
     if rest:
         more = str(s["grouped_more"]).format(
-            more=len(rest), total=len(groups), share=f_frac(sum(g["share"] for g in rest)),
-            kernels=sum(len(g["indices"]) for g in rest),
+            more=len(rest), total=len(groups), share=f_frac(sum(g.share for g in rest)),
+            kernels=sum(len(g.indices) for g in rest),
         )  # fmt: skip
     return {
         "rows": [row(g) for g in shown],
         "all_rows": [row(g) for g in groups],
         "names": [{"key": k, "name": n} for n, k in names.items() if n in shown_names],
         "all_names": [{"key": k, "name": n} for n, k in names.items()],
-        "keys": {i: g["key"] for g in groups for i in g["indices"]},
+        "keys": {i: g.key for g in groups for i in g.indices},
         "note": note,
         "more": more,
     }
@@ -175,15 +195,12 @@ def ncu_number(k: NcuKernel, position: int) -> int:
     return int(k.index) + 1 if k.index is not None else position + 1
 
 
-def ncu_signature_groups(doc: ReportDocument) -> list[dict[str, Any]]:
-    """NCU kernels grouped by signature (full name, grid, block, operator, phase class).
-
-    Each group: ``members`` (the :class:`NcuKernel` rows, launch order), ``numbers``
-    (1-based), ``duration_s`` (Σ).  Grid, block and phase come from the kernel's timeline entry.
-    """
+def ncu_signature_groups(doc: ReportDocument) -> list[Signature]:
+    """NCU kernels grouped by signature (full name, grid, block, operator, phase class), in
+    order of first launch.  Grid, block and phase come from the kernel's timeline entry."""
     kernels = doc.timeline.kernels if doc.timeline else ()
     timeline = {_index(k, i): k for i, k in enumerate(kernels)}
-    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    groups: dict[tuple[Any, ...], Signature] = {}
     for pos, k in enumerate(doc.kernels or ()):
         tk = timeline.get(k.timeline_index)
         key = (
@@ -193,8 +210,10 @@ def ncu_signature_groups(doc: ReportDocument) -> list[dict[str, Any]]:
             k.operator or (tk.operator if tk else None) or NA,
             _phase(tk),
         )
-        g = groups.setdefault(key, {"members": [], "numbers": [], "duration_s": 0.0})
-        g["members"].append(k)
-        g["numbers"].append(ncu_number(k, pos))
-        g["duration_s"] += float(k.duration_s or 0.0)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = Signature()
+        g.members.append(k)
+        g.numbers.append(ncu_number(k, pos))
+        g.duration_s += float(k.duration_s or 0.0)
     return list(groups.values())

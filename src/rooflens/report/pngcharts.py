@@ -8,6 +8,7 @@ by operator.  The images carry numbers and units only; the Markdown captions the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,19 +99,19 @@ def _timeline(plt: Any, doc: ReportDocument, path: Path) -> bool:
         return False
     if len(steps) == 1:
         fig, ax = plt.subplots(figsize=(10, 1.8), dpi=110)
-        _bars(ax, steps[0]["kernels"])
+        _bars(ax, steps[0].kernels)
     else:
         fig, (ax, ov) = plt.subplots(2, 1, figsize=(10, 3.4), dpi=110)
         step = detail_step(steps)
         assert step is not None
-        _bars(ax, step["kernels"])
-        t0 = steps[0]["start_s"]
+        _bars(ax, step.kernels)
+        t0 = steps[0].start_s
         ov.broken_barh(
-            [((st["start_s"] - t0) * 1e6, (st["end_s"] - st["start_s"]) * 1e6) for st in steps],
+            [((st.start_s - t0) * 1e6, (st.end_s - st.start_s) * 1e6) for st in steps],
             (0, 1), color="#f6d5d5",
         )  # fmt: skip
         ov.broken_barh(
-            [((st["start_s"] - t0) * 1e6, st["busy_s"] * 1e6) for st in steps], (0, 1),
+            [((st.start_s - t0) * 1e6, st.busy_s * 1e6) for st in steps], (0, 1),
             color="#337ab7", linewidth=0,
         )  # fmt: skip
         ov.set_yticks([])
@@ -136,7 +137,7 @@ def _operators(plt: Any, doc: ReportDocument, path: Path) -> bool:
     return True
 
 
-def write_charts(doc: ReportDocument | dict[str, Any], out_dir: str | Path) -> list[Path]:
+def write_charts(doc: ReportDocument | Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     """Write roofline.png, timeline.png, operators.png (those the data allows) into ``out_dir``."""
     doc = as_document(doc)
     plt = _pyplot()

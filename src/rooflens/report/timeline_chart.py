@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -47,9 +48,22 @@ def busy_time(ks: Sequence[Placed]) -> float:
     return busy
 
 
-def timeline_steps(doc: ReportDocument) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of the chosen run (NVTX phase label; ``""`` when none): its placed kernels,
+    first start and last end, GPU busy time (union of kernel intervals) and idle time, seconds."""
+
+    name: str
+    kernels: list[Placed]
+    start_s: float
+    end_s: float
+    busy_s: float
+    idle_s: float
+
+
+def timeline_steps(doc: ReportDocument) -> list[Step]:
     """The chosen run's steps (kernels by NVTX phase label: ``prefill``, ``decode[k]``; one step
-    when there is none), in launch order: name, kernels, start_s, end_s, busy_s, idle_s."""
+    when there is none), in launch order."""
     kernels = doc.timeline.kernels if doc.timeline else ()
     by_step: dict[str, list[Placed]] = {}
     for k in kernels:
@@ -59,15 +73,14 @@ def timeline_steps(doc: ReportDocument) -> list[dict[str, Any]]:
     for name, members in by_step.items():
         start, end = min(_start(k) for k in members), max(_end(k) for k in members)
         busy = busy_time(members)
-        steps.append({"name": name, "kernels": members, "start_s": start, "end_s": end,
-                      "busy_s": busy, "idle_s": max(end - start - busy, 0.0)})  # fmt: skip
-    return sorted(steps, key=lambda st: st["start_s"])
+        steps.append(Step(name, members, start, end, busy, max(end - start - busy, 0.0)))
+    return sorted(steps, key=lambda st: st.start_s)
 
 
-def detail_step(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+def detail_step(steps: list[Step]) -> Step | None:
     """The step the timeline shows in full: the one with the most idle time (its bubbles are
     the ones worth seeing); the first such step on a tie."""
-    return max(steps, key=lambda st: st["idle_s"]) if steps else None
+    return max(steps, key=lambda st: st.idle_s) if steps else None
 
 
 def timeline_bars(
@@ -127,20 +140,18 @@ def _bars_svg(ks: Sequence[Placed], y: int, ml: float, pw: float, s: dict[str, A
     return parts
 
 
-def _overview_svg(
-    steps: list[dict[str, Any]], y: int, ml: float, pw: float, s: dict[str, Any]
-) -> list[str]:
+def _overview_svg(steps: list[Step], y: int, ml: float, pw: float, s: dict[str, Any]) -> list[str]:
     """One bar per step, busy (blue) and idle (pink) side by side, on the run's time axis."""
-    t0, t1 = steps[0]["start_s"], max(st["end_s"] for st in steps)
+    t0, t1 = steps[0].start_s, max(st.end_s for st in steps)
     span = (t1 - t0) or 1e-9
     parts = []
     for st in steps:
-        x = ml + (st["start_s"] - t0) / span * pw
-        w = max((st["end_s"] - st["start_s"]) / span * pw, 0.8)
-        busy_w = w * (st["busy_s"] / ((st["end_s"] - st["start_s"]) or 1e-9))
+        x = ml + (st.start_s - t0) / span * pw
+        w = max((st.end_s - st.start_s) / span * pw, 0.8)
+        busy_w = w * (st.busy_s / ((st.end_s - st.start_s) or 1e-9))
         info = esc(
-            f"{st['name'] or '-'}: {len(st['kernels'])}, {s['busy']} {f_time(st['busy_s'])}, "
-            f"{s['idle']} {f_time(st['idle_s'])}"
+            f"{st.name or '-'}: {len(st.kernels)}, {s['busy']} {f_time(st.busy_s)}, "
+            f"{s['idle']} {f_time(st.idle_s)}"
         )
         parts.append(
             f'<g class="step" data-info="{info}"><title>{info}</title>'
@@ -174,16 +185,16 @@ def timeline_svg(doc: ReportDocument, s: dict[str, Any], width: int = 1100) -> s
         step = detail_step(steps)
         assert step is not None
         parts.append(f'<text x="{ml}" y="14" font-size="12">{esc(step_title(step, s))}</text>')
-        parts += _bars_svg(step["kernels"], 20, ml, pw, s)
+        parts += _bars_svg(step.kernels, 20, ml, pw, s)
         parts.append(f'<text x="{ml}" y="110" font-size="12">{esc(s["step_overview"])}</text>')
         parts += _overview_svg(steps, 118, ml, pw, s)
         legend = f"{s['timeline_legend']}; {s['overview_legend']}"
     else:
-        parts += _bars_svg(steps[0]["kernels"], 20, ml, pw, s)
+        parts += _bars_svg(steps[0].kernels, 20, ml, pw, s)
         legend = str(s["timeline_legend"])
     parts.append(f'<text x="10" y="{height - 8}" font-size="11">{esc(legend)}</text></svg>')
     return "\n".join(parts)
 
 
-def step_title(step: dict[str, Any], s: dict[str, Any]) -> str:
-    return str(s["step_detail"]).format(step=step["name"] or "-")
+def step_title(step: Step, s: dict[str, Any]) -> str:
+    return str(s["step_detail"]).format(step=step.name or "-")

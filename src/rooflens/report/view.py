@@ -35,6 +35,7 @@ from rooflens.report.formats import (
 )
 from rooflens.report.kernel_view import (
     NCU_GROUPS_SHOWN,
+    Signature,
     keep_largest,
     kernel_lines,
     ncu_lines,
@@ -304,7 +305,7 @@ def ncu_view(doc: ReportDocument, s: dict[str, Any], detail: bool = False) -> di
         return None
     groups = ncu_signature_groups(doc)
     shown, rest = keep_largest(groups, NCU_GROUPS_SHOWN)
-    total_s = sum(g["duration_s"] for g in groups) or 1.0
+    total_s = sum(g.duration_s for g in groups) or 1.0
     return {
         "blocks": [_signature_block(g, s) for g in shown],
         "all_blocks": [_signature_block(g, s) for g in groups] if detail else [],
@@ -315,22 +316,22 @@ def ncu_view(doc: ReportDocument, s: dict[str, Any], detail: bool = False) -> di
         else "",
         "more": str(s["ncu_more"]).format(
             more=len(rest), total=len(groups),
-            share=f_frac(sum(g["duration_s"] for g in rest) / total_s),
+            share=f_frac(sum(g.duration_s for g in rest) / total_s),
         )
         if rest
         else "",
     }  # fmt: skip
 
 
-def _signature_block(g: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
+def _signature_block(g: Signature, s: dict[str, Any]) -> dict[str, Any]:
     """One signature's block: its first kernel's figures, and a line for the others."""
-    block = kernel_block_view(g["members"][0], s, g["numbers"][0])
+    block = kernel_block_view(g.members[0], s, g.numbers[0])
     block["group_line"] = (
         str(s["ncu_group_line"]).format(
-            count=len(g["members"]), total=f_time(g["duration_s"]),
-            indices=f_indices([n - 1 for n in g["numbers"]]), rep=g["numbers"][0],
+            count=len(g.members), total=f_time(g.duration_s),
+            indices=f_indices([n - 1 for n in g.numbers]), rep=g.numbers[0],
         )
-        if len(g["members"]) > 1
+        if len(g.members) > 1
         else ""
     )  # fmt: skip
     return block
