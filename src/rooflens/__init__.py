@@ -2,7 +2,8 @@
 
 Layers (see docs/architecture.md): ``model`` + ``hardware`` + ``predict`` make the roofline
 prediction; ``capture`` runs workloads under nsys/ncu/torch.profiler; ``traces`` parse
-profiles into plain data; ``analysis`` turns that data into figures; ``report`` renders;
+profiles into plain data; ``analysis`` turns that data into figures and builds the typed
+report document (``report_model``: report.json as dataclasses); ``report`` renders it;
 ``pipeline`` is where they meet.
 
 The Python API (docs/api.md)::
@@ -10,6 +11,7 @@ The Python API (docs/api.md)::
     rooflens.predict("llama-3-8b", "H200", batch=8, input_len=1024, output_len=64)
     rooflens.analyze("run-folder-or-profile-files", model="llama-3-8b") -> Report
     rooflens.load_report("report.json") -> Report
+    Report.document -> rooflens.report_model.ReportDocument
 """
 
 __version__ = "0.1.0"
