@@ -68,16 +68,16 @@ def test_every_kernel_listed_in_sections_2_and_3(md_en: str) -> None:
     # Section 三: one block per signature; every kernel's number in exactly one block.
     sec3 = md_en.split("# 3. NCU")[1].split("# 4. Operator")[0]
     heads = re.findall(r"^\d+\. \*\*#(\d+)\*\* ", sec3, re.M)
-    # 31 signatures (every synthetic kernel has the same grid and block): the 24 with the most
-    # time get a block, a line names the other 7.
-    assert len(re.findall(r"^   - Full name: ", sec3, re.M)) == len(heads) == 24
-    assert "7 more signature(s) (31 in all," in sec3
+    # 31 signatures (every synthetic kernel has the same grid and block), more than the 24 a
+    # one-layer run shows whole: the 16 with the most time get a block, a line names the other 15.
+    assert len(re.findall(r"^   - Full name: ", sec3, re.M)) == len(heads) == 16
+    assert "15 more signature(s) (31 in all," in sec3
     dur = {i + 1: s[2] for i, s in enumerate(kernel_specs())}
     ranked = sorted(hand.values(), key=lambda nums: -sum(dur[n] for n in nums))
     covered = [int(h) for h in heads]
     for line in re.findall(r"numbers (.+?)\); the figures below are those of #(\d+)", sec3):
         covered += [n for n in expand_numbers(line[0]) if n != int(line[1])]
-    assert sorted(covered) == sorted(n for nums in ranked[:24] for n in nums)
+    assert sorted(covered) == sorted(n for nums in ranked[:16] for n in nums)
 
 
 def test_kernel_durations_match_json(md_zh: str, doc: dict[str, Any]) -> None:

@@ -23,9 +23,14 @@ from rooflens.report_model import NcuKernel, ReportDocument, TimelineKernel
 from rooflens.vocab import canonical_phase
 
 # Rows the Markdown shows at most (the rest: the largest by time are kept, a line says how many
-# more are in report.html / report.json).  Chosen so that a whole-model run stays < 800 lines.
+# more are in report.html / report.json).  Chosen so that a whole-model run stays < 800 lines:
+# with 24 NCU signature blocks (~21 lines each) a 32-layer, 64-token Llama-3-8B run on the H200
+# gave 833 lines and a 48-layer Qwen3-30B-A3B run 884; 16 blocks leave ~165 lines fewer.
+# A run with at most NCU_GROUPS_ALL signatures (one layer: the original SGLang report's scope)
+# shows every one.
 MD_GROUPS_SHOWN = 60
-NCU_GROUPS_SHOWN = 24
+NCU_GROUPS_SHOWN = 16
+NCU_GROUPS_ALL = 24
 
 
 def number(index: Any) -> int | None:
@@ -150,18 +155,40 @@ def _dims(d: list[int] | None) -> str:
     return "-" if not d else ",".join(str(int(v)) for v in d)
 
 
+#: Per-kernel lines the HTML lists in each collapsible ``<pre>`` (timeline, NCU).  A whole
+#: model's run has ~50,000 kernels (Llama-3-8B, 32 layers, 64 tokens: ~45 + ~70 bytes a kernel,
+#: 5.8 MB of a 6.2 MB page on the H200 capture); the grouped tables above them cover every
+#: kernel, and report.json holds each one.
+HTML_KERNEL_LINES = 10_000
+
+
+def _more_line(total: int, first: int | None, last: int | None, s: dict[str, Any]) -> list[str]:
+    """The closing line of a listing cut at :data:`HTML_KERNEL_LINES` (none when not cut)."""
+    if total <= HTML_KERNEL_LINES:
+        return []
+    return [
+        str(s["lines_more"]).format(
+            more=total - HTML_KERNEL_LINES, first=first or NA, last=last or NA
+        )
+    ]
+
+
 def kernel_lines(kernels: Sequence[TimelineKernel], keys: dict[Any, str], s: dict[str, Any]) -> str:
-    """Every kernel of the chosen run as tab-separated lines (HTML's collapsible ``<pre>``),
-    numbered from 1, its name and operator given by its group's key (``G3``, the grouped
-    table): ~45 bytes a kernel, so 30,000 kernels take ~1.4 MB of the page."""
+    """The chosen run's kernels as tab-separated lines (HTML's collapsible ``<pre>``), numbered
+    from 1, its name and operator given by its group's key (``G3``, the grouped table): ~45
+    bytes a kernel; the first :data:`HTML_KERNEL_LINES`, then one line saying how many more."""
     head = ["#", s["group"], s["exec_time"], s["phase"], "grid/block"]
     lines = ["\t".join(str(h) for h in head)]
-    for i, k in enumerate(kernels):
+    for i, k in enumerate(kernels[:HTML_KERNEL_LINES]):
         index = _index(k, i)
         lines.append(
             f"{number(index)}\t{keys.get(index, NA)}\t{f_time(k.duration_s)}\t"
             f"{k.phase or NA}\t{_dims(k.grid)}/{_dims(k.block)}"
         )
+    if len(kernels) > HTML_KERNEL_LINES:
+        first = number(_index(kernels[HTML_KERNEL_LINES], HTML_KERNEL_LINES))
+        last = number(_index(kernels[-1], len(kernels) - 1))
+        lines += _more_line(len(kernels), first, last, s)
     return "\n".join(lines)
 
 
@@ -173,7 +200,8 @@ def ncu_lines(doc: ReportDocument, s: dict[str, Any]) -> str:
     ]  # fmt: skip
     lines = ["\t".join(str(h) for h in head)]
     bounds = s["bounds"]
-    for pos, k in enumerate(doc.kernels or ()):
+    kernels = doc.kernels or ()
+    for pos, k in enumerate(kernels[:HTML_KERNEL_LINES]):
         lines.append(
             "\t".join(
                 [
@@ -185,6 +213,10 @@ def ncu_lines(doc: ReportDocument, s: dict[str, Any]) -> str:
                 ]
             )
         )  # fmt: skip
+    if len(kernels) > HTML_KERNEL_LINES:
+        first = ncu_number(kernels[HTML_KERNEL_LINES], HTML_KERNEL_LINES)
+        last = ncu_number(kernels[-1], len(kernels) - 1)
+        lines += _more_line(len(kernels), first, last, s)
     return "\n".join(lines)
 
 

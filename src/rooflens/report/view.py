@@ -34,6 +34,7 @@ from rooflens.report.formats import (
     f_time,
 )
 from rooflens.report.kernel_view import (
+    NCU_GROUPS_ALL,
     NCU_GROUPS_SHOWN,
     Signature,
     keep_largest,
@@ -297,14 +298,15 @@ def timeline_view(
 
 
 def ncu_view(doc: ReportDocument, s: dict[str, Any], detail: bool = False) -> dict[str, Any] | None:
-    """Section 三: one block per NCU kernel signature (a lone kernel is its own signature),
-    the ``NCU_GROUPS_SHOWN`` with the most time in Markdown; ``detail``: every signature and
-    every kernel's figures too (the HTML)."""
+    """Section 三: one block per NCU kernel signature (a lone kernel is its own signature).
+    Markdown shows all of them up to ``NCU_GROUPS_ALL``, else the ``NCU_GROUPS_SHOWN`` with the
+    most time; ``detail``: every signature and every kernel's figures too (the HTML)."""
     kernels = doc.kernels
     if kernels is None:
         return None
     groups = ncu_signature_groups(doc)
-    shown, rest = keep_largest(groups, NCU_GROUPS_SHOWN)
+    limit = len(groups) if len(groups) <= NCU_GROUPS_ALL else NCU_GROUPS_SHOWN
+    shown, rest = keep_largest(groups, limit)
     total_s = sum(g.duration_s for g in groups) or 1.0
     return {
         "blocks": [_signature_block(g, s) for g in shown],
