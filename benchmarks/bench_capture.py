@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from rooflens.capture import ncu as ncu_cmd  # noqa: E402
-from rooflens.capture.tools import find_tool, tool_env  # noqa: E402
+from rooflens.tools import find_tool, tool_env  # noqa: E402
 
 
 def _kernel_names(csv_path: Path) -> list[str]:

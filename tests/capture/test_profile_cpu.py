@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rooflens.capture import tools
+from rooflens import tools
 from rooflens.capture.rundir import claim_out_dir, new_run_dir
 from rooflens.commands.profile import builtin_program
 from rooflens.errors import RooflensError, ToolMissingError

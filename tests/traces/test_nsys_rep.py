@@ -41,7 +41,7 @@ def test_without_nsys_the_error_gives_the_export_command(
 ) -> None:
     monkeypatch.delenv("ROOFLENS_NSYS", raising=False)
     monkeypatch.setenv("PATH", str(rep.parent))
-    from rooflens.capture.tools import find_tool
+    from rooflens.tools import find_tool
 
     if find_tool("nsys", required=False) is not None:
         pytest.skip("nsys is installed on this machine")

@@ -67,3 +67,14 @@ def test_renderers_do_not_import_analysis() -> None:
         if m.startswith("rooflens.report")
     }
     assert not {m: d for m, d in bad.items() if d}
+
+
+def test_readers_know_nothing_of_capture_analysis_or_reports() -> None:
+    upper = ("rooflens.capture", "rooflens.analysis", "rooflens.report", "rooflens.commands",
+             "rooflens.pipeline")  # fmt: skip
+    bad = {
+        m: sorted(n for n in deps if n.startswith(upper))
+        for m, deps in _graph(top_level_only=False).items()
+        if m.startswith("rooflens.traces")
+    }
+    assert not {m: d for m, d in bad.items() if d}

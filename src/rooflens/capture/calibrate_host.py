@@ -114,7 +114,7 @@ def host_under_nsys(log: Any) -> dict[str, Any] | None:
     """The host benchmark in a child process under ``nsys profile`` (capture flags), or None
     (with a log line) when nsys is missing or the child fails."""
     from rooflens.capture.nsys import profile_command
-    from rooflens.capture.tools import find_tool, tool_env
+    from rooflens.tools import find_tool, tool_env
 
     nsys = find_tool("nsys", required=False)
     if nsys is None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from rooflens.capture import ncu as ncu_cmd
 from rooflens.capture import nsys as nsys_cmd
 from rooflens.capture.rundir import Manifest, Step
-from rooflens.capture.tools import find_tool, tool_env
+from rooflens.tools import find_tool, tool_env
 
 Progress = Callable[[str], None]
 

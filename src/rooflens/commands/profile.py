@@ -18,8 +18,8 @@ import typer
 
 from rooflens.capture.profile import CaptureOptions, capture, failed_steps
 from rooflens.capture.rundir import Manifest, claim_out_dir, new_run_dir
-from rooflens.capture.tools import find_tool, gpu_count, gpu_problem, install_hint
 from rooflens.errors import RooflensError, ToolMissingError
+from rooflens.tools import find_tool, gpu_count, gpu_problem, install_hint
 from rooflens.vocab import precision_for_dtype
 
 DEFAULT_RUNS_DIR = Path("rooflens-runs")

@@ -37,7 +37,7 @@ def export_command(nsys: str | Path, rep: Path, out: Path) -> list[str]:
 
 
 def _run_export(rep: Path, out: Path) -> None:
-    from rooflens.capture.tools import find_tool, tool_env
+    from rooflens.tools import find_tool, tool_env
 
     nsys = find_tool("nsys", required=False)
     if nsys is None:

@@ -1,4 +1,6 @@
-"""Finding the NVIDIA command-line tools (nsys, ncu) on this machine.
+"""Finding the NVIDIA command-line tools (nsys, ncu) on this machine — shared by the capture
+steps and the .nsys-rep reader (a leaf module: it imports only errors, so readers need not import
+capture).
 
 nsys is often not on PATH: Nsight Compute ships a copy (``…/nsight-compute/<ver>/host/target-linux-x64/nsys``)
 and CUDA toolkits install it under ``/opt/nvidia/nsight-systems/<ver>/bin``.  We look on PATH first,
