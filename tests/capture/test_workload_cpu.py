@@ -112,20 +112,25 @@ def test_sdpa_with_gqa_matches_reference() -> None:
     torch.testing.assert_close(got, _reference_attention(q, k, v, True))
 
 
-def test_moe_layer_runs_and_routes_top_k() -> None:
-    moe = DecoderShape(
+def _moe_shape(layers: int, experts: int, shared: int = 0) -> DecoderShape:
+    """A tiny mixture-of-experts decoder: top-2 routing over ``experts``."""
+    return DecoderShape(
         hidden_size=32,
         intermediate_size=48,
-        num_layers=1,
+        num_layers=layers,
         num_heads=2,
         num_kv_heads=2,
         head_dim=16,
         vocab_size=50,
-        num_experts=4,
+        num_experts=experts,
         top_k=2,
         moe_intermediate_size=24,
-        num_shared_experts=1,
+        num_shared_experts=shared,
     )
+
+
+def test_moe_layer_runs_and_routes_top_k() -> None:
+    moe = _moe_shape(layers=1, experts=4, shared=1)
     m = Decoder(moe, layers=1, batch=1, max_len=6, dtype=torch.float32, device="cpu")
     mark = Recorder()
     out = torch.zeros(1, 1, dtype=torch.long)
@@ -180,18 +185,7 @@ class StackRecorder(Marker):
 def test_ncu_sample_covers_a_sampled_layer_but_only_the_first_experts() -> None:
     from rooflens.capture.workload import SAMPLED_EXPERTS
 
-    moe = DecoderShape(
-        hidden_size=32,
-        intermediate_size=48,
-        num_layers=2,
-        num_heads=2,
-        num_kv_heads=2,
-        head_dim=16,
-        vocab_size=50,
-        num_experts=8,
-        top_k=2,
-        moe_intermediate_size=24,
-    )
+    moe = _moe_shape(layers=2, experts=8)
     m = Decoder(moe, layers=2, batch=1, max_len=40, dtype=torch.float32, device="cpu")
     mark = StackRecorder()
     out = torch.zeros(1, 1, dtype=torch.long)
