@@ -11,11 +11,10 @@ W=/tmp/rooflens-whole; rm -rf $W; mkdir -p $W
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
 one() {  # name, then rooflens run arguments
   local name=$1; shift
-  local t0=$(date +%s.%N)
+  local t0=$SECONDS  # bash's own clock: the GPU machine has no bc
   timeout 280 python3 -m rooflens run "$@" --lang en --out "$W/$name" > "$W/$name.log" 2>&1
   local rc=$?
-  local t1=$(date +%s.%N)
-  echo "$name rc=$rc wall_s=$(echo "$t1 - $t0" | bc)" | tee -a "$OUT/times.txt"
+  echo "$name rc=$rc wall_s=$((SECONDS - t0))" | tee -a "$OUT/times.txt"
   tail -4 "$W/$name.log"
   grep -h "elapsed\|\[ *[0-9.]* s\]" "$W/$name.log" | tail -12 >> "$OUT/times.txt"
   [ -f "$W/$name/report/report.md" ] && wc -lc "$W/$name/report/report.md" "$W/$name/report/report.html" "$W/$name/report/report.json" | tee -a "$OUT/times.txt"
