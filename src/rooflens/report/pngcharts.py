@@ -115,6 +115,8 @@ def _timeline(plt: Any, doc: ReportDocument, path: Path) -> bool:
             color="#337ab7", linewidth=0,
         )  # fmt: skip
         ov.set_yticks([])
+        # A whole run spans seconds: plain µs with thousands separators, not a "1e6" offset.
+        ov.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:,.0f}"))
         ov.set_xlabel(LABELS["timeline_x"])
     fig.tight_layout()
     fig.savefig(path)
