@@ -429,3 +429,13 @@ def test_ncu_pass_of_a_sample_launches_only_the_sample(
         ]
     else:
         assert opts.ncu_program is None
+
+
+def test_without_nsys_the_ncu_pass_writes_the_workload_summary(tmp_path: Path) -> None:
+    from rooflens.commands.profile import CaptureRequest, _options
+
+    opts = _options(CaptureRequest(output_len=8), tmp_path, ("torch",), '{"hidden_size": 8}')
+    assert opts.ncu_program is not None
+    assert opts.ncu_program[opts.ncu_program.index("--summary") + 1] == str(
+        tmp_path / "workload.json"
+    )

@@ -321,8 +321,10 @@ def _options(
                                   tp=req.tp, **kw)  # type: ignore[arg-type]  # fmt: skip
         torch_program = builtin_program(shape_file, summary=None, **kw)  # type: ignore[arg-type]
         if req.ncu_scope in ("sample", "check") and not req.nvtx_run and not req.cuda_graph:
-            # ncu's pass launches only the sample (rooflens.capture.workload.run_workload).
-            ncu_program = builtin_program(shape_file, summary=None, ncu_check=check, tp=req.tp,
+            # ncu's pass launches only the sample (rooflens.capture.workload.run_workload); the
+            # summary (workload.json) is the nsys pass's, unless nsys does not run.
+            summary = None if "nsys" in timelines else run_dir / "workload.json"
+            ncu_program = builtin_program(shape_file, summary=summary, ncu_check=check, tp=req.tp,
                                           sample_only=True, **kw)  # type: ignore[arg-type]  # fmt: skip
         run_regex = req.nvtx_run or ncu_run_regex(req.ncu_scope, req.runs - 1)
     return CaptureOptions(
