@@ -49,3 +49,34 @@ def test_predict_is_the_predictor() -> None:
         Workload(8, 1024, 64, Precision.parse("W16A16KV16")),
     )
     assert got.to_dict() == want.to_dict()
+
+
+def test_to_pandas_without_pandas_says_how_to_get_it(monkeypatch: Any) -> None:
+    import sys
+
+    import pytest
+
+    from rooflens.errors import RooflensError
+
+    rep = rooflens.load_report(
+        Path(__file__).resolve().parents[2] / "examples/h200_llama3_8b_prefill/report/report.json"
+    )
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas → ImportError
+    with pytest.raises(RooflensError, match="pip install pandas"):
+        rep.to_pandas()
+
+
+def test_to_pandas_has_one_row_per_operator_row() -> None:
+    import pytest
+
+    pytest.importorskip("pandas")
+    rep = rooflens.load_report(
+        Path(__file__).resolve().parents[2] / "examples/h200_llama3_8b_prefill/report/report.json"
+    )
+    df = rep.to_pandas()
+    assert len(df) == len(rep.doc["comparison"]["operators"])
+    first = rep.doc["comparison"]["operators"][0]
+    assert (
+        df.iloc[0]["name"] == first["name"]
+        and df.iloc[0]["measured_time_s"] == first["measured_time_s"]
+    )
