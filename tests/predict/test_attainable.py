@@ -160,3 +160,39 @@ def test_eager_kernel_counts_match_a_real_capture() -> None:
         assert o["kernel_count"] / instances == per_call * calls, o["name"]
         checked += 1
     assert checked >= 9
+
+
+def test_cold_eager_curves_are_preferred_when_the_file_has_them() -> None:
+    arch = load_architecture("llama-3-8b")
+    wl = _wl(1, 128, 1, 1)
+    norm = lambda p: next(r for r in p.operators if r.name == "attn_norm" and r.phase == "prefill")  # noqa: E731
+    for host_s, warm_only, with_cold in ((1e-9, 1e-6, 2e-6), (1e-3, 3e-6, 4e-6)):
+        doc = _synthetic(4.8e12, 1e-6, 3e-6, host_s)
+        sizes = doc["eager"]["back_to_back"]["rms_norm"]["bytes"]
+        assert norm(predict(arch, H200, wl, from_dict(doc, Path("w.json")))).attainable_time_s == (
+            pytest.approx(warm_only)
+        )
+        doc["eager"]["cold"] = {"rms_norm": {"bytes": sizes, "time_s": [2e-6, 2e-6 * (1 + 1e-9)]}}
+        doc["eager"]["cold_isolated"] = {
+            "rms_norm": {"bytes": sizes, "time_s": [4e-6, 4e-6 * (1 + 1e-9)]}
+        }
+        # device-bound (1 ns host calls): cold back to back; launch-bound (1 ms): cold isolated
+        got = norm(predict(arch, H200, wl, from_dict(doc, Path("c.json")))).attainable_time_s
+        assert got == pytest.approx(with_cold)
+
+
+def test_the_loader_reads_every_regime_the_benchmark_writes() -> None:
+    from rooflens.capture.calibrate_eager import REGIMES
+    from rooflens.hardware.calibration import EAGER_REGIMES
+
+    assert tuple(name for name, _, _ in REGIMES) == EAGER_REGIMES
+
+
+def test_a_broken_cold_curve_is_one_line() -> None:
+    from rooflens.errors import InputError
+
+    doc = _synthetic(4.8e12, 1e-6, 3e-6, 1e-9)
+    doc["eager"]["cold"] = {"rms_norm": {"bytes": [2e3, 1e3], "time_s": [1e-6, 2e-6]}}
+    with pytest.raises(InputError) as exc:
+        from_dict(doc, Path("bad.json"))
+    assert "eager.cold.rms_norm" in str(exc.value) and "\n" not in str(exc.value)

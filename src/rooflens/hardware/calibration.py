@@ -140,10 +140,18 @@ class Calibration:
     def eager_time(self, kind: str, nbytes: Num, isolated: bool = False) -> Num | None:
         """Seconds of one eager operator of ``kind`` (``rope`` per tensor, ``act``, ``kv_write``
         per tensor, ``argmax``, ``rms_norm``, ``add``, ``embedding``) moving ``nbytes`` ideal
-        bytes, back to back or ``isolated`` (launch-bound); None when not measured."""
-        regime = self.eager.get("isolated" if isolated else "back_to_back") or {}
-        curve = regime.get(kind)
-        return None if curve is None else curve.at(nbytes)
+        bytes, back to back or ``isolated`` (launch-bound); None when not measured.
+
+        The *cold* curve (L2 flushed before every call) when the file has one: in a decoder
+        step every small operator runs after a GEMM that streamed its weights through L2, and
+        on the warm curves these operators measured 20–35 % fast against real H200 captures
+        (docs/calibration.md).  Files without cold curves use the warm ones."""
+        names = ("cold_isolated", "isolated") if isolated else ("cold", "back_to_back")
+        for name in names:
+            curve = (self.eager.get(name) or {}).get(kind)
+            if curve is not None:
+                return curve.at(nbytes)
+        return None
 
     def host_costs(self, under_nsys: bool) -> HostCosts:
         """Host costs as measured under nsys (when asked and measured), else without a profiler."""
@@ -259,12 +267,17 @@ def _attention(path: Path, doc: dict[str, Any]) -> dict[str, list[AttentionTable
     return out
 
 
+#: The eager regimes a file may hold (rooflens.capture.calibrate_eager.REGIMES): warm back to
+#: back and isolated (every file with an eager section), and their cold twins (newer files).
+EAGER_REGIMES = ("back_to_back", "isolated", "cold", "cold_isolated")
+
+
 def _eager(path: Path, doc: dict[str, Any]) -> dict[str, dict[str, Curve]]:
     section = doc.get("eager") or {}
     if not isinstance(section, dict):
         raise InputError(path, "calibration field eager has the wrong type")
     out: dict[str, dict[str, Curve]] = {}
-    for regime in ("back_to_back", "isolated"):
+    for regime in EAGER_REGIMES:
         for kind, c in (section.get(regime) or {}).items():
             if isinstance(c, dict):
                 curve = _curve(path, f"eager.{regime}.{kind}", c.get("bytes"), c.get("time_s"))
