@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -439,3 +440,39 @@ def test_without_nsys_the_ncu_pass_writes_the_workload_summary(tmp_path: Path) -
     assert opts.ncu_program[opts.ncu_program.index("--summary") + 1] == str(
         tmp_path / "workload.json"
     )
+
+
+def test_a_long_ncu_step_says_how_many_kernels_it_has_profiled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rooflens.capture import profile as capture_profile
+    from rooflens.capture.rundir import Manifest
+
+    monkeypatch.setattr(capture_profile, "HEARTBEAT_S", 0.05)
+    prog = (
+        "import sys, time\n"
+        "for i in range(3):\n"
+        "    print(f'==PROF== Profiling \"k{i}\" - {i}: 0%....100% - 17 passes', flush=True)\n"
+        "    time.sleep(0.3)\n"
+    )
+    said: list[str] = []
+    step = capture_profile.run_step(
+        Manifest(str(tmp_path), {}), "ncu", [sys.executable, "-c", prog],
+        env=None, progress=said.append, timeout_s=30,
+    )  # fmt: skip
+    assert step.status == "ok" and step.returncode == 0
+    counts = [int(m.group(1)) for m in map(re.compile(r"running, (\d+) kernels").search, said) if m]
+    assert counts and counts == sorted(counts) and counts[-1] <= 3 and max(counts) >= 1
+    assert said[-1].startswith("ncu: ok in")
+
+
+def test_a_step_past_its_time_limit_is_killed_and_recorded_failed(tmp_path: Path) -> None:
+    from rooflens.capture.profile import run_step
+    from rooflens.capture.rundir import Manifest
+
+    step = run_step(
+        Manifest(str(tmp_path), {}), "nsys", [sys.executable, "-c", "import time; time.sleep(30)"],
+        env=None, progress=lambda _: None, timeout_s=0.5,
+    )  # fmt: skip
+    # killed at the limit (had it been waited for, it would have ended with code 0)
+    assert step.status == "failed" and step.returncode is None

@@ -118,12 +118,10 @@ def run_step(
     t0 = time.perf_counter()
     try:
         with open(log, "wb") as fh:
-            proc = subprocess.run(
-                argv, stdout=fh, stderr=subprocess.STDOUT, env=env, timeout=timeout_s
-            )
-        step.returncode = proc.returncode
-    except subprocess.TimeoutExpired:
-        step.returncode = None
+            step.returncode = _wait_with_heartbeat(
+                subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, env=env),
+                name, log, t0, timeout_s, progress,
+            )  # fmt: skip
     except OSError as exc:
         log.write_text(f"could not start: {exc}\n", encoding="utf-8")
         step.returncode = 127
@@ -144,6 +142,45 @@ def run_step(
         + (f" — {step.message}" if step.message else "")
     )
     return step
+
+
+#: Seconds between "still running" lines of a long step (ncu over a whole model: minutes).
+HEARTBEAT_S = 15.0
+_PROFILED = b"==PROF== Profiling"
+
+
+def _wait_with_heartbeat(
+    proc: subprocess.Popen[bytes],
+    name: str,
+    log: Path,
+    t0: float,
+    timeout_s: float,
+    progress: Progress,
+) -> int | None:
+    """Wait for ``proc``; every :data:`HEARTBEAT_S` say it is still running (ncu: how many
+    kernels it has profiled so far, counted in its log).  Past ``timeout_s`` the process is
+    killed and None returned (the step is then recorded as failed, its output kept)."""
+    profiled, read_to = 0, 0
+    while True:
+        left = timeout_s - (time.perf_counter() - t0)
+        try:
+            return proc.wait(timeout=max(0.0, min(HEARTBEAT_S, left)))
+        except subprocess.TimeoutExpired:
+            if time.perf_counter() - t0 >= timeout_s:
+                proc.kill()
+                proc.wait()
+                return None
+        if name == "ncu":
+            with open(log, "rb") as fh:
+                fh.seek(read_to)
+                chunk = fh.read()
+            # a marker cut at the chunk's end is counted next time: read up to its last newline
+            cut = chunk.rfind(b"\n") + 1
+            profiled += chunk[:cut].count(_PROFILED)
+            read_to += cut
+            progress(f"{name}: running, {profiled} kernels profiled so far")
+        else:
+            progress(f"{name}: running")
 
 
 def _skip(manifest: Manifest, name: str, why: str, progress: Progress) -> None:
