@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
                 e = _err(r[key], meas)
                 if e is not None:
                     errs[cls][kind].append(e)
+            if r["attainable_time_s"] is not None:  # the direction: < 0 predicted too fast
+                errs[cls]["signed"].append(r["attainable_time_s"] / meas - 1.0)
             acc = phase_sum[r["phase"]]
             acc[0] += r["predicted_time_s"]
             acc[1] += r["attainable_time_s"] or 0.0
@@ -128,21 +130,29 @@ def main(argv: list[str] | None = None) -> None:
         for phase, (ideal, att, meas) in phase_sum.items():
             errs[f"phase:{phase}"]["ideal"].append(abs(ideal / meas - 1))
             errs[f"phase:{phase}"]["attainable"].append(abs(att / meas - 1))
+            errs[f"phase:{phase}"]["signed"].append(att / meas - 1)
             if a.per_capture:
                 print(f"{d.relative_to(ROOT)} {phase}: measured {meas * 1e6:.0f} us, ideal "
                       f"{ideal / meas - 1:+.0%}, attainable {att / meas - 1:+.0%}")  # fmt: skip
         bubbles.append((d, res))
-    print(f"{'class':<22} {'n':>4}  {'ideal median / p90':>18}  {'attainable median / p90':>23}")
+    print(f"{'class':<22} {'n':>4}  {'ideal median / p90':>18}  {'attainable median / p90':>23}"
+          f"  {'signed median':>13}")  # fmt: skip
     for cls in [*ORDER, "phase:prefill", "phase:decode"]:
         e = errs.get(cls)
         if e:
             n = len(e["attainable"])
-            print(f"{cls:<22} {n:>4}  {_stats(e['ideal']):>18}  {_stats(e['attainable']):>23}")
+            signed = f"{np.median(e['signed']) * 100:+.1f}%" if e["signed"] else "-"
+            print(f"{cls:<22} {n:>4}  {_stats(e['ideal']):>18}  {_stats(e['attainable']):>23}"
+                  f"  {signed:>13}")  # fmt: skip
     print("\nbubble ratio of the chosen run (predicted vs measured)")
     for mode in (False, True):
         diffs = []
         for d, res in bubbles:
-            if res["graph"] != mode or res["bubble_measured"] is None or res["bubble_predicted"] is None:
+            if (
+                res["graph"] != mode
+                or res["bubble_measured"] is None
+                or res["bubble_predicted"] is None
+            ):
                 continue
             diffs.append(abs(res["bubble_predicted"] - res["bubble_measured"]))
             if a.per_capture:
