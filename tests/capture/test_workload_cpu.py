@@ -232,3 +232,13 @@ def test_a_sample_only_decoder_builds_the_sampled_layers_only() -> None:
     out = torch.zeros(1, 1, dtype=torch.long)
     m.step(torch.randint(0, 100, (1, 4)), 0, 1, mark, out, frozenset({1}), only_sampled=True)
     assert {e for s in mark.seen for e in s if e.startswith("Layer[")} == {"Layer[1]#Run[1]"}
+
+
+def test_marker_off_disables_it_and_restores_it_even_on_error() -> None:
+    mark = Recorder()
+    with mark.off():
+        assert not mark.enabled
+    assert mark.enabled
+    with pytest.raises(RuntimeError), mark.off():
+        raise RuntimeError("capture failed")
+    assert mark.enabled

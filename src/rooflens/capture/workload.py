@@ -68,6 +68,15 @@ class Marker:
                 torch.cuda.nvtx.range_pop()
 
     @contextlib.contextmanager
+    def off(self) -> Iterator[None]:
+        """No ranges inside (graph capture, the warm-up of ncu's sample pass)."""
+        self.enabled = False
+        try:
+            yield
+        finally:
+            self.enabled = True
+
+    @contextlib.contextmanager
     def sample(self, run: int) -> Iterator[None]:
         """The ``ncu#Run[j]`` marker around kernels ncu profiles (NVTX only: no profiler range)."""
         if not (self.enabled and self.nvtx and self.sampling):
@@ -319,18 +328,18 @@ def _capture_decode_graphs(
 ) -> list[torch.cuda.CUDAGraph]:
     """One CUDA graph per decode step (each attends a different context length)."""
     graphs: list[torch.cuda.CUDAGraph] = []
-    mark.enabled = False  # NVTX pushed during capture is not replayed; replays get their own ranges
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        model.step(ids_buf, input_len, 0, mark, ids_buf)  # warm-up outside capture
-    torch.cuda.current_stream().wait_stream(side)
-    for k in range(1, output_len):
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g):
-            model.step(ids_buf, input_len + k - 1, 0, mark, ids_buf)
-        graphs.append(g)
-    mark.enabled = True
+    # NVTX pushed during capture is not replayed; replays get their own ranges
+    with mark.off():
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            model.step(ids_buf, input_len, 0, mark, ids_buf)  # warm-up outside capture
+        torch.cuda.current_stream().wait_stream(side)
+        for k in range(1, output_len):
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                model.step(ids_buf, input_len + k - 1, 0, mark, ids_buf)
+            graphs.append(g)
     return graphs
 
 
@@ -385,8 +394,11 @@ def run_workload(
     mark = Marker(torch_ranges=torch_profile is not None)
     mark.sampling = rank == 0  # ncu profiles rank 0's sample only
     sample_only = sample_only and not cuda_graph
-    built = frozenset(sample_layers(layers, check=ncu_check)) if sample_only else None
-    model = Decoder(shape, layers, batch, input_len + output_len, _DTYPES[dtype], only=built)
+    # ncu profiles the last run's sampled steps and layers (rooflens.capture.sample).
+    chosen = frozenset(sample_layers(layers, check=ncu_check))
+    sampled_steps = set(sample_steps(output_len, check=ncu_check))
+    model = Decoder(shape, layers, batch, input_len + output_len, _DTYPES[dtype],
+                    only=chosen if sample_only else None)  # fmt: skip
     prompt = torch.randint(0, shape.vocab_size, (batch, input_len), device="cuda")
     ids_buf = torch.zeros(batch, 1, dtype=torch.long, device="cuda")
     graphs = (
@@ -403,18 +415,14 @@ def run_workload(
     wall: list[float] = []
     with torch.inference_mode():
         if sample_only:
-            chosen = frozenset(sample_layers(layers, check=ncu_check))
             _unmarked_warm_up(model, prompt, input_len, output_len, ids_buf, mark, chosen)
         for j in range(runs - 1 if sample_only else 0, runs):
             t0 = time.perf_counter()
-            # ncu profiles the last run's sampled steps and layers (rooflens.capture.sample).
-            steps = set(sample_steps(output_len, check=ncu_check)) if j == runs - 1 else set()
-            chosen = frozenset(sample_layers(layers, check=ncu_check))
+            steps = sampled_steps if j == runs - 1 else set()
             with mark(run_range(j)):
-                if 0 in steps or not sample_only:
-                    with mark("prefill"):
-                        rep = chosen if 0 in steps else frozenset()
-                        model.step(prompt, 0, j, mark, ids_buf, rep, sample_only)
+                with mark("prefill"):  # step 0: in every sample
+                    rep = chosen if 0 in steps else frozenset()
+                    model.step(prompt, 0, j, mark, ids_buf, rep, sample_only)
                 for k in range(1, output_len):
                     if sample_only and k not in steps:
                         continue
@@ -448,8 +456,8 @@ def run_workload(
         "output_len": output_len,
         "dtype": dtype,
         "cuda_graph": cuda_graph,
-        "ncu_sample_steps": sample_steps(output_len, check=ncu_check),
-        "ncu_sample_layers": sample_layers(layers, check=ncu_check),
+        "ncu_sample_steps": sorted(sampled_steps),
+        "ncu_sample_layers": sorted(chosen),
         "tp": tp,
         "rank": rank,
         "sample_only": sample_only,
@@ -467,12 +475,11 @@ def _unmarked_warm_up(
 ) -> None:
     """A prefill and one decode step of the sampled ``layers``, without NVTX: first-call work
     (cuBLAS/cuDNN plans, lazy module loading) happens here, outside every range ncu profiles."""
-    mark.enabled = False
-    model.step(prompt, 0, 0, mark, ids_buf, layers, only_sampled=True)
-    if output_len > 1:
-        model.step(ids_buf, input_len, 0, mark, ids_buf, layers, only_sampled=True)
-    torch.cuda.synchronize()
-    mark.enabled = True
+    with mark.off():
+        model.step(prompt, 0, 0, mark, ids_buf, layers, only_sampled=True)
+        if output_len > 1:
+            model.step(ids_buf, input_len, 0, mark, ids_buf, layers, only_sampled=True)
+        torch.cuda.synchronize()
 
 
 def main(argv: list[str] | None = None) -> None:
