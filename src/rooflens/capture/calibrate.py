@@ -429,9 +429,10 @@ def eager_only(path: str) -> None:
 
     from rooflens.capture.calibrate_eager import bench_eager
 
-    timer = Timer(torch, identity(torch)["l2_bytes"] or 50 << 20)
+    ident = identity(torch)
+    timer = Timer(torch, ident["l2_bytes"] or 50 << 20)
     with torch.inference_mode():
-        doc = {"key": identity(torch), "eager": bench_eager(torch, timer, log)}
+        doc = {"key": ident, "eager": bench_eager(torch, timer, log)}
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f)
 
