@@ -14,7 +14,7 @@ on its own stays in report.json and, collapsed, in report.html.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -162,15 +162,20 @@ def _dims(d: list[int] | None) -> str:
 HTML_KERNEL_LINES = 10_000
 
 
-def _more_line(total: int, first: int | None, last: int | None, s: dict[str, Any]) -> list[str]:
-    """The closing line of a listing cut at :data:`HTML_KERNEL_LINES` (none when not cut)."""
-    if total <= HTML_KERNEL_LINES:
+K = TypeVar("K")
+
+
+def _more_line(
+    kernels: Sequence[K], number_of: Callable[[K, int], int | None], s: dict[str, Any]
+) -> list[str]:
+    """The closing line of a listing cut at :data:`HTML_KERNEL_LINES` (none when not cut):
+    how many kernels are left out, and their numbers (``number_of(kernel, position)``)."""
+    if len(kernels) <= HTML_KERNEL_LINES:
         return []
-    return [
-        str(s["lines_more"]).format(
-            more=total - HTML_KERNEL_LINES, first=first or NA, last=last or NA
-        )
-    ]
+    first = number_of(kernels[HTML_KERNEL_LINES], HTML_KERNEL_LINES)
+    last = number_of(kernels[-1], len(kernels) - 1)
+    more = len(kernels) - HTML_KERNEL_LINES
+    return [str(s["lines_more"]).format(more=more, first=first or NA, last=last or NA)]
 
 
 def kernel_lines(kernels: Sequence[TimelineKernel], keys: dict[Any, str], s: dict[str, Any]) -> str:
@@ -185,15 +190,13 @@ def kernel_lines(kernels: Sequence[TimelineKernel], keys: dict[Any, str], s: dic
             f"{number(index)}\t{keys.get(index, NA)}\t{f_time(k.duration_s)}\t"
             f"{k.phase or NA}\t{_dims(k.grid)}/{_dims(k.block)}"
         )
-    if len(kernels) > HTML_KERNEL_LINES:
-        first = number(_index(kernels[HTML_KERNEL_LINES], HTML_KERNEL_LINES))
-        last = number(_index(kernels[-1], len(kernels) - 1))
-        lines += _more_line(len(kernels), first, last, s)
+    lines += _more_line(kernels, lambda k, i: number(_index(k, i)), s)
     return "\n".join(lines)
 
 
 def ncu_lines(doc: ReportDocument, s: dict[str, Any]) -> str:
-    """Every NCU kernel's main figures as tab-separated lines (HTML's collapsible ``<pre>``)."""
+    """NCU kernels' main figures as tab-separated lines (HTML's collapsible ``<pre>``): the first
+    :data:`HTML_KERNEL_LINES`, then one line saying how many more."""
     head = [
         "#", s["sm_eff"], s["bandwidth"], s["compute"], s["intensity"], s["l2_hit"], s["bound"],
         s["roof_fraction"],
@@ -213,10 +216,7 @@ def ncu_lines(doc: ReportDocument, s: dict[str, Any]) -> str:
                 ]
             )
         )  # fmt: skip
-    if len(kernels) > HTML_KERNEL_LINES:
-        first = ncu_number(kernels[HTML_KERNEL_LINES], HTML_KERNEL_LINES)
-        last = ncu_number(kernels[-1], len(kernels) - 1)
-        lines += _more_line(len(kernels), first, last, s)
+    lines += _more_line(kernels, ncu_number, s)
     return "\n".join(lines)
 
 
