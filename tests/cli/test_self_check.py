@@ -40,6 +40,21 @@ def test_broken_invariant_is_an_internal_error_and_nothing_is_written(
     assert not out.exists()
 
 
+def _rerender(saved: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``rooflens report --from-json saved --out out`` in a child process."""
+    argv = [
+        sys.executable,
+        "-m",
+        "rooflens",
+        "report",
+        "--from-json",
+        str(saved),
+        "--out",
+        str(out),
+    ]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+
 def test_saved_report_breaking_invariants_is_bad_input(tmp_path: Path) -> None:
     good = tmp_path / "good"
     r = subprocess.run(
@@ -51,11 +66,7 @@ def test_saved_report_breaking_invariants_is_bad_input(tmp_path: Path) -> None:
     doc["measured"]["memory_utilization"] = -0.25
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(doc))
-    r = subprocess.run(
-        [sys.executable, "-m", "rooflens", "report", "--from-json", str(bad), "--out",
-         str(tmp_path / "o")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    r = _rerender(bad, tmp_path / "o")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "breaks the report's invariants" in r.stderr and "memory_utilization" in r.stderr
     assert not (tmp_path / "o").exists()
@@ -64,10 +75,6 @@ def test_saved_report_breaking_invariants_is_bad_input(tmp_path: Path) -> None:
 def test_saved_report_of_the_wrong_shape_is_bad_input(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"schema_version": "1.2", "header": 5}))
-    r = subprocess.run(
-        [sys.executable, "-m", "rooflens", "report", "--from-json", str(bad), "--out",
-         str(tmp_path / "o")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    r = _rerender(bad, tmp_path / "o")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "not a well-formed report.json" in r.stderr and not (tmp_path / "o").exists()
