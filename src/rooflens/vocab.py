@@ -107,6 +107,8 @@ DECODE_RE = re.compile(r"^decode(\[\d+\])?$|^decode_")
 #: The marker around the representative kernels Nsight Compute profiles in run j (``ncu#Run[j]``:
 #: its prefill and a few decode steps, first and last layer; docs/capture.md).
 NCU_SAMPLE_RE = re.compile(r"^ncu#Run\[(\d+)\]$")
+#: One routed expert's iteration inside ``experts`` (:func:`expert_range`).
+EXPERT_RE = re.compile(r"^expert\[(\d+)\]$")
 #: Range names that only say where a kernel ran (run, layer, phase, ncu sample, which expert of
 #: a mixture-of-experts layer), not what it does.
 STRUCTURAL_RANGE_RE = re.compile(

@@ -71,3 +71,10 @@ def test_dtype_precision_parses_to_the_same_compute_dtype() -> None:
         ("fp8", "fp8"),
     ):
         assert Precision.parse(vocab.precision_for_dtype(dtype)).compute_dtype == compute
+
+
+def test_expert_range_is_structural_and_parsed_back() -> None:
+    name = vocab.expert_range(17)
+    m = vocab.EXPERT_RE.match(name)
+    assert m and m.group(1) == "17"
+    assert vocab.STRUCTURAL_RANGE_RE.match(name) and vocab.operator_of_range(name) is None

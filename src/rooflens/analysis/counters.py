@@ -29,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from rooflens.vocab import NCU_SAMPLE_RE, canonical_phase, operator_class_of, step_of
+from rooflens.vocab import EXPERT_RE, NCU_SAMPLE_RE, canonical_phase, operator_class_of, step_of
 
 #: Figures copied as they are from the measured launch (counters, not rates).
 COPIED = (
@@ -48,15 +48,12 @@ def instance_path(nvtx: Sequence[str]) -> tuple[str, ...]:
     return tuple(e for e in nvtx if not NCU_SAMPLE_RE.match(e))
 
 
-_EXPERT = re.compile(r"^expert\[\d+\]$")
-
-
 def path_key(nvtx: Sequence[str]) -> tuple[str, ...]:
     """The join key of a launch's NVTX path: :func:`instance_path`, with a routed expert's index
     dropped (``expert[17]`` → ``expert``).  Which experts a decode token visits depends on the
     data, and ncu's pass of a sample does not run every step before it (its routing differs);
     the n-th sampled expert iteration of a layer and step does the same work either way."""
-    return tuple("expert" if _EXPERT.match(e) else e for e in instance_path(nvtx))
+    return tuple("expert" if EXPERT_RE.match(e) else e for e in instance_path(nvtx))
 
 
 def _ordinal_keys(paths: Sequence[tuple[str, ...]]) -> list[tuple[tuple[str, ...], int]]:
