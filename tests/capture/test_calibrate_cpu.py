@@ -3,7 +3,7 @@ segmentation, the shapes they cover, the eager operators' ideal bytes."""
 
 from __future__ import annotations
 
-from rooflens.capture.calibrate import MARKER, _attention_grid, _split, preset_linears
+from rooflens.capture.calibrate import MARKER, PRODUCER, _attention_grid, _split, preset_linears
 
 FLUSH = "void at::native::reduce_kernel<512, 1, at::native::ReduceOp<float>>"
 
@@ -23,6 +23,20 @@ def test_split_sums_the_kernels_of_one_call_and_drops_warmups_and_flushes() -> N
     t, per, names = res[0]  # type: ignore[misc]
     assert per == 2 and names == ["nvjet_gemm", "splitKreduce_kernel"]
     assert abs(t - 6e-6) < 1e-15  # median of 5 µs and 7 µs
+
+
+def test_split_drops_the_producers_fill_in_the_context_regime() -> None:
+    # marker | 3 reps × (flush, fill of the activation input, rms_norm) | marker
+    fill = f"void at::native::vectorized_elementwise_kernel<8, at::native::{PRODUCER}<c10::Half>>"
+    ks = [(0.0, 0.1, MARKER)]
+    for i, t in enumerate((5e-6, 6e-6, 9e-6)):
+        ks += [(1.0 + i, 5e-6, FLUSH), (1.1 + i, 2e-6, fill), (1.2 + i, t, "layer_norm_kernel")]
+    ks += [(5.0, 0.1, MARKER)]
+    t, per, names = _split(ks, [3], set(), flush=True, produced=True)[0]  # type: ignore[misc]
+    assert per == 1 and names == ["layer_norm_kernel"] and abs(t - 6e-6) < 1e-15
+    # without producers a fill is timed like any kernel of the call
+    _, per, _ = _split(ks, [3], set(), flush=True, produced=False)[0]  # type: ignore[misc]
+    assert per == 2
 
 
 def test_preset_linears_cover_llama3_8b() -> None:

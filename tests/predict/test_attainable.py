@@ -162,11 +162,12 @@ def test_eager_kernel_counts_match_a_real_capture() -> None:
     assert checked >= 9
 
 
-def test_cold_eager_curves_are_preferred_when_the_file_has_them() -> None:
+def test_context_then_cold_eager_curves_are_preferred_when_the_file_has_them() -> None:
     arch = load_architecture("llama-3-8b")
     wl = _wl(1, 128, 1, 1)
     norm = lambda p: next(r for r in p.operators if r.name == "attn_norm" and r.phase == "prefill")  # noqa: E731
-    for host_s, warm_only, with_cold in ((1e-9, 1e-6, 2e-6), (1e-3, 3e-6, 4e-6)):
+    cases = ((1e-9, 1e-6, 2e-6, 1.5e-6), (1e-3, 3e-6, 4e-6, 3.5e-6))
+    for host_s, warm_only, with_cold, with_context in cases:
         doc = _synthetic(4.8e12, 1e-6, 3e-6, host_s)
         sizes = doc["eager"]["back_to_back"]["rms_norm"]["bytes"]
         assert norm(predict(arch, H200, wl, from_dict(doc, Path("w.json")))).attainable_time_s == (
@@ -179,13 +180,17 @@ def test_cold_eager_curves_are_preferred_when_the_file_has_them() -> None:
         # device-bound (1 ns host calls): cold back to back; launch-bound (1 ms): cold isolated
         got = norm(predict(arch, H200, wl, from_dict(doc, Path("c.json")))).attainable_time_s
         assert got == pytest.approx(with_cold)
+        for regime, t in (("context", 1.5e-6), ("context_isolated", 3.5e-6)):
+            doc["eager"][regime] = {"rms_norm": {"bytes": sizes, "time_s": [t, t * (1 + 1e-9)]}}
+        got = norm(predict(arch, H200, wl, from_dict(doc, Path("x.json")))).attainable_time_s
+        assert got == pytest.approx(with_context)
 
 
 def test_the_loader_reads_every_regime_the_benchmark_writes() -> None:
     from rooflens.capture.calibrate_eager import REGIMES
     from rooflens.hardware.calibration import EAGER_REGIMES
 
-    assert tuple(name for name, _, _ in REGIMES) == EAGER_REGIMES
+    assert tuple(r[0] for r in REGIMES) == EAGER_REGIMES
 
 
 def test_a_broken_cold_curve_is_one_line() -> None:

@@ -12,6 +12,10 @@ repetition (a 2 × L2-sized buffer is *read*; its reduction kernels are dropped)
 serving step reads weights and KV cache from DRAM; memory-bound operators do **not** flush,
 because in a decoder they read what the previous operator just wrote (L2-resident while it fits).
 
+Clock: GEMM and attention points rest the GPU as long as they ran (:meth:`Timer.run`), so a
+compute-bound GEMM is timed at the boost clock a capture of a few layers sees; under seconds of
+sustained GEMMs the H200's 700 W limit lowers the SM clock and they take up to ~16 % longer.
+
 This module: the timer, GEMM, attention, the file's key and the driver :func:`calibrate`.
 Memory-bound and eager operators: :mod:`rooflens.capture.calibrate_eager`; host costs (per eager
 call, per CUDA-graph replay, under nsys): :mod:`rooflens.capture.calibrate_host`.  torch is
@@ -32,6 +36,8 @@ from typing import Any
 from rooflens.hardware.calibration import SCHEMA_NAME, SCHEMA_VERSION
 
 Fn = Callable[[], object]
+#: A point: (call, repetitions) or (call, repetitions, producer run before every timed call).
+Point = tuple[Fn, int] | tuple[Fn, int, Fn | None]
 M_GRID = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 LM_HEAD_MAX_M = 512  # the LM head runs on b rows only: larger M is never predicted
 NK_GRID = ((1024, 1024), (4096, 4096), (16384, 4096), (4096, 16384), (16384, 16384), (2048, 8192))
@@ -41,6 +47,9 @@ ATT_PREFILL_S = (128, 256, 512, 1024, 2048, 4096)
 ATT_DECODE_KV = (128, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 ATT_DECODE_BATCH = (1, 8, 32, 128)
 MARKER = "spin_kernel"
+#: Device seconds of points between two rests of the same length (:meth:`Timer.run`).
+REST_AFTER_S = 0.02
+PRODUCER = "FillFunctor"  # the kernel of a point's producer (fill_): dropped from the times
 
 
 def log(msg: str) -> None:
@@ -51,8 +60,9 @@ def log(msg: str) -> None:
 class Timer:
     """Times a list of points in one profiler session (module docstring)."""
 
-    def __init__(self, torch: Any, l2_bytes: int) -> None:
+    def __init__(self, torch: Any, l2_bytes: int, clock_hz: float = 2e9) -> None:
         self.torch = torch
+        self.clock_hz = clock_hz  # SM cycles per second of a rest (the marker spins cycles)
         n = max(2 * l2_bytes, 1 << 26) // 4
         self.flush_buf = torch.zeros(n, dtype=torch.float32, device="cuda")
 
@@ -64,20 +74,39 @@ class Timer:
         self.flush_buf.sum()
 
     def run(
-        self, points: Iterable[tuple[Fn, int]], flush: bool, gap_s: float = 0.0
+        self, points: Iterable[Point], flush: bool, gap_s: float = 0.0, rest: bool = False
     ) -> list[tuple[float, int, list[str]] | None]:
         """(median seconds per repetition, kernels per repetition, kernel names) per point.
 
         ``points`` may be a generator that allocates each point's tensors as it goes: the
-        profiler keeps kernel records only, so one session can cover a whole family.
+        profiler keeps kernel records only, so one session can cover a whole family.  A point's
+        producer runs after the flush, before each timed call; its kernels are dropped.
+
+        ``rest``: once the points since the last rest have kept the device busy
+        :data:`REST_AFTER_S` (CUDA events, read when they complete), the next closing marker
+        spins one SM as long, so the device works at most about half the time and
+        compute-bound points run at the boost clock a short capture sees, not at the clock the
+        power limit leaves after seconds of back-to-back GEMMs (H200, 700 W: 1980 → 1410 MHz,
+        +16 % time; 21 ms bursts with 20 ms rests kept the rested time —
+        benchmarks/gpu_gemm_clocks.py).  The rest is queued on the device: the host never
+        waits for it.
         """
         torch = self.torch
         from torch.profiler import ProfilerActivity, profile
 
         failed: set[int] = set()
         reps_of: list[int] = []
+        produced = False
+        busy = 0.0  # device seconds since the last rest
+        pending: list[tuple[Any, Any]] = []  # (start, end) events of points not yet read
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
-            for i, (fn, reps) in enumerate(points):
+            for i, point in enumerate(points):
+                fn, reps = point[0], point[1]
+                began = torch.cuda.Event(enable_timing=True) if rest else None
+                if began is not None:
+                    began.record()
+                prep = point[2] if len(point) > 2 else None
+                produced = produced or prep is not None
                 reps_of.append(reps)
                 try:
                     fn()
@@ -89,12 +118,24 @@ class Timer:
                 for _ in range(reps if i not in failed else 0):
                     if flush:
                         self.flush()
+                    if prep is not None:
+                        prep()
                     fn()
                     if gap_s:
                         _spin(gap_s)
-                torch.cuda._sleep(1000)
+                spin = 1000
+                if began is not None:
+                    ended = torch.cuda.Event(enable_timing=True)
+                    ended.record()
+                    pending.append((began, ended))
+                    while pending and pending[0][1].query():
+                        a, b = pending.pop(0)
+                        busy += a.elapsed_time(b) * 1e-3
+                    if busy >= REST_AFTER_S:
+                        spin, busy = max(spin, int(busy * self.clock_hz)), 0.0
+                torch.cuda._sleep(spin)  # the closing marker (and the rest, if any)
             torch.cuda.synchronize()
-        return _split(_kernels(prof), reps_of, failed, flush)
+        return _split(_kernels(prof), reps_of, failed, flush, produced)
 
 
 def _spin(seconds: float) -> None:
@@ -129,13 +170,20 @@ def _split(
     reps_of: list[int],
     failed: set[int],
     flush: bool,
+    produced: bool = False,
 ) -> list[tuple[float, int, list[str]] | None]:
+    """Kernels cut into points at the markers; per point the median repetition.  The flush's
+    sum is dropped (an argmax is a reduce_kernel too, and is what was timed), and so are the
+    producers' fills."""
     segs: list[list[tuple[float, str]]] = [[]]
     for _, dur, name in kernels:
         if MARKER in name:
             segs.append([])
-        elif not (flush and "at::native::reduce_kernel" in name and "ArgMax" not in name):
-            # the flush's sum is dropped; an argmax (also a reduce_kernel) is what was timed
+        elif flush and "at::native::reduce_kernel" in name and "ArgMax" not in name:
+            continue
+        elif produced and PRODUCER in name:
+            continue
+        else:
             segs[-1].append((dur, name))
     results: list[tuple[float, int, list[str]] | None] = []
     for i, reps in enumerate(reps_of):
@@ -213,7 +261,7 @@ def bench_gemm(
                     yield mm, _reps(2.0 * m * n * k / peak + 2.0 * n * k / 4e12)
             log(f"gemm {dtype} N={n} K={k}")
 
-    res = iter(timer.run(points(), flush=True))
+    res = iter(timer.run(points(), flush=True, rest=True))
     entries = []
     for n, k, ms in grid:
         ok = [(m, r) for m in ms if (r := next(res)) is not None]
@@ -283,7 +331,7 @@ def bench_attention(
                 flops = 4.0 * b * h * d * q_len * L / (2 if causal else 1)
                 yield fn, _reps(flops / 6e14 + 4.0 * b * hkv * L * d / 4e12)
 
-    res = iter(timer.run(points(), flush=True))
+    res = iter(timer.run(points(), flush=True, rest=True))
     out = []
     for phase, b, lens in grid:
         ok = [(L, r) for L in lens if (r := next(res)) is not None]
@@ -373,7 +421,7 @@ def calibrate(
     log(
         f"{ident['gpu_name']}, driver {ident['driver']}, CUDA {ident['cuda']}, torch {ident['torch']}"
     )
-    timer = Timer(torch, ident["l2_bytes"] or 50 << 20)
+    timer = Timer(torch, ident["l2_bytes"] or 50 << 20, (ident["sm_clock_max_mhz"] or 2e3) * 1e6)
     torch.backends.cuda.matmul.allow_tf32 = False
     nk = sorted(set(preset_linears()) | set(NK_GRID))
     if quick:
@@ -410,10 +458,11 @@ def calibrate(
         "timing": "CUPTI kernel durations (torch.profiler), median of repetitions, sum of the kernels of one call",
         "gemm_l2": "flushed before every repetition (reading 2 x L2)",
         "attention_l2": "flushed before every repetition (reading 2 x L2)",
-        "eager": "eager operators as the workload calls them; back to back and isolated (host gap)",
+        "gemm_clock": "GEMM and attention points: after every 20 ms of device time the GPU idles as long (at most 50 % duty), so they run at the boost clock of a short capture, not the power-limited clock of sustained load",
+        "eager": "eager operators as the workload calls them; back to back and isolated (host gap); warm, cold (L2 flushed) and context (L2 flushed, activation input rewritten)",
         "host_nsys": "host benchmark re-run under nsys profile with the capture's flags",
         "memory_l2": "not flushed (inputs L2-resident while they fit)",
-        "host": "wall-clock mean of 2000 eager calls on tiny tensors; graph replay of 200 kernels timed with CUDA events",
+        "host": "wall-clock median of 10 batches of 200 eager calls on tiny tensors; graph replay of 200 kernels timed with CUDA events",
     }
     doc["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     doc["duration_s"] = round(time.perf_counter() - t0, 1)

@@ -8,10 +8,20 @@ contiguous tensors, so they are timed as they are called, over the token count, 
 shape (Llama-3-8B: h 4096, 32 heads, 8 KV heads, d 128, MLP 14336, vocabulary 128256); a lookup
 goes by bytes, the operator's ideal bytes, so other shapes read the same curves.
 
-Four regimes (:data:`REGIMES`), all CUPTI kernel durations: *back to back* (launches queued, the
+Six regimes (:data:`REGIMES`), all CUPTI kernel durations: *back to back* (launches queued, the
 device never idles) and *isolated* (the host spins ``GAP_S`` between launches, as in a
 launch-bound eager run: every kernel starts on an idle device, which costs it a few microseconds
-more), each warm (same operands call after call: L2-resident) and *cold* (L2 flushed first).
+more), each in three cache states:
+
+- *warm*: the same operands call after call, all L2-resident;
+- *cold*: L2 flushed (2 × L2 read) before every call: operands, and the kernel's code, come from
+  DRAM;
+- *context*: L2 flushed, then the operator's **activation input rewritten** (a fill kernel, dropped
+  from the times) before every call.  This is the state a decoder step leaves: the small operator
+  reads what the kernel just before it wrote (the GEMM's output, the residual sum), while its
+  constant operands (norm weights, cos/sin, the KV cache, the residual stream written one GEMM
+  earlier) and its code were evicted by the weight-streaming GEMMs in between.  Predictions use
+  this state (``Calibration.eager_time``); warm and cold bracket it.
 
 Memory-bound kernels (:func:`bench_memory`): contiguous tensors over 4 KiB … 4 GiB, queued back
 to back, no L2 flush (a decoder's small operators read what the previous one just wrote).
@@ -28,8 +38,12 @@ ARGMAX_ROWS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 GAP_S = 30e-6
 
 
-def _points(torch: Any, kind: str, t: int) -> tuple[Any, float]:
-    """(call, ideal bytes) of one eager operator at ``t`` tokens (reference shape)."""
+def _points(torch: Any, kind: str, t: int) -> tuple[Any, float, Any]:
+    """(call, ideal bytes, producer) of one eager operator at ``t`` tokens (reference shape).
+
+    The producer rewrites the activation input, as the kernel before the operator does in a
+    decoder step (the *context* regime); None for the embedding (its token ids are a few bytes,
+    its table is a weight)."""
     import torch.nn.functional as F
 
     dev, f16 = "cuda", torch.float16
@@ -44,7 +58,7 @@ def _points(torch: Any, kind: str, t: int) -> tuple[Any, float]:
             rot = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
             return x * cos + rot * sin
 
-        return rope, 2.0 * t * H * d * 2
+        return rope, 2.0 * t * H * d * 2, _fill(x)
     if kind == "act":
         gu = torch.randn(t, 2 * inter, device=dev, dtype=f16)
 
@@ -52,7 +66,7 @@ def _points(torch: Any, kind: str, t: int) -> tuple[Any, float]:
             gate, up = gu.chunk(2, dim=-1)
             return F.silu(gate) * up
 
-        return act, 3.0 * t * inter * 2
+        return act, 3.0 * t * inter * 2, _fill(gu)
     if kind == "kv_write":  # one of K or V into a strided cache slice
         cache = torch.zeros(1, Hkv, t + 16, d, device=dev, dtype=f16)
         k = torch.randn(1, t, Hkv, d, device=dev, dtype=f16).transpose(1, 2)
@@ -60,22 +74,31 @@ def _points(torch: Any, kind: str, t: int) -> tuple[Any, float]:
         def kv_write() -> None:
             cache[:, :, 3 : 3 + t] = k
 
-        return kv_write, 1.0 * t * Hkv * d * 2
+        return kv_write, 1.0 * t * Hkv * d * 2, _fill(k)
     if kind == "argmax":
         logits = torch.randn(t, REF["vocab"], device=dev, dtype=f16)
-        return (lambda: torch.argmax(logits, dim=-1, keepdim=True)), 2.0 * t * REF["vocab"]
+
+        def argmax() -> Any:
+            return torch.argmax(logits, dim=-1, keepdim=True)
+
+        return argmax, 2.0 * t * REF["vocab"], _fill(logits)
     x = torch.randn(1, t, h, device=dev, dtype=f16)
     if kind == "rms_norm":
         w = torch.ones(h, device=dev, dtype=f16)
-        return (lambda: F.rms_norm(x, (h,), w, 1e-5)), 2.0 * t * h * 2
+        return (lambda: F.rms_norm(x, (h,), w, 1e-5)), 2.0 * t * h * 2, _fill(x)
     if kind == "add":
-        y = torch.randn(1, t, h, device=dev, dtype=f16)
-        return (lambda: x + y), 3.0 * t * h * 2
+        y = torch.randn(1, t, h, device=dev, dtype=f16)  # y: the GEMM output; x: the residual
+        return (lambda: x + y), 3.0 * t * h * 2, _fill(y)
     if kind == "embedding":
         table = torch.randn(REF["vocab"], h, device=dev, dtype=f16)
         ids = torch.randint(0, REF["vocab"], (1, t), device=dev)
-        return (lambda: F.embedding(ids, table)), 2.0 * t * h * 2
+        return (lambda: F.embedding(ids, table)), 2.0 * t * h * 2, None
     raise ValueError(kind)
+
+
+def _fill(x: Any) -> Any:
+    """A producer: writes every element of ``x`` (``FillFunctor``, dropped by the timer)."""
+    return lambda: x.fill_(0.5)
 
 
 def _memory_ops(torch: Any, n: int) -> dict[str, tuple[Any, float]]:
@@ -131,31 +154,35 @@ def bench_memory(torch: Any, timer: Any) -> dict[str, dict[str, Any]]:
 
 KINDS = ("rope", "act", "kv_write", "argmax", "rms_norm", "add", "embedding")
 
-#: (name, host gap between launches in s, L2 flushed before each call).  The *cold* regimes
-#: read 2 × L2 before every call, as a decode step's weight-streaming GEMM does before the
-#: small operator after it: its operands (norm weights, cos/sin, the KV cache) come from DRAM.
+#: (name, host gap between launches in s, L2 flushed before each call, activation input
+#: rewritten after the flush): the module docstring says why each exists.
 REGIMES = (
-    ("back_to_back", 0.0, False),
-    ("isolated", GAP_S, False),
-    ("cold", 0.0, True),
-    ("cold_isolated", GAP_S, True),
+    ("back_to_back", 0.0, False, False),
+    ("isolated", GAP_S, False, False),
+    ("cold", 0.0, True, False),
+    ("cold_isolated", GAP_S, True, False),
+    ("context", 0.0, True, True),
+    ("context_isolated", GAP_S, True, True),
 )
 
 
 def bench_eager(torch: Any, timer: Any, log: Any) -> dict[str, Any]:
-    """Both regimes for every kind over the token counts: ``{regime: {kind: curve}}``."""
+    """Every regime for every kind over the token counts: ``{regime: {kind: curve}}``."""
     from rooflens.capture.calibrate import _reps
 
     grid = [(k, t) for k in KINDS for t in (ARGMAX_ROWS if k == "argmax" else TOKENS)]
     out: dict[str, Any] = {"reference": REF, "gap_s": GAP_S}
-    for regime, gap, flush in REGIMES:
+    for regime, gap, flush, produce in REGIMES:
         sizes: list[float] = []
 
-        def points(gap: float = gap, sizes: list[float] = sizes) -> Iterable[tuple[Any, int]]:
+        def points(
+            gap: float = gap, sizes: list[float] = sizes, produce: bool = produce
+        ) -> Iterable[tuple[Any, int, Any]]:
             for kind, t in grid:
-                fn, nbytes = _points(torch, kind, t)
+                fn, nbytes, producer = _points(torch, kind, t)
                 sizes.append(nbytes)
-                yield fn, min(_reps(nbytes / 3e12 + 3e-6), 20 if gap else 50)
+                reps = min(_reps(nbytes / 3e12 + 3e-6), 20 if gap else 50)
+                yield fn, reps, (producer if produce else None)
 
         res = timer.run(points(), flush=flush, gap_s=gap)
         curves: dict[str, dict[str, list[Any]]] = {}

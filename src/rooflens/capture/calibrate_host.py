@@ -1,7 +1,7 @@
 """Host costs for ``rooflens calibrate``: seconds of CPU per eager PyTorch call and per CUDA-graph
 replay, without a profiler and under Nsight Systems.
 
-Wall-clock means of long loops on tiny tensors (the GPU is never the bottleneck).  Under nsys the
+Wall-clock loops on tiny tensors (the GPU is never the bottleneck), the median of ten batches.  Under nsys the
 same benchmark re-runs in a child process (``python -m rooflens.capture.calibrate --host-only``)
 under ``nsys profile`` with the capture's flags: CUPTI callbacks make each traced call dearer,
 and the captures a prediction is compared with were taken that way.  The timeline is discarded.
@@ -23,17 +23,22 @@ from typing import Any
 Fn = Callable[[], object]
 
 
-def _host_loop(torch: Any, fn: Fn, n: int = 2000) -> float:
-    """Mean wall seconds per call of ``fn`` over ``n`` calls (no synchronisation inside)."""
+def _host_loop(torch: Any, fn: Fn, n: int = 2000, batches: int = 10) -> float:
+    """Wall seconds per call of ``fn``: the median over ``batches`` batches of the mean of
+    ``n / batches`` calls (no synchronisation inside a batch).  The median, because one
+    descheduling of the process inflates a single long mean."""
     for _ in range(50):
         fn()
+    per = max(1, n // batches)
+    means = []
+    for _ in range(batches):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(per):
+            fn()
+        means.append((time.perf_counter() - t0) / per)
     torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    t = time.perf_counter() - t0
-    torch.cuda.synchronize()
-    return t / n
+    return statistics.median(means)
 
 
 def bench_host(torch: Any) -> dict[str, Any]:

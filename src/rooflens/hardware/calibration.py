@@ -142,11 +142,16 @@ class Calibration:
         per tensor, ``argmax``, ``rms_norm``, ``add``, ``embedding``) moving ``nbytes`` ideal
         bytes, back to back or ``isolated`` (launch-bound); None when not measured.
 
-        The *cold* curve (L2 flushed before every call) when the file has one: in a decoder
-        step every small operator runs after a GEMM that streamed its weights through L2, and
-        on the warm curves these operators measured 20–35 % fast against real H200 captures
-        (docs/calibration.md).  Files without cold curves use the warm ones."""
-        names = ("cold_isolated", "isolated") if isolated else ("cold", "back_to_back")
+        The *context* curve when the file has one (L2 flushed, then the activation input
+        rewritten, before every call: the state a decoder step leaves a small operator in — see
+        :mod:`rooflens.capture.calibrate_eager`), else the *cold* one (L2 flushed), else the
+        warm one (older files).  Warm curves measured 20–35 % fast against real H200 captures
+        and fully cold ones 25–40 % slow (docs/calibration.md)."""
+        names = (
+            ("context_isolated", "cold_isolated", "isolated")
+            if isolated
+            else ("context", "cold", "back_to_back")
+        )
         for name in names:
             curve = (self.eager.get(name) or {}).get(kind)
             if curve is not None:
@@ -268,8 +273,10 @@ def _attention(path: Path, doc: dict[str, Any]) -> dict[str, list[AttentionTable
 
 
 #: The eager regimes a file may hold (rooflens.capture.calibrate_eager.REGIMES): warm back to
-#: back and isolated (every file with an eager section), and their cold twins (newer files).
-EAGER_REGIMES = ("back_to_back", "isolated", "cold", "cold_isolated")
+#: back and isolated (every file with an eager section), their cold and context twins (newer).
+EAGER_REGIMES = (
+    "back_to_back", "isolated", "cold", "cold_isolated", "context", "context_isolated"
+)  # fmt: skip
 
 
 def _eager(path: Path, doc: dict[str, Any]) -> dict[str, dict[str, Curve]]:
