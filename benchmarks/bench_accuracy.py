@@ -10,7 +10,9 @@ kernels (``analysis.compare``: the chosen run, in scope).  Printed:
 - per operator class (GEMM, attention, norm, elementwise, embedding/lm_head, other) the median
   and p90 of |predicted / measured − 1| over (capture, operator, phase) rows, ideal and attainable;
 - per phase (prefill, decode: Σ kernel time of the operators measured) the same;
-- predicted vs measured bubble ratio of the chosen run, eager and CUDA-graph captures apart.
+- predicted vs measured bubble ratio of the chosen run, eager and CUDA-graph captures apart;
+
+once for the development captures and once for the held-out ones (:data:`HELD_OUT`).
 
 The calibration comes from ``rooflens calibrate`` microbenchmarks only; nothing here is fitted.
 """
@@ -36,17 +38,25 @@ CLASSES = {
 }  # fmt: skip
 ORDER = ("gemm", "attention", "norm", "elementwise", "embedding/lm_head", "other")
 TARGET = {"gemm": 0.10, "attention": 0.10, "phase": 0.05}
+#: Captures in a folder of this name (scripts/gpu_heldout.sh) were not looked at until the
+#: calibration method was final: they are summarised apart.
+HELD_OUT = "h200_heldout"
 
 
-def captures() -> list[Path]:
-    """Every committed run folder with a timeline (fixtures, examples, the accuracy matrix)."""
+def captures(bases: list[Path] | None = None) -> list[Path]:
+    """Every run folder with a timeline under ``bases`` (default: every committed one — fixtures,
+    examples, the accuracy matrix); a run folder itself names just that capture."""
     dirs = []
-    for base in (ROOT / "tests" / "fixtures", ROOT / "examples"):
-        for m in sorted(base.rglob("manifest.json")):
+    for base in bases or [ROOT / "tests" / "fixtures", ROOT / "examples"]:
+        for m in sorted(base.resolve().rglob("manifest.json")):
             d = m.parent
             if any(d.glob("timeline.sqlite")) or any(d.glob("trace.json")):
                 dirs.append(d)
     return dirs
+
+
+def _name(d: Path) -> str:
+    return str(d.relative_to(ROOT)) if d.is_relative_to(ROOT) else str(d)
 
 
 def analyse(run_dir: Path, calibration: str | None) -> dict[str, Any] | None:
@@ -59,7 +69,7 @@ def analyse(run_dir: Path, calibration: str | None) -> dict[str, Any] | None:
     try:
         inp = analyse_inputs([run_dir], {"calibration": calibration}, None, None)
     except RooflensError as exc:
-        print(f"skip {run_dir.relative_to(ROOT)}: {exc}", file=sys.stderr)
+        print(f"skip {_name(run_dir)}: {exc}", file=sys.stderr)
         return None
     pred = inp["prediction"]
     if not pred or not inp["timeline"]:
@@ -101,14 +111,28 @@ def _stats(xs: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dirs", nargs="*", type=Path)
+    ap.add_argument("dirs", nargs="*", type=Path, help="run folders or folders holding them")
     ap.add_argument("--calibration", default=None)
     ap.add_argument("--per-capture", action="store_true", help="also one line per capture")
     a = ap.parse_args(argv)
+    found = captures(a.dirs or None)
+    held = [d for d in found if HELD_OUT in d.parts]
+    groups = [("development captures", [d for d in found if d not in held])]
+    if held:
+        groups.append((f"held-out captures ({HELD_OUT})", held))
+    for title, dirs in groups:
+        if len(groups) > 1:
+            print(f"== {title}")
+        summarise(dirs, a.calibration, a.per_capture)
+        print()
+
+
+def summarise(dirs: list[Path], calibration: str | None, per_capture: bool) -> None:
+    """Print the class, phase and bubble tables over ``dirs``."""
     errs: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     bubbles = []
-    for d in a.dirs or captures():
-        res = analyse(d, a.calibration)
+    for d in dirs:
+        res = analyse(d, calibration)
         if res is None or not res["calibrated"]:
             continue
         phase_sum: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
@@ -131,8 +155,8 @@ def main(argv: list[str] | None = None) -> None:
             errs[f"phase:{phase}"]["ideal"].append(abs(ideal / meas - 1))
             errs[f"phase:{phase}"]["attainable"].append(abs(att / meas - 1))
             errs[f"phase:{phase}"]["signed"].append(att / meas - 1)
-            if a.per_capture:
-                print(f"{d.relative_to(ROOT)} {phase}: measured {meas * 1e6:.0f} us, ideal "
+            if per_capture:
+                print(f"{_name(d)} {phase}: measured {meas * 1e6:.0f} us, ideal "
                       f"{ideal / meas - 1:+.0%}, attainable {att / meas - 1:+.0%}")  # fmt: skip
         bubbles.append((d, res))
     print(f"{'class':<22} {'n':>4}  {'ideal median / p90':>18}  {'attainable median / p90':>23}"
@@ -155,8 +179,8 @@ def main(argv: list[str] | None = None) -> None:
             ):
                 continue
             diffs.append(abs(res["bubble_predicted"] - res["bubble_measured"]))
-            if a.per_capture:
-                print(f"  {d.relative_to(ROOT)}: predicted {res['bubble_predicted']:.1%}, "
+            if per_capture:
+                print(f"  {_name(d)}: predicted {res['bubble_predicted']:.1%}, "
                       f"measured {res['bubble_measured']:.1%}")  # fmt: skip
         if diffs:
             label = "cuda graph" if mode else "eager"

@@ -5,14 +5,15 @@
 #          (scripts/gpu_accuracy_matrix.sh graph, Qwen3 only) while time remains;
 #   whole  whole-model runs end to end with default options (issue 11): Llama-3-8B, 32 layers,
 #          64 output tokens; Qwen3-30B-A3B (MoE), 48 layers, 16 output tokens;
+#   calonly `rooflens calibrate` alone, then held-out accuracy captures (scripts/gpu_heldout.sh);
 #   depth  benchmarks/bench_depth.py: ncu cost over depth and generation length.
 #   final  whole, then a short depth grid reusing the 32-layer run (what one call had room for).
-# Usage: OUT=/some/dir bash scripts/gpu_round4.sh cal|whole|depth|final|moe|eager
+# Usage: OUT=/some/dir bash scripts/gpu_round4.sh cal|calonly|whole|depth|final|moe|eager
 # Every part writes $OUT/<part>.txt (timings, tails of logs) and one or two tarballs.
 set -u
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
 source scripts/gpu_env.sh
-PART=${1:?cal, whole, depth, final, moe or eager}
+PART=${1:?cal, calonly, whole, depth, final, moe or eager}
 LOG=$OUT/$PART.txt
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.sm,temperature.gpu \
   --format=csv | tee "$LOG"
@@ -67,6 +68,15 @@ final() {  # whole + a short depth grid that reuses the 32-layer run (one call, 
 
 moe() {  # the MoE run alone, after the ncu pass stopped building unsampled layers
   whole_one qwen3_30b_a3b_L48_o16 280 --model qwen3-30b-a3b --layers 48 --output-len 16
+}
+
+calonly() {  # `rooflens calibrate` alone, then the held-out captures (scripts/gpu_heldout.sh)
+  local W=/tmp/rooflens-calib; rm -rf $W; mkdir -p $W
+  timeout 330 python3 -m rooflens calibrate --out $W/calibration.json 2> $W/calibrate.log
+  echo "calibrate exit $? after $SECONDS s" | tee -a "$LOG"
+  tail -25 $W/calibrate.log >> "$LOG"
+  ( cd $W && tar czf "$OUT/calibration.tar.gz" . )
+  bash scripts/gpu_heldout.sh $((570 - SECONDS)) 2>&1 | grep -v "^rooflens env" | tee -a "$LOG"
 }
 
 eager() {  # the eager-operator calibration alone, with the cold (L2-flushed) regimes
