@@ -3,6 +3,8 @@ segmentation, the shapes they cover, the eager operators' ideal bytes."""
 
 from __future__ import annotations
 
+import pytest
+
 from rooflens.capture.calibrate import MARKER, PRODUCER, _attention_grid, _split, preset_linears
 
 FLUSH = "void at::native::reduce_kernel<512, 1, at::native::ReduceOp<float>>"
@@ -53,3 +55,31 @@ def test_attention_grid_caps_the_largest_points() -> None:
         max(b * L for (phase, b), lens in grid.items() for L in lens if phase == "decode")
         <= 1 << 21
     )
+
+
+def test_host_per_operator_benchmark_names_the_predictors_operators() -> None:
+    torch = pytest.importorskip("torch")
+    from rooflens.capture.calibrate_host import bench_host_ops
+    from rooflens.predict.attainable import EAGER_CALLS
+
+    # On the CPU the times are compute, not launch overhead: this checks what is timed and named.
+    r = bench_host_ops(torch, steps=3, device="cpu")
+    assert set(r["op_s"]) == set(EAGER_CALLS) - {"qk_norm"}  # the workload has no q/k norm
+    assert all(v > 0 for v in r["op_s"].values())
+    assert r["layer_extra_s"] >= 0 and r["step_extra_s"] >= 0 and r["reference"]["steps"] == 3
+
+
+def test_marker_times_each_range_on_the_host_when_asked() -> None:
+    pytest.importorskip("torch")
+    from rooflens.capture.workload import Marker
+
+    mark = Marker(torch_ranges=False, nvtx=False)
+    with mark("rope"):
+        pass
+    assert mark.host_s is None  # off by default: the workload's hot path keeps no lists
+    mark.host_s = {}
+    for _ in range(3):
+        with mark("rope"), mark("inner"):
+            pass
+    assert len(mark.host_s["rope"]) == 3 and len(mark.host_s["inner"]) == 3
+    assert all(o >= i for o, i in zip(mark.host_s["rope"], mark.host_s["inner"], strict=True))

@@ -201,3 +201,51 @@ def test_a_broken_cold_curve_is_one_line() -> None:
     with pytest.raises(InputError) as exc:
         from_dict(doc, Path("bad.json"))
     assert "eager.cold.rms_norm" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_host_per_operator_from_the_workload_replaces_the_composed_calls() -> None:
+    from rooflens.predict.attainable import host_time, step_extra_host
+
+    doc = _synthetic(4.8e12, 1e-6, 3e-6, 1e-6)
+    composed = from_dict(copy.deepcopy(doc), Path("c.json")).host
+    doc["host"]["ops"] = {
+        "op_s": {"rope": 1.5e-4, "attention": 9e-5},
+        "layer_extra_s": 2e-5,
+        "step_extra_s": 4e-5,
+    }
+    cal = from_dict(doc, Path("o.json"))
+    assert host_time("rope", cal.host) == 1.5e-4 and host_time("attention", cal.host) == 9e-5
+    # not measured by the workload (Qwen3's q/k norm): still composed from calls
+    assert host_time("qk_norm", cal.host) == host_time("qk_norm", composed)
+    # marker of the phase range + per step + per layer
+    assert step_extra_host(cal.host, 32) == pytest.approx(1e-6 + 4e-5 + 32 * 2e-5)
+    # the run's host time grows by exactly those differences, in every step (1 layer, 5 steps)
+    arch, wl = load_architecture("llama-3-8b"), _wl(1, 128, 5, 1)
+    before = predict(arch, H200, wl, from_dict(_synthetic(4.8e12, 1e-6, 3e-6, 1e-6), Path("c")))
+    after = predict(arch, H200, wl, cal)
+    per_step = (
+        (1.5e-4 - host_time("rope", composed))
+        + (9e-5 - host_time("attention", composed))
+        + (step_extra_host(cal.host, 1) - step_extra_host(composed, 1))
+    )
+    grew = after.run_timeline["eager"]["host_time_s"] - before.run_timeline["eager"]["host_time_s"]  # type: ignore[index]
+    assert grew == pytest.approx(5 * per_step, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "ops",
+    [
+        {"op_s": {"rope": -1e-6}, "layer_extra_s": 0.0, "step_extra_s": 0.0},
+        {"op_s": {"rope": 1e-6}, "layer_extra_s": "fast", "step_extra_s": 0.0},
+        {"op_s": {"rope": 1e-6}, "step_extra_s": 0.0},
+        {"op_s": {"rope": float("nan")}, "layer_extra_s": 0.0, "step_extra_s": 0.0},
+    ],
+)
+def test_a_broken_host_operator_section_is_one_line(ops: dict) -> None:
+    from rooflens.errors import InputError
+
+    doc = _synthetic(4.8e12, 1e-6, 3e-6, 1e-9)
+    doc["host"]["ops"] = ops
+    with pytest.raises(InputError) as exc:
+        from_dict(doc, Path("bad.json"))
+    assert "host.ops" in str(exc.value) and "\n" not in str(exc.value)

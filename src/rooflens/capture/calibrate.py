@@ -433,7 +433,11 @@ def calibrate(
 
     with torch.inference_mode():
         doc["host"] = bench_host(torch)
-        log(f"host: {doc['host']['eager_call_s']['add'] * 1e6:.2f} us per eager add")
+        ops = doc["host"]["ops"]["op_s"]
+        log(
+            f"host: {doc['host']['eager_call_s']['add'] * 1e6:.2f} us per eager add, "
+            f"{ops['rope'] * 1e6:.1f} us per workload rope"
+        )
         nsys_host = None if quick else host_under_nsys(log)
         if nsys_host is not None:
             doc["host_nsys"] = nsys_host
@@ -462,7 +466,7 @@ def calibrate(
         "eager": "eager operators as the workload calls them; back to back and isolated (host gap); warm, cold (L2 flushed) and context (L2 flushed, activation input rewritten)",
         "host_nsys": "host benchmark re-run under nsys profile with the capture's flags",
         "memory_l2": "not flushed (inputs L2-resident while they fit)",
-        "host": "wall-clock median of 10 batches of 200 eager calls on tiny tensors; graph replay of 200 kernels timed with CUDA events",
+        "host": "wall-clock median of 10 batches of 200 eager calls on tiny tensors; per operator: the built-in workload's decoder (host.ops.reference), each NVTX range timed on the host, median over decode steps; graph replay of 200 kernels timed with CUDA events",
     }
     doc["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     doc["duration_s"] = round(time.perf_counter() - t0, 1)

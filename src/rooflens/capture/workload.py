@@ -44,19 +44,25 @@ _DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 class Marker:
-    """NVTX ranges (always) and ``record_function`` ranges (when the PyTorch profiler is on)."""
+    """NVTX ranges (always) and ``record_function`` ranges (when the PyTorch profiler is on).
+
+    ``host_s``: when a dict, every range's host seconds (push to pop, the marker included) are
+    appended under its name — ``rooflens calibrate`` times the host side of each operator so
+    (rooflens.capture.calibrate_host.bench_host_ops)."""
 
     def __init__(self, torch_ranges: bool, nvtx: bool = True) -> None:
         self.torch_ranges = torch_ranges
         self.nvtx = nvtx
         self.enabled = True
         self.sampling = True  # push the ncu#Run[j] marker (False on tensor-parallel ranks > 0)
+        self.host_s: dict[str, list[float]] | None = None
 
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
         if not self.enabled:
             yield
             return
+        t0 = time.perf_counter()
         if self.nvtx:
             torch.cuda.nvtx.range_push(name)
         rf = torch.profiler.record_function(name) if self.torch_ranges else contextlib.nullcontext()
@@ -66,6 +72,8 @@ class Marker:
         finally:
             if self.nvtx:
                 torch.cuda.nvtx.range_pop()
+            if self.host_s is not None:
+                self.host_s.setdefault(name, []).append(time.perf_counter() - t0)
 
     @contextlib.contextmanager
     def off(self) -> Iterator[None]:

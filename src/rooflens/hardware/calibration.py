@@ -81,11 +81,16 @@ class AttentionTable:
 @dataclass(frozen=True)
 class HostCosts:
     """Host seconds per eager call by kind, device seconds per kernel inside a CUDA-graph replay,
-    host seconds per replay call."""
+    host seconds per replay call; and, in newer files, host seconds per operator of the
+    built-in workload (marker included), per layer beyond its operators and per step beyond its
+    layers and per-model operators (rooflens.capture.calibrate_host.bench_host_ops)."""
 
     eager_call_s: dict[str, float]
     graph_kernel_s: float
     graph_replay_host_s: float
+    op_s: dict[str, float] = field(default_factory=dict)
+    layer_extra_s: float | None = None
+    step_extra_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -301,7 +306,21 @@ def _host(path: Path, doc: dict[str, Any], section: str = "host") -> HostCosts:
             raise InputError(path, f"{section}.eager_call_s.{k} must be positive")
     g = float(_need(path, host, "graph_kernel_s", (int, float), f"{section}."))
     r = float(_need(path, host, "graph_replay_host_s", (int, float), f"{section}."))
-    return HostCosts({k: float(v) for k, v in eager.items()}, g, r)
+    ops = host.get("ops")
+    if ops is None:
+        return HostCosts({k: float(v) for k, v in eager.items()}, g, r)
+    where = f"{section}.ops."
+    op_s = _need(path, ops, "op_s", dict, where)
+    extras = [_need(path, ops, k, (int, float), where) for k in ("layer_extra_s", "step_extra_s")]
+    values = [*op_s.values(), *extras]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) or not all(
+        math.isfinite(v) and v >= 0 for v in values
+    ):
+        raise InputError(path, f"{where}: host seconds must be finite and ≥ 0")
+    return HostCosts(
+        {k: float(v) for k, v in eager.items()}, g, r,
+        {str(k): float(v) for k, v in op_s.items()}, float(extras[0]), float(extras[1]),
+    )  # fmt: skip
 
 
 def from_dict(doc: Any, path: Path) -> Calibration:

@@ -190,7 +190,10 @@ def _num(a: npt.NDArray[np.float64]) -> g.Num:
 
 
 def host_time(name: str, costs: HostCosts) -> float:
-    """Host seconds of one eager operator: its calls plus one NVTX marker."""
+    """Host seconds of one eager operator: as the workload's own operator measured (newer
+    files), else its calls (:data:`EAGER_CALLS`) plus one NVTX marker."""
+    if name in costs.op_s:
+        return costs.op_s[name]
     c = costs.eager_call_s
     calls = EAGER_CALLS.get(name, (("add", 1),))
     marker = c.get("marker", c.get("nvtx_range", 0.0))
@@ -198,9 +201,14 @@ def host_time(name: str, costs: HostCosts) -> float:
 
 
 def step_extra_host(costs: HostCosts, layers: int) -> float:
-    """Host seconds of a step outside operators: its phase range and one range per layer."""
+    """Host seconds of a step outside operators: its phase range and one range per layer, and
+    (newer files) what the workload measured beyond its operators per layer and per step —
+    views, splits and Python between the ranges."""
     c = costs.eager_call_s
-    return c.get("marker", c.get("nvtx_range", 0.0)) * (1 + LAYER_RANGES * layers)
+    marker = c.get("marker", c.get("nvtx_range", 0.0))
+    if costs.layer_extra_s is None or costs.step_extra_s is None:
+        return marker * (1 + LAYER_RANGES * layers)
+    return marker + costs.step_extra_s + costs.layer_extra_s * layers
 
 
 def choose(times: list[tuple[OpTime, int]], host_s: float) -> list[g.Num]:
