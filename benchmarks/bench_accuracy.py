@@ -93,6 +93,8 @@ def analyse(run_dir: Path, calibration: str | None) -> dict[str, Any] | None:
         "bubble_predicted": timeline.get("bubble_ratio"),
         "window_measured": chosen.get("window_s") if chosen else None,
         "window_predicted": timeline.get("window_s"),
+        "host_measured": chosen.get("range_duration_s") if chosen else None,
+        "host_predicted": timeline.get("host_time_s"),
     }
 
 
@@ -168,9 +170,9 @@ def summarise(dirs: list[Path], calibration: str | None, per_capture: bool) -> N
             signed = f"{np.median(e['signed']) * 100:+.1f}%" if e["signed"] else "-"
             print(f"{cls:<22} {n:>4}  {_stats(e['ideal']):>18}  {_stats(e['attainable']):>23}"
                   f"  {signed:>13}")  # fmt: skip
-    print("\nbubble ratio of the chosen run (predicted vs measured)")
+    print("\nbubble ratio of the chosen run (predicted vs measured); host: the run's NVTX range")
     for mode in (False, True):
-        diffs = []
+        diffs, host = [], []
         for d, res in bubbles:
             if (
                 res["graph"] != mode
@@ -179,13 +181,20 @@ def summarise(dirs: list[Path], calibration: str | None, per_capture: bool) -> N
             ):
                 continue
             diffs.append(abs(res["bubble_predicted"] - res["bubble_measured"]))
+            hp, hm = res["host_predicted"], res["host_measured"]
+            if hp and hm:
+                host.append(hm / hp)
             if per_capture:
                 print(f"  {_name(d)}: predicted {res['bubble_predicted']:.1%}, "
-                      f"measured {res['bubble_measured']:.1%}")  # fmt: skip
+                      f"measured {res['bubble_measured']:.1%}"
+                      + (f"; host predicted {hp * 1e3:.2f} ms, range {hm * 1e3:.2f} ms"
+                         if hp and hm else ""))  # fmt: skip
         if diffs:
             label = "cuda graph" if mode else "eager"
             print(f"{label:<11} n={len(diffs):<3} |Δ| median {np.median(diffs) * 100:.1f} points, "
-                  f"max {np.max(diffs) * 100:.1f} points")  # fmt: skip
+                  f"max {np.max(diffs) * 100:.1f} points"
+                  + (f"; run range / predicted host time: median {np.median(host):.2f}x, "
+                     f"{min(host):.2f}-{max(host):.2f}x" if host else ""))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -51,6 +51,14 @@ def test_markdown_table_is_ranked_by_what_the_implementation_loses(doc: dict[str
     measured = next(r["bubble_ratio"] for r in tl["runs"] if r["name"] == tl["chosen_run"])
     predicted = doc["prediction"]["run_timeline"]["eager"]["bubble_ratio"]
     assert f"predicted {predicted:.1%}, measured {measured:.1%}" in section
+    # and the host line sets the predicted host time against the run's range on the host
+    chosen = next(r for r in tl["runs"] if r["name"] == tl["chosen_run"])
+    host = doc["prediction"]["run_timeline"]["eager"]["host_time_s"]
+    ratio = chosen["range_duration_s"] / host
+    line = next(x for x in section.splitlines() if x.startswith("- Host time of the run"))
+    assert f"{ratio:.2f}×" in line and f"{chosen['range_duration_s'] * 1e3:.3g} ms" in line
+    zh = RENDERERS["md"].render(doc, "zh")
+    assert f"为校准主机开销的 {ratio:.2f}×" in zh
 
 
 def test_the_report_opens_with_a_summary_in_both_languages(doc: dict[str, Any]) -> None:

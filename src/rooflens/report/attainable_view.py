@@ -39,15 +39,35 @@ def _phases(rows: list[OperatorRow]) -> list[dict[str, str]]:
     ]  # fmt: skip
 
 
-def _bubble(doc: ReportDocument) -> tuple[float | None, float | None, str]:
-    """(predicted, measured) bubble ratio of the chosen run and the execution mode."""
+def _run_estimate(doc: ReportDocument) -> tuple[Any, Any, str]:
+    """(predicted run estimate, measured chosen run, execution mode); either may be None."""
     rt = doc.prediction.run_timeline if doc.prediction else None
     mode = (rt.decode if rt else None) or "eager"
     estimate = getattr(rt, mode, None) if rt and mode in ("eager", "cuda_graph") else None
-    predicted = estimate.bubble_ratio if estimate else None
     tl = doc.timeline
     chosen = next((r for r in tl.runs if r.name == tl.chosen_run), None) if tl else None
+    return estimate, chosen, mode
+
+
+def _bubble(doc: ReportDocument) -> tuple[float | None, float | None, str]:
+    """(predicted, measured) bubble ratio of the chosen run and the execution mode."""
+    estimate, chosen, mode = _run_estimate(doc)
+    predicted = estimate.bubble_ratio if estimate else None
     return predicted, chosen.bubble_ratio if chosen else None, mode
+
+
+def _host(doc: ReportDocument) -> dict[str, str] | None:
+    """Predicted host seconds of the run against its NVTX range on the host — the measured
+    host time while the host never waits for the GPU.  A ratio well above 1 says the host ran
+    slower than the calibrated host costs (another machine state, a slower CPU, more Python),
+    which moves the bubble ratio with it (docs/calibration.md)."""
+    estimate, chosen, _ = _run_estimate(doc)
+    predicted = estimate.host_time_s if estimate else None
+    measured = chosen.range_duration_s if chosen else None
+    if not predicted or not measured:
+        return None
+    return {"predicted": f_time(predicted), "measured": f_time(measured),
+            "ratio": f_ratio(measured / predicted)}  # fmt: skip
 
 
 def _summary(rows: list[OperatorRow], doc: ReportDocument, t: dict[str, Any]) -> list[str]:
@@ -118,5 +138,6 @@ def attainable_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any] | 
             "predicted": f_frac(predicted) if predicted is not None else NA,
             "measured": f_frac(measured) if measured is not None else NA,
         },  # fmt: skip
+        "host": _host(doc),
         "l2": any(o.l2_resident for o in rows),
     }
