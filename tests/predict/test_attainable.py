@@ -249,3 +249,48 @@ def test_a_broken_host_operator_section_is_one_line(ops: dict) -> None:
     with pytest.raises(InputError) as exc:
         from_dict(doc, Path("bad.json"))
     assert "host.ops" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_row_wise_kernels_read_the_curve_of_the_nearest_row_width() -> None:
+    doc = _synthetic(4.8e12, 1e-6, 3e-6, 1e-9)
+    sizes = doc["eager"]["back_to_back"]["rms_norm"]["bytes"]
+    flat = lambda t: {"bytes": sizes, "time_s": [t, t * (1 + 1e-9)]}  # noqa: E731
+    doc["eager"]["reference"] = {"h": 4096, "vocab": 128256}
+    doc["eager"]["back_to_back"]["rms_norm@1024"] = flat(0.4e-6)
+    doc["eager"]["back_to_back"]["rms_norm@128"] = flat(0.2e-6)
+    cal = from_dict(doc, Path("w.json"))
+    assert cal.eager_time("rms_norm", 1e4) == pytest.approx(1e-6)  # no width: the reference
+    assert cal.eager_time("rms_norm", 1e4, width=4096) == pytest.approx(1e-6)
+    assert cal.eager_time("rms_norm", 1e4, width=3584) == pytest.approx(1e-6)
+    assert cal.eager_time("rms_norm", 1e4, width=1024) == pytest.approx(0.4e-6)
+    assert cal.eager_time("rms_norm", 1e4, width=896) == pytest.approx(0.4e-6)
+    assert cal.eager_time("rms_norm", 1e4, width=128) == pytest.approx(0.2e-6)
+    # a kind without widths ignores the argument
+    assert cal.eager_time("add", 1e4, width=1024) is None  # (no eager add curve in this file)
+    # predictions: Qwen3-0.6B's norms (hidden 1024) and q/k norms (head size 128) take theirs
+    wl = _wl(1, 128, 1, 1)
+    small = predict(load_architecture("qwen3-0.6b"), H200, wl, cal)
+    rows = {r.name: r for r in small.operators if r.phase == "prefill"}
+    assert rows["attn_norm"].attainable_time_s == pytest.approx(
+        max(0.4e-6, rows["attn_norm"].time_s)
+    )
+    big = predict(load_architecture("llama-3-8b"), H200, wl, cal)
+    norm = next(r for r in big.operators if r.name == "attn_norm" and r.phase == "prefill")
+    assert norm.attainable_time_s == pytest.approx(1e-6)
+
+
+def test_a_broken_width_curve_is_one_line() -> None:
+    from rooflens.errors import InputError
+
+    doc = _synthetic(4.8e12, 1e-6, 3e-6, 1e-9)
+    doc["eager"]["back_to_back"]["argmax@32000"] = {"bytes": [2e3, 1e3], "time_s": [1e-6, 2e-6]}
+    with pytest.raises(InputError) as exc:
+        from_dict(doc, Path("bad.json"))
+    assert "eager.back_to_back.argmax@32000" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_the_benchmark_measures_widths_of_the_kinds_the_loader_knows() -> None:
+    from rooflens.capture.calibrate_eager import REF, WIDTHS
+    from rooflens.hardware.calibration import WIDTH_KEYS
+
+    assert set(WIDTHS) == set(WIDTH_KEYS) and all(WIDTH_KEYS[k] in REF for k in WIDTHS)

@@ -23,6 +23,9 @@ more), each in three cache states:
   earlier) and its code were evicted by the weight-streaming GEMMs in between.  Predictions use
   this state (``Calibration.eager_time``); warm and cold bracket it.
 
+RMSNorm and argmax are also measured at other row widths (:data:`WIDTHS`): their kernels work
+row by row, so their time follows the width and not only the bytes.
+
 Memory-bound kernels (:func:`bench_memory`): contiguous tensors over 4 KiB … 4 GiB, queued back
 to back, no L2 flush (a decoder's small operators read what the previous one just wrote).
 """
@@ -38,8 +41,9 @@ ARGMAX_ROWS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 GAP_S = 30e-6
 
 
-def _points(torch: Any, kind: str, t: int) -> tuple[Any, float, Any]:
-    """(call, ideal bytes, producer) of one eager operator at ``t`` tokens (reference shape).
+def _points(torch: Any, kind: str, t: int, width: int | None = None) -> tuple[Any, float, Any]:
+    """(call, ideal bytes, producer) of one eager operator at ``t`` tokens (reference shape; a
+    ``width`` replaces the row width of the kinds in :data:`WIDTHS`).
 
     The producer rewrites the activation input, as the kernel before the operator does in a
     decoder step (the *context* regime); None for the embedding (its token ids are a few bytes,
@@ -48,6 +52,8 @@ def _points(torch: Any, kind: str, t: int) -> tuple[Any, float, Any]:
 
     dev, f16 = "cuda", torch.float16
     h, H, Hkv, d, inter = REF["h"], REF["heads"], REF["kv_heads"], REF["d"], REF["inter"]
+    if kind == "rms_norm" and width:
+        h = width
     if kind == "rope":  # one tensor (q) as the workload does it: x·cos + rotate_half(x)·sin
         x = torch.randn(1, t, H, d, device=dev, dtype=f16).transpose(1, 2)
         cos = torch.randn(t, d, device=dev, dtype=f16)
@@ -76,12 +82,13 @@ def _points(torch: Any, kind: str, t: int) -> tuple[Any, float, Any]:
 
         return kv_write, 1.0 * t * Hkv * d * 2, _fill(k)
     if kind == "argmax":
-        logits = torch.randn(t, REF["vocab"], device=dev, dtype=f16)
+        vocab = width or REF["vocab"]
+        logits = torch.randn(t, vocab, device=dev, dtype=f16)
 
         def argmax() -> Any:
             return torch.argmax(logits, dim=-1, keepdim=True)
 
-        return argmax, 2.0 * t * REF["vocab"], _fill(logits)
+        return argmax, 2.0 * t * vocab, _fill(logits)
     x = torch.randn(1, t, h, device=dev, dtype=f16)
     if kind == "rms_norm":
         w = torch.ones(h, device=dev, dtype=f16)
@@ -154,6 +161,14 @@ def bench_memory(torch: Any, timer: Any) -> dict[str, dict[str, Any]]:
 
 KINDS = ("rope", "act", "kv_write", "argmax", "rms_norm", "add", "embedding")
 
+#: Row widths measured besides the reference for the kinds whose kernels work row by row: the
+#: time of a norm or an argmax follows its row width, not only its bytes (H200, Qwen3-0.6B's
+#: hidden 1024: 2.4 µs per RMSNorm against 5.7 µs at 4096 for the same bytes; argmax over
+#: 151,936 columns ~10 µs, over the reference 128,256 26 µs).  Curves are stored as
+#: ``kind@width`` beside ``kind`` (the reference width); lookups take the nearest width
+#: (:data:`rooflens.hardware.calibration.WIDTH_KEYS`).
+WIDTHS = {"rms_norm": (128, 1024, 2048, 8192), "argmax": (32000, 151936)}
+
 #: (name, host gap between launches in s, L2 flushed before each call, activation input
 #: rewritten after the flush): the module docstring says why each exists.
 REGIMES = (
@@ -170,7 +185,11 @@ def bench_eager(torch: Any, timer: Any, log: Any) -> dict[str, Any]:
     """Every regime for every kind over the token counts: ``{regime: {kind: curve}}``."""
     from rooflens.capture.calibrate import _reps
 
-    grid = [(k, t) for k in KINDS for t in (ARGMAX_ROWS if k == "argmax" else TOKENS)]
+    grid: list[tuple[str, int | None, int]] = [
+        (k, None, t) for k in KINDS for t in (ARGMAX_ROWS if k == "argmax" else TOKENS)
+    ]
+    grid += [(k, w, t) for k, ws in WIDTHS.items() for w in ws
+             for t in (ARGMAX_ROWS if k == "argmax" else TOKENS) if w * t <= 2**28]  # fmt: skip
     out: dict[str, Any] = {"reference": REF, "gap_s": GAP_S}
     for regime, gap, flush, produce in REGIMES:
         sizes: list[float] = []
@@ -178,19 +197,20 @@ def bench_eager(torch: Any, timer: Any, log: Any) -> dict[str, Any]:
         def points(
             gap: float = gap, sizes: list[float] = sizes, produce: bool = produce
         ) -> Iterable[tuple[Any, int, Any]]:
-            for kind, t in grid:
-                fn, nbytes, producer = _points(torch, kind, t)
+            for kind, width, t in grid:
+                fn, nbytes, producer = _points(torch, kind, t, width)
                 sizes.append(nbytes)
                 reps = min(_reps(nbytes / 3e12 + 3e-6), 20 if gap else 50)
                 yield fn, reps, (producer if produce else None)
 
         res = timer.run(points(), flush=flush, gap_s=gap)
         curves: dict[str, dict[str, list[Any]]] = {}
-        for (kind, _), nbytes, r in zip(grid, sizes, res, strict=True):
+        for (kind, width, _), nbytes, r in zip(grid, sizes, res, strict=True):
             if r is None:
                 continue
+            name = f"{kind}@{width}" if width else kind
             c = curves.setdefault(
-                kind, {"bytes": [], "time_s": [], "kernels": [], "kernel_names": []}
+                name, {"bytes": [], "time_s": [], "kernels": [], "kernel_names": []}
             )
             c["bytes"].append(nbytes)
             c["time_s"].append(r[0])

@@ -108,6 +108,7 @@ class Calibration:
     source: str = ""
     method: dict[str, str] = field(default_factory=dict)
     eager: dict[str, dict[str, Curve]] = field(default_factory=dict)  # regime → kind → curve
+    eager_reference: dict[str, float] = field(default_factory=dict)  # the eager section's shape
     host_nsys: HostCosts | None = None
 
     @property
@@ -142,10 +143,32 @@ class Calibration:
         curve = self.memory.get(kind) or self.memory["add"]
         return curve.at(nbytes)
 
-    def eager_time(self, kind: str, nbytes: Num, isolated: bool = False) -> Num | None:
+    def _width_curve(
+        self, regime: dict[str, Curve], kind: str, width: float | None
+    ) -> Curve | None:
+        """The curve of ``kind`` measured at the row width nearest ``width`` (log space): the
+        reference width's ``kind`` or a ``kind@w`` one; ``kind`` when no width is asked."""
+        ref = self.eager_reference.get(WIDTH_KEYS.get(kind, ""))
+        if not width or not ref or kind not in WIDTH_KEYS:
+            return regime.get(kind)
+        options = {float(ref): regime.get(kind)}
+        for name, curve in regime.items():
+            base, _, w = name.partition("@")
+            if base == kind and w.isdigit():
+                options[float(w)] = curve
+        found = {w: c for w, c in options.items() if c is not None}
+        if not found:
+            return None
+        return found[min(found, key=lambda w: abs(math.log(w / width)))]
+
+    def eager_time(
+        self, kind: str, nbytes: Num, isolated: bool = False, width: float | None = None
+    ) -> Num | None:
         """Seconds of one eager operator of ``kind`` (``rope`` per tensor, ``act``, ``kv_write``
         per tensor, ``argmax``, ``rms_norm``, ``add``, ``embedding``) moving ``nbytes`` ideal
-        bytes, back to back or ``isolated`` (launch-bound); None when not measured.
+        bytes, back to back or ``isolated`` (launch-bound); None when not measured.  ``width``:
+        the row width of a norm (hidden size, head size) or an argmax (vocabulary), for files
+        that measured several (the nearest is used).
 
         The *context* curve when the file has one (L2 flushed, then the activation input
         rewritten, before every call: the state a decoder step leaves a small operator in — see
@@ -158,7 +181,7 @@ class Calibration:
             else ("context", "cold", "back_to_back")
         )
         for name in names:
-            curve = (self.eager.get(name) or {}).get(kind)
+            curve = self._width_curve(self.eager.get(name) or {}, kind, width)
             if curve is not None:
                 return curve.at(nbytes)
         return None
@@ -277,6 +300,10 @@ def _attention(path: Path, doc: dict[str, Any]) -> dict[str, list[AttentionTable
     return out
 
 
+#: Eager kinds measured at several row widths (``kind@width`` curves): the reference shape's key
+#: that holds the width of the plain ``kind`` curve (rooflens.capture.calibrate_eager.WIDTHS).
+WIDTH_KEYS = {"rms_norm": "h", "argmax": "vocab"}
+
 #: The eager regimes a file may hold (rooflens.capture.calibrate_eager.REGIMES): warm back to
 #: back and isolated (every file with an eager section), their cold and context twins (newer).
 EAGER_REGIMES = (
@@ -295,6 +322,15 @@ def _eager(path: Path, doc: dict[str, Any]) -> dict[str, dict[str, Curve]]:
                 curve = _curve(path, f"eager.{regime}.{kind}", c.get("bytes"), c.get("time_s"))
                 out.setdefault(regime, {})[kind] = curve
     return out
+
+
+def _eager_reference(doc: dict[str, Any]) -> dict[str, float]:
+    """The eager section's reference shape (numbers only; absent in files without one)."""
+    ref = (doc.get("eager") or {}).get("reference") if isinstance(doc.get("eager"), dict) else None
+    if not isinstance(ref, dict):
+        return {}
+    return {str(k): float(v) for k, v in ref.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0}  # fmt: skip
 
 
 def _host(path: Path, doc: dict[str, Any], section: str = "host") -> HostCosts:
@@ -353,6 +389,7 @@ def from_dict(doc: Any, path: Path) -> Calibration:
         attention=_attention(path, doc), min_kernel_s=tmin, host=_host(path, doc),
         allreduce=doc.get("allreduce") or {}, source=str(path), method=doc.get("method") or {},
         eager=_eager(path, doc),
+        eager_reference=_eager_reference(doc),
         host_nsys=_host(path, doc, "host_nsys") if doc.get("host_nsys") is not None else None,
     )  # fmt: skip
 

@@ -123,16 +123,27 @@ def _shares(op: g.Op, dm: g.Dims) -> tuple[float, ...]:
     return (0.5, 0.5) if op.name == "kv_cache_write" else (1.0,)
 
 
+def _row_width(op: g.Op, dm: g.Dims) -> float | None:
+    """The row width a row-wise kernel works on (norms: hidden or head size; the argmax: the
+    vocabulary), for calibrations that measured several; None for the other operators."""
+    if op.name in ("attn_norm", "mlp_norm", "final_norm"):
+        return float(dm.h)
+    if op.name == "qk_norm":
+        return float(dm.d)
+    return float(dm.vocab) if op.name == "sampling" else None
+
+
 def _eager_times(op: g.Op, dm: g.Dims, cal: Calibration) -> tuple[g.Num, g.Num, int] | None:
     """(back to back, isolated, kernels) from the eager curves, or None when not measured."""
     kind, mult, kernels = EAGER_KINDS[op.name]
     nbytes = np.asarray(op.bytes, dtype=float) * mult
+    width = _row_width(op, dm)
     b2b: g.Num = 0.0
     iso: g.Num = 0.0
     shares = _shares(op, dm)
     for share in shares:
-        t = cal.eager_time(kind, nbytes * share)
-        ti = cal.eager_time(kind, nbytes * share, isolated=True)
+        t = cal.eager_time(kind, nbytes * share, width=width)
+        ti = cal.eager_time(kind, nbytes * share, isolated=True, width=width)
         if t is None:
             return None
         b2b = b2b + t
