@@ -12,9 +12,10 @@ repetition (a 2 × L2-sized buffer is *read*; its reduction kernels are dropped)
 serving step reads weights and KV cache from DRAM; memory-bound operators do **not** flush,
 because in a decoder they read what the previous operator just wrote (L2-resident while it fits).
 
-Clock: GEMM and attention points rest the GPU as long as they ran (:meth:`Timer.run`), so a
-compute-bound GEMM is timed at the boost clock a capture of a few layers sees; under seconds of
-sustained GEMMs the H200's 700 W limit lowers the SM clock and they take up to ~16 % longer.
+Clock: after every 20 ms of GEMM or attention work the device rests as long, spinning one SM
+(:meth:`Timer.run`), so a compute-bound GEMM is timed at the boost clock a capture of a few
+layers sees; under seconds of sustained GEMMs the H200's 700 W limit lowers the SM clock and
+they take up to ~16 % longer.
 
 This module: the timer, GEMM, attention, the file's key and the driver :func:`calibrate`.
 Memory-bound and eager operators: :mod:`rooflens.capture.calibrate_eager`; host costs (per eager
@@ -462,7 +463,7 @@ def calibrate(
         "timing": "CUPTI kernel durations (torch.profiler), median of repetitions, sum of the kernels of one call",
         "gemm_l2": "flushed before every repetition (reading 2 x L2)",
         "attention_l2": "flushed before every repetition (reading 2 x L2)",
-        "gemm_clock": "GEMM and attention points: after every 20 ms of device time the GPU idles as long (at most 50 % duty), so they run at the boost clock of a short capture, not the power-limited clock of sustained load",
+        "gemm_clock": "GEMM and attention points: after every 20 ms of device time the GPU rests as long, one SM spinning (at most 50 % duty), so they run at the boost clock of a short capture, not the power-limited clock of sustained load",
         "eager": "eager operators as the workload calls them; back to back and isolated (host gap); warm, cold (L2 flushed) and context (L2 flushed, activation input rewritten)",
         "host_nsys": "host benchmark re-run under nsys profile with the capture's flags",
         "memory_l2": "not flushed (inputs L2-resident while they fit)",
