@@ -49,19 +49,11 @@ def _run_estimate(doc: ReportDocument) -> tuple[Any, Any, str]:
     return estimate, chosen, mode
 
 
-def _bubble(doc: ReportDocument) -> tuple[float | None, float | None, str]:
-    """(predicted, measured) bubble ratio of the chosen run and the execution mode."""
-    estimate, chosen, mode = _run_estimate(doc)
-    predicted = estimate.bubble_ratio if estimate else None
-    return predicted, chosen.bubble_ratio if chosen else None, mode
-
-
-def _host(doc: ReportDocument) -> dict[str, str] | None:
+def _host(estimate: Any, chosen: Any) -> dict[str, str] | None:
     """Predicted host seconds of the run against its NVTX range on the host — the measured
     host time while the host never waits for the GPU.  A ratio well above 1 says the host ran
     slower than the calibrated host costs (another machine state, a slower CPU, more Python),
     which moves the bubble ratio with it (docs/calibration.md)."""
-    estimate, chosen, _ = _run_estimate(doc)
     predicted = estimate.host_time_s if estimate else None
     measured = chosen.range_duration_s if chosen else None
     if not predicted or not measured:
@@ -70,7 +62,11 @@ def _host(doc: ReportDocument) -> dict[str, str] | None:
             "ratio": f_ratio(measured / predicted)}  # fmt: skip
 
 
-def _summary(rows: list[OperatorRow], doc: ReportDocument, t: dict[str, Any]) -> list[str]:
+def _summary(
+    rows: list[OperatorRow], predicted: float | None, measured: float | None, t: dict[str, Any]
+) -> list[str]:
+    """Where the kernel time goes, and what to do first; ``predicted`` and ``measured``: the
+    chosen run's bubble ratios."""
     total = sum(o.measured_time_s or 0.0 for o in rows)
     if total <= 0:
         return []
@@ -88,7 +84,6 @@ def _summary(rows: list[OperatorRow], doc: ReportDocument, t: dict[str, Any]) ->
             attainable=f_time(att),
         )  # fmt: skip
     ]
-    predicted, measured, mode = _bubble(doc)
     top = rows[0] if rows and (rows[0].implementation_gap_s or 0) > 0 else None
     if measured is not None and measured > BUBBLE_FIRST:
         lines.append(t["first_bubble"].format(measured=f_frac(measured),
@@ -111,13 +106,15 @@ def attainable_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any] | 
     if not pred.calibration:
         return {"calibrated": False, "t": t}
     rows = _rows(comp.operators)
-    predicted, measured, mode = _bubble(doc)
+    estimate, chosen, mode = _run_estimate(doc)
+    predicted = estimate.bubble_ratio if estimate else None
+    measured = chosen.bubble_ratio if chosen else None
     m = re.match(r"^(.*?), driver .*\((.+)\)$", str(pred.calibration))
     return {
         "calibrated": True,
         "t": t,
         "label": f"{m[1]} ({m[2]})" if m else str(pred.calibration),
-        "summary": _summary(rows, doc, t),
+        "summary": _summary(rows, predicted, measured, t),
         "rows": [
             {
                 "name": o.name,
@@ -138,6 +135,6 @@ def attainable_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any] | 
             "predicted": f_frac(predicted) if predicted is not None else NA,
             "measured": f_frac(measured) if measured is not None else NA,
         },  # fmt: skip
-        "host": _host(doc),
+        "host": _host(estimate, chosen),
         "l2": any(o.l2_resident for o in rows),
     }

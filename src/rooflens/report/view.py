@@ -15,6 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from rooflens.report.attainable_view import attainable_view
 from rooflens.report.extra_view import breakdown_view, ranks_view
 from rooflens.report.findings_view import finding_view, kernel_groups_view, stake_view
 from rooflens.report.formats import (
@@ -406,13 +407,6 @@ def comparison_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any] | 
         "findings_more": max(0, len(findings) - FINDINGS_SHOWN),
         **stake_view(findings, s),
     }
-
-
-def attainable_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any] | None:
-    """Ideal / attainable / measured (report/attainable_view.py, issue 10)."""
-    from rooflens.report.attainable_view import attainable_view as view
-
-    return view(doc, s)
 
 
 def build_view(
