@@ -37,7 +37,6 @@ CLASSES = {
     "embedding": "embedding/lm_head", "lm_head": "embedding/lm_head",
 }  # fmt: skip
 ORDER = ("gemm", "attention", "norm", "elementwise", "embedding/lm_head", "other")
-TARGET = {"gemm": 0.10, "attention": 0.10, "phase": 0.05}
 #: Captures in a folder of this name (scripts/gpu_heldout.sh) were not looked at until the
 #: calibration method was final: they are summarised apart.
 HELD_OUT = "h200_heldout"

@@ -19,12 +19,16 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.sm,
   --format=csv | tee "$LOG"
 SECONDS=0
 
-cal() {
+calibrate() {  # `rooflens calibrate` -> $OUT/calibration.tar.gz (the file and its log)
   local W=/tmp/rooflens-calib; rm -rf $W; mkdir -p $W
   timeout 330 python3 -m rooflens calibrate --out $W/calibration.json 2> $W/calibrate.log
   echo "calibrate exit $? after $SECONDS s" | tee -a "$LOG"
   tail -25 $W/calibrate.log >> "$LOG"
   ( cd $W && tar czf "$OUT/calibration.tar.gz" . )
+}
+
+cal() {
+  calibrate
   local M=/tmp/rooflens-matrix; mkdir -p $M/graph
   for b in 1 8 32; do
     for i in 128 1024; do
@@ -71,11 +75,7 @@ moe() {  # the MoE run alone, after the ncu pass stopped building unsampled laye
 }
 
 calonly() {  # `rooflens calibrate` alone, then the held-out captures (scripts/gpu_heldout.sh)
-  local W=/tmp/rooflens-calib; rm -rf $W; mkdir -p $W
-  timeout 330 python3 -m rooflens calibrate --out $W/calibration.json 2> $W/calibrate.log
-  echo "calibrate exit $? after $SECONDS s" | tee -a "$LOG"
-  tail -25 $W/calibrate.log >> "$LOG"
-  ( cd $W && tar czf "$OUT/calibration.tar.gz" . )
+  calibrate
   bash scripts/gpu_heldout.sh $((570 - SECONDS)) 2>&1 | grep -v "^rooflens env" | tee -a "$LOG"
 }
 

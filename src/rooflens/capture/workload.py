@@ -62,7 +62,7 @@ class Marker:
         if not self.enabled:
             yield
             return
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if self.host_s is not None else 0.0
         if self.nvtx:
             torch.cuda.nvtx.range_push(name)
         rf = torch.profiler.record_function(name) if self.torch_ranges else contextlib.nullcontext()

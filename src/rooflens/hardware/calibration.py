@@ -342,9 +342,10 @@ def _host(path: Path, doc: dict[str, Any], section: str = "host") -> HostCosts:
             raise InputError(path, f"{section}.eager_call_s.{k} must be positive")
     g = float(_need(path, host, "graph_kernel_s", (int, float), f"{section}."))
     r = float(_need(path, host, "graph_replay_host_s", (int, float), f"{section}."))
+    calls = {k: float(v) for k, v in eager.items()}
     ops = host.get("ops")
     if ops is None:
-        return HostCosts({k: float(v) for k, v in eager.items()}, g, r)
+        return HostCosts(calls, g, r)
     where = f"{section}.ops."
     op_s = _need(path, ops, "op_s", dict, where)
     extras = [_need(path, ops, k, (int, float), where) for k in ("layer_extra_s", "step_extra_s")]
@@ -353,10 +354,8 @@ def _host(path: Path, doc: dict[str, Any], section: str = "host") -> HostCosts:
         math.isfinite(v) and v >= 0 for v in values
     ):
         raise InputError(path, f"{where}: host seconds must be finite and ≥ 0")
-    return HostCosts(
-        {k: float(v) for k, v in eager.items()}, g, r,
-        {str(k): float(v) for k, v in op_s.items()}, float(extras[0]), float(extras[1]),
-    )  # fmt: skip
+    op_times = {str(k): float(v) for k, v in op_s.items()}
+    return HostCosts(calls, g, r, op_times, float(extras[0]), float(extras[1]))
 
 
 def from_dict(doc: Any, path: Path) -> Calibration:

@@ -200,6 +200,12 @@ def _num(a: npt.NDArray[np.float64]) -> g.Num:
     return float(a) if a.ndim == 0 else a
 
 
+def marker_s(costs: HostCosts) -> float:
+    """Host seconds of one of the workload's NVTX markers (a bare NVTX range in older files)."""
+    c = costs.eager_call_s
+    return c.get("marker", c.get("nvtx_range", 0.0))
+
+
 def host_time(name: str, costs: HostCosts) -> float:
     """Host seconds of one eager operator: as the workload's own operator measured (newer
     files), else its calls (:data:`EAGER_CALLS`) plus one NVTX marker."""
@@ -207,16 +213,14 @@ def host_time(name: str, costs: HostCosts) -> float:
         return costs.op_s[name]
     c = costs.eager_call_s
     calls = EAGER_CALLS.get(name, (("add", 1),))
-    marker = c.get("marker", c.get("nvtx_range", 0.0))
-    return marker + sum(c.get(kind, c["add"]) * n for kind, n in calls)
+    return marker_s(costs) + sum(c.get(kind, c["add"]) * n for kind, n in calls)
 
 
 def step_extra_host(costs: HostCosts, layers: int) -> float:
     """Host seconds of a step outside operators: its phase range and one range per layer, and
     (newer files) what the workload measured beyond its operators per layer and per step —
     views, splits and Python between the ranges."""
-    c = costs.eager_call_s
-    marker = c.get("marker", c.get("nvtx_range", 0.0))
+    marker = marker_s(costs)
     if costs.layer_extra_s is None or costs.step_extra_s is None:
         return marker * (1 + LAYER_RANGES * layers)
     return marker + costs.step_extra_s + costs.layer_extra_s * layers
@@ -342,9 +346,7 @@ def run_timeline(
             else:
                 n = sum(k for _, _, k in plan) + tail
                 gap = max(0.0, hc.graph_kernel_s - cal.min_kernel_s)
-                host = hc.graph_replay_host_s + 2 * costs.get(
-                    "marker", costs.get("nvtx_range", 0.0)
-                )
+                host = hc.graph_replay_host_s + 2 * marker_s(hc)
                 sim.graph(host, sum(dev) + tail * cal.min_kernel_s, n, gap)
         window = max(sim.h, sim.d)
         out[mode] = {
