@@ -50,10 +50,11 @@ def _run_estimate(doc: ReportDocument) -> tuple[Any, Any, str]:
 
 
 def _host(estimate: Any, chosen: Any) -> dict[str, str] | None:
-    """Predicted host seconds of the run against its NVTX range on the host — the measured
-    host time while the host never waits for the GPU.  A ratio well above 1 says the host ran
-    slower than the calibrated host costs (another machine state, a slower CPU, more Python),
-    which moves the bubble ratio with it (docs/calibration.md)."""
+    """Predicted host seconds of the run (the built-in workload's eager loop at the calibrated
+    host costs) against its NVTX range on the host — the measured host time while the host
+    never waits for the GPU.  A ratio well above 1 says the host ran slower than calibrated
+    (another machine state, a slower CPU) or, in a foreign program, did more host work per
+    operator than that loop; the bubble ratio moves with it (docs/calibration.md)."""
     predicted = estimate.host_time_s if estimate else None
     measured = chosen.range_duration_s if chosen else None
     if not predicted or not measured:
