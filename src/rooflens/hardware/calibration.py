@@ -353,7 +353,7 @@ def _host(path: Path, doc: dict[str, Any], section: str = "host") -> HostCosts:
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) or not all(
         math.isfinite(v) and v >= 0 for v in values
     ):
-        raise InputError(path, f"{where}: host seconds must be finite and ≥ 0")
+        raise InputError(path, f"{section}.ops: host seconds must be finite and ≥ 0")
     op_times = {str(k): float(v) for k, v in op_s.items()}
     return HostCosts(calls, g, r, op_times, float(extras[0]), float(extras[1]))
 
