@@ -12,7 +12,7 @@ kernels (``analysis.compare``: the chosen run, in scope).  Printed:
 - per phase (prefill, decode: Σ kernel time of the operators measured) the same;
 - predicted vs measured bubble ratio of the chosen run, eager and CUDA-graph captures apart;
 
-once for the development captures and once for the held-out ones (:data:`HELD_OUT`).
+once for the development captures and once per held-out set (:data:`HELD_OUT`).
 
 The calibration comes from ``rooflens calibrate`` microbenchmarks only; nothing here is fitted.
 """
@@ -37,9 +37,9 @@ CLASSES = {
     "embedding": "embedding/lm_head", "lm_head": "embedding/lm_head",
 }  # fmt: skip
 ORDER = ("gemm", "attention", "norm", "elementwise", "embedding/lm_head", "other")
-#: Captures in a folder of this name (scripts/gpu_heldout.sh) were not looked at until the
-#: calibration method was final: they are summarised apart.
-HELD_OUT = "h200_heldout"
+#: Captures in folders of these names (scripts/gpu_heldout.sh sets 1 and 2) were not looked at
+#: until the calibration method they are scored against was final: each set is summarised apart.
+HELD_OUT = ("h200_heldout", "h200_heldout2")
 
 
 def captures(bases: list[Path] | None = None) -> list[Path]:
@@ -117,10 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--per-capture", action="store_true", help="also one line per capture")
     a = ap.parse_args(argv)
     found = captures(a.dirs or None)
-    held = [d for d in found if HELD_OUT in d.parts]
-    groups = [("development captures", [d for d in found if d not in held])]
-    if held:
-        groups.append((f"held-out captures ({HELD_OUT})", held))
+    held = {name: [d for d in found if name in d.parts] for name in HELD_OUT}
+    groups = [("development captures", [d for d in found if not set(HELD_OUT) & set(d.parts)])]
+    groups += [(f"held-out captures ({name})", ds) for name, ds in held.items() if ds]
     for title, dirs in groups:
         if len(groups) > 1:
             print(f"== {title}")
