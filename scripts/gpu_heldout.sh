@@ -8,6 +8,9 @@
 #   set 2 (tests/fixtures/accuracy/h200_heldout2/): captured in the same GPU call as the bundled
 #     calibration that has the per-width curves and the per-operator host costs, after both
 #     were written; new models (OPT: LayerNorm and GELU), shapes and mostly eager runs.
+#   set 3 (tests/fixtures/accuracy/h200_heldout3/): captured in the same GPU call as the bundled
+#     calibration that measures the host in several processes (its predicted bubble range),
+#     after that was written: eager runs, host-bound and balanced shapes.
 # nsys only, 17 tokens (16 decode steps), runs 2 (run 0 warm-up, run 1 analysed); 2 layers, except
 # Qwen3-0.6B in set 2 (8 layers, so its weights do not fit in the 50 MB L2).
 # Usage: OUT=/some/dir bash scripts/gpu_heldout.sh [SET] [SECONDS_BUDGET]
@@ -16,7 +19,7 @@
 set -u
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"
 source scripts/gpu_env.sh
-SET=${1:-2}
+SET=${1:-3}
 BUDGET=${2:-540}
 W=/tmp/rooflens-heldout; rm -rf $W; mkdir -p $W/h
 START=$SECONDS
@@ -35,7 +38,15 @@ qwen3-8b_b16_i256             qwen3-8b     16 256  fp16 2 -
 qwen3-0.6b_b1_i512_L8         qwen3-0.6b   1  512  fp16 8 -
 mistral-7b_b8_i128_graph      mistral-7b   8  128  bf16 2 --cuda-graph
 llama-3-8b_b4_i512_bf16_graph llama-3-8b   4  512  bf16 2 --cuda-graph"
-[ "$SET" = 1 ] && CASES=$CASES1 || CASES=$CASES2
+CASES3="llama-3-8b_b2_i64            llama-3-8b   2  64   fp16 2 -
+qwen3-8b_b4_i2048_bf16        qwen3-8b     4  2048 bf16 2 -
+mistral-7b_b16_i512           mistral-7b   16 512  fp16 2 -
+qwen2.5-7b_b8_i128            qwen2.5-7b   8  128  fp16 2 -
+llama-2-7b_b1_i1024_bf16      llama-2-7b   1  1024 bf16 2 -
+opt-6.7b_b1_i128              opt-6.7b     1  128  fp16 2 -
+qwen3-8b_b24_i256             qwen3-8b     24 256  fp16 2 -
+llama-3-8b_b16_i128_graph     llama-3-8b   16 128  fp16 2 --cuda-graph"
+case $SET in 1) CASES=$CASES1 ;; 2) CASES=$CASES2 ;; *) CASES=$CASES3 ;; esac
 while read -r name model b i dtype layers flag; do
   left=$((BUDGET - (SECONDS - START)))
   [ $left -lt 60 ] && { echo "heldout: stopped before $name ($left s left)"; break; }

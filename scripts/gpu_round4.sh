@@ -76,7 +76,7 @@ moe() {  # the MoE run alone, after the ncu pass stopped building unsampled laye
 
 calonly() {  # `rooflens calibrate` alone, then the held-out captures (scripts/gpu_heldout.sh)
   calibrate
-  bash scripts/gpu_heldout.sh 2 $((570 - SECONDS)) 2>&1 | grep -v "^rooflens env" | tee -a "$LOG"
+  bash scripts/gpu_heldout.sh 3 $((570 - SECONDS)) 2>&1 | grep -v "^rooflens env" | tee -a "$LOG"
 }
 
 eager() {  # the eager-operator calibration alone, with the cold (L2-flushed) regimes

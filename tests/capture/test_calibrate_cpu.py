@@ -67,6 +67,7 @@ def test_host_per_operator_benchmark_names_the_predictors_operators() -> None:
     assert set(r["op_s"]) == set(EAGER_CALLS) - {"qk_norm"}  # the workload has no q/k norm
     assert all(v > 0 for v in r["op_s"].values())
     assert r["layer_extra_s"] >= 0 and r["step_extra_s"] >= 0 and r["reference"]["steps"] == 3
+    assert r["layer_s"] >= sum(r["op_s"][n] for n in ("attn_norm", "rope", "attention"))
 
 
 def test_marker_times_each_range_on_the_host_when_asked() -> None:
@@ -83,3 +84,17 @@ def test_marker_times_each_range_on_the_host_when_asked() -> None:
             pass
     assert len(mark.host_s["rope"]) == 3 and len(mark.host_s["inner"]) == 3
     assert all(o >= i for o, i in zip(mark.host_s["rope"], mark.host_s["inner"], strict=True))
+
+
+def test_host_processes_combine_to_the_median_process_and_keep_every_draw() -> None:
+    from rooflens.capture.calibrate_host import combine_processes
+
+    def run(layer_s: float, rope: float) -> dict:
+        return {"eager_call_s": {"add": 1e-5}, "ops": {"op_s": {"rope": rope}, "layer_s": layer_s}}
+
+    doc = combine_processes([run(8e-4, 2e-4), {"ops": run(5e-4, 1e-4)["ops"]}, run(6e-4, 1.5e-4)])
+    assert doc["eager_call_s"] == {"add": 1e-5}  # the first (full) benchmark's other parts
+    assert doc["ops"]["op_s"] == {"rope": 1.5e-4} and doc["ops"]["layer_s"] == 6e-4
+    assert doc["ops"]["process_layer_s"] == [8e-4, 5e-4, 6e-4]
+    two = combine_processes([run(8e-4, 2e-4), run(5e-4, 1e-4)])
+    assert two["ops"]["layer_s"] == 5e-4  # the lower middle of an even count

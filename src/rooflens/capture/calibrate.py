@@ -439,7 +439,9 @@ def calibrate(
             f"host: {doc['host']['eager_call_s']['add'] * 1e6:.2f} us per eager add, "
             f"{ops['rope'] * 1e6:.1f} us per workload rope"
         )
+        t_host = time.perf_counter()
         nsys_host = None if quick else host_under_nsys(log)
+        log(f"host costs under nsys: {time.perf_counter() - t_host:.0f} s")
         if nsys_host is not None:
             doc["host_nsys"] = nsys_host
         doc["memory"] = bench_memory(torch, timer)
@@ -491,22 +493,24 @@ def eager_only(path: str) -> None:
         json.dump(doc, f)
 
 
-def host_only(path: str) -> None:
-    """``--host-only FILE``: the host benchmark alone (run under nsys by calibrate_eager)."""
+def host_only(path: str, ops_only: bool = False) -> None:
+    """``--host-only FILE``: the host benchmark alone (run under nsys by
+    calibrate_host.host_under_nsys); ``--host-ops-only FILE``: its per-operator part, as
+    ``{"ops": …}``."""
     import json
 
     import torch
 
-    from rooflens.capture.calibrate_host import bench_host
+    from rooflens.capture.calibrate_host import bench_host, bench_host_ops
 
     with torch.inference_mode():
-        doc = bench_host(torch)
+        doc = {"ops": bench_host_ops(torch)} if ops_only else bench_host(torch)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--host-only":
-        host_only(sys.argv[2])
+    if len(sys.argv) == 3 and sys.argv[1] in ("--host-only", "--host-ops-only"):
+        host_only(sys.argv[2], ops_only=sys.argv[1] == "--host-ops-only")
     elif len(sys.argv) == 3 and sys.argv[1] == "--eager-only":
         eager_only(sys.argv[2])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,9 @@ class HostCosts:
     op_s: dict[str, float] = field(default_factory=dict)
     layer_extra_s: float | None = None
     step_extra_s: float | None = None
+    #: (fastest, slowest) process as a factor on these costs: the host's speed is a per-process
+    #: draw (calibrate_host.HOST_PROCESSES); None where one process was measured.
+    spread: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -355,7 +358,20 @@ def _host(path: Path, doc: dict[str, Any], section: str = "host") -> HostCosts:
     ):
         raise InputError(path, f"{section}.ops: host seconds must be finite and ≥ 0")
     op_times = {str(k): float(v) for k, v in op_s.items()}
-    return HostCosts(calls, g, r, op_times, float(extras[0]), float(extras[1]))
+    return HostCosts(calls, g, r, op_times, float(extras[0]), float(extras[1]), _spread(path, ops))
+
+
+def _spread(path: Path, ops: dict[str, Any]) -> tuple[float, float] | None:
+    """``ops.process_layer_s`` (one layer's host seconds per process) as (min, max) factors on
+    ``ops.layer_s``, the process whose costs ``ops`` holds."""
+    draws, own = ops.get("process_layer_s"), ops.get("layer_s")
+    if draws is None:
+        return None
+    values = [*draws, own] if isinstance(draws, list) and draws else [None]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+               and v > 0 for v in values):  # fmt: skip
+        raise InputError(path, "host ops: process_layer_s and layer_s must be positive seconds")
+    return min(draws) / own, max(draws) / own
 
 
 def from_dict(doc: Any, path: Path) -> Calibration:
@@ -383,13 +399,16 @@ def from_dict(doc: Any, path: Path) -> Calibration:
     tmin = float(_need(path, doc, "min_kernel_s", (int, float)))
     if not (math.isfinite(tmin) and tmin > 0):
         raise InputError(path, "min_kernel_s must be positive")
+    host, host_nsys = _host(path, doc), None
+    if doc.get("host_nsys") is not None:
+        host_nsys = _host(path, doc, "host_nsys")
+        if host.spread is None:  # the per-process draws were taken under nsys only
+            host = replace(host, spread=host_nsys.spread)
     return Calibration(
         key=key, gemm=_gemm(path, doc), memory=curves, memory_kernels=kernels,
-        attention=_attention(path, doc), min_kernel_s=tmin, host=_host(path, doc),
+        attention=_attention(path, doc), min_kernel_s=tmin, host=host,
         allreduce=doc.get("allreduce") or {}, source=str(path), method=doc.get("method") or {},
-        eager=_eager(path, doc),
-        eager_reference=_eager_reference(doc),
-        host_nsys=_host(path, doc, "host_nsys") if doc.get("host_nsys") is not None else None,
+        eager=_eager(path, doc), eager_reference=_eager_reference(doc), host_nsys=host_nsys,
     )  # fmt: skip
 
 
