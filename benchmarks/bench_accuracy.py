@@ -10,7 +10,9 @@ kernels (``analysis.compare``: the chosen run, in scope).  Printed:
 - per operator class (GEMM, attention, norm, elementwise, embedding/lm_head, other) the median
   and p90 of |predicted / measured − 1| over (capture, operator, phase) rows, ideal and attainable;
 - per phase (prefill, decode: Σ kernel time of the operators measured) the same;
-- predicted vs measured bubble ratio of the chosen run, eager and CUDA-graph captures apart;
+- predicted vs measured bubble ratio of the chosen run, eager and CUDA-graph captures apart: at
+  the calibrated host costs (and whether the measured one lies in the range over the host
+  processes the calibration measured) and at the run's own host speed (its NVTX range);
 
 once for the development captures and once per held-out set (:data:`HELD_OUT`).
 
@@ -94,6 +96,8 @@ def analyse(run_dir: Path, calibration: str | None) -> dict[str, Any] | None:
         "window_predicted": timeline.get("window_s"),
         "host_measured": chosen.get("range_duration_s") if chosen else None,
         "host_predicted": timeline.get("host_time_s"),
+        "bubble_range": timeline.get("bubble_ratio_range"),
+        "bubble_at_run_host": (timeline.get("at_run_host") or {}).get("bubble_ratio"),
     }
 
 
@@ -168,29 +172,35 @@ def summarise(dirs: list[Path], calibration: str | None, per_capture: bool) -> N
             signed = f"{np.median(e['signed']) * 100:+.1f}%" if e["signed"] else "-"
             print(f"{cls:<22} {n:>4}  {_stats(e['ideal']):>18}  {_stats(e['attainable']):>23}"
                   f"  {signed:>13}")  # fmt: skip
-    print("\nbubble ratio of the chosen run (predicted vs measured); host: the run's NVTX range")
+    print("\nbubble ratio of the chosen run, predicted vs measured: at the calibrated host costs "
+          "(in range: inside the range over the calibration's host processes) and at the run's "
+          "own host speed; host: the run's NVTX range")  # fmt: skip
     for mode in (False, True):
-        diffs, host = [], []
+        diffs, at_run, inside, host = [], [], [], []
         for d, res in bubbles:
-            if (
-                res["graph"] != mode
-                or res["bubble_measured"] is None
-                or res["bubble_predicted"] is None
-            ):
+            bp, bm = res["bubble_predicted"], res["bubble_measured"]
+            if res["graph"] != mode or bm is None or bp is None:
                 continue
-            diffs.append(abs(res["bubble_predicted"] - res["bubble_measured"]))
+            diffs.append(abs(bp - bm))
+            lo, hi = res["bubble_range"] or (bp, bp)
+            inside.append(lo - 0.005 <= bm <= hi + 0.005)
+            if res["bubble_at_run_host"] is not None:
+                at_run.append(abs(res["bubble_at_run_host"] - bm))
             hp, hm = res["host_predicted"], res["host_measured"]
             if hp and hm:
                 host.append(hm / hp)
             if per_capture:
-                print(f"  {_name(d)}: predicted {res['bubble_predicted']:.1%}, "
-                      f"measured {res['bubble_measured']:.1%}"
+                at = res["bubble_at_run_host"]
+                print(f"  {_name(d)}: predicted {bp:.1%} ({lo:.1%}-{hi:.1%}), measured {bm:.1%}"
+                      + (f", at the run's host speed {at:.1%}" if at is not None else "")
                       + (f"; host predicted {hp * 1e3:.2f} ms, range {hm * 1e3:.2f} ms"
                          if hp and hm else ""))  # fmt: skip
         if diffs:
             label = "cuda graph" if mode else "eager"
             print(f"{label:<11} n={len(diffs):<3} |Δ| median {np.median(diffs) * 100:.1f} points, "
-                  f"max {np.max(diffs) * 100:.1f} points"
+                  f"max {np.max(diffs) * 100:.1f}; in range {sum(inside)}/{len(inside)}"
+                  + (f"; at the run's host speed |Δ| median {np.median(at_run) * 100:.1f} "
+                     f"points, max {np.max(at_run) * 100:.1f}" if at_run else "")
                   + (f"; run range / predicted host time: median {np.median(host):.2f}x, "
                      f"{min(host):.2f}-{max(host):.2f}x" if host else ""))  # fmt: skip
 

@@ -231,9 +231,14 @@ def measure(files: list[Path], run: str | None, hardware: str | None) -> dict[st
 
 
 def _prediction(
-    arch: Architecture | None, settings: dict[str, Any], spec_key: str | None
+    arch: Architecture | None,
+    settings: dict[str, Any],
+    spec_key: str | None,
+    timeline: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any] | None, list[str]]:
-    """The predictor's ``prediction`` section, or None (with a note) without a model or GPU."""
+    """The predictor's ``prediction`` section, or None (with a note) without a model or GPU;
+    with a measured ``timeline``, its chosen run's host time enters the predicted run timeline
+    (the run at that host speed)."""
     from rooflens.hardware import lookup
     from rooflens.predict import Precision, Workload, predict
 
@@ -254,8 +259,13 @@ def _prediction(
 
     gpu = lookup(spec_key)
     cal, cal_note = choose(settings.get("calibration"), gpu.key)
+    tl = timeline or {}
+    chosen: dict[str, Any] = next(
+        (r for r in tl.get("runs") or [] if r.get("name") == tl.get("chosen_run")), {}
+    )
     pred = predict(arch, gpu, workload, cal, cal_note, bool(settings.get("under_nsys")),
-                   bool(settings.get("cuda_graph")))  # fmt: skip
+                   bool(settings.get("cuda_graph")),
+                   chosen.get("range_duration_s"))  # fmt: skip
     doc = pred.to_dict()
     doc["decode_step_times_s"] = decode_step_times(arch, gpu, workload)
     return doc, list(pred.notes)
@@ -303,9 +313,9 @@ def analyse_inputs(
     settings["tp"] = int(settings.get("tp") or (ranks or {}).get("tp") or 1)
     gpu = analysed.get("gpu") or _gpu_without_trace(hardware, settings["precision"])
     settings["under_nsys"] = (analysed.get("timeline") or {}).get("source") == "nsys"
-    prediction, notes = _prediction(arch, settings, gpu.get("spec_key"))
-    notes = assumed + notes
     timeline = analysed.get("timeline")
+    prediction, notes = _prediction(arch, settings, gpu.get("spec_key"), timeline)
+    notes = assumed + notes
     _check_capture(timeline, analysed.get("kernels"), arch, settings)
     notes += list((timeline or {}).get("warnings") or [])
     notes += list(analysed.get("ncu_warnings") or [])

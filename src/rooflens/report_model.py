@@ -63,6 +63,7 @@ __all__ = [
     "Ranks",
     "Record",
     "ReportDocument",
+    "AtRunHost",
     "RunEstimate",
     "RunFigures",
     "RunTimeline",
@@ -172,14 +173,28 @@ class PredictedOperator(Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AtRunHost(Record):
+    """The predicted run with every host cost × ``host_scale``, so that its host time is the
+    measured run's (predict/attainable.run_timeline)."""
+
+    host_scale: F = None
+    bubble_ratio: F = None
+    window_s: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunEstimate(Record):
-    """One predicted run of the built-in workload (host and device time, bubbles)."""
+    """One predicted run of the built-in workload (host and device time, bubbles); the ranges:
+    the same run at the fastest and slowest host process the calibration measured."""
 
     host_time_s: F = None
     device_time_s: F = None
     window_s: F = None
     bubble_ratio: F = None
     kernels: I_ = None
+    host_time_range_s: list[float] | None = None
+    bubble_ratio_range: list[float] | None = None
+    at_run_host: AtRunHost | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -774,7 +789,8 @@ finish(PhaseFigures)
 finish(Phases, **{p: one(PhaseFigures) for p in ("prefill", "decode_first_token",
                                                     "decode_total", "overall")})  # fmt: skip
 finish(PredictedOperator)
-finish(RunEstimate)
+finish(AtRunHost)
+finish(RunEstimate, at_run_host=one(AtRunHost))
 finish(UnderNsys, eager=one(RunEstimate), cuda_graph=one(RunEstimate))
 finish(RunTimeline, eager=one(RunEstimate), cuda_graph=one(RunEstimate),
         under_nsys=one(UnderNsys))  # fmt: skip

@@ -294,3 +294,82 @@ def test_the_benchmark_measures_widths_of_the_kinds_the_loader_knows() -> None:
     from rooflens.hardware.calibration import WIDTH_KEYS
 
     assert set(WIDTHS) == set(WIDTH_KEYS) and all(WIDTH_KEYS[k] in REF for k in WIDTHS)
+
+
+def _with_ops(doc: dict, layer_extra_s: float = 2e-5, **extra: object) -> dict:
+    doc["host"]["ops"] = {"op_s": {"rope": 1.5e-4}, "layer_extra_s": layer_extra_s,
+                          "step_extra_s": 4e-5, **extra}  # fmt: skip
+    return doc
+
+
+def test_replayed_graph_steps_pay_no_per_layer_host_costs() -> None:
+    # a replay runs no Python between layers: only the prefill (eager) pays them
+    arch, wl = load_architecture("llama-3-8b"), _wl(1, 128, 5, 2)
+    doc = _synthetic(4.8e12, 1e-6, 3e-6, 1e-6)
+    runs = [predict(arch, H200, wl, from_dict(_with_ops(copy.deepcopy(doc), x), Path("h")))
+            for x in (2e-5, 1e-3)]  # fmt: skip
+    grew = {m: runs[1].run_timeline[m]["host_time_s"] - runs[0].run_timeline[m]["host_time_s"]  # type: ignore[index]
+            for m in ("eager", "cuda_graph")}  # fmt: skip
+    assert grew["eager"] == pytest.approx(5 * 2 * (1e-3 - 2e-5))  # every step, every layer
+    assert grew["cuda_graph"] == pytest.approx(1 * 2 * (1e-3 - 2e-5))  # the prefill only
+
+
+def test_host_spread_gives_a_bubble_range_around_the_median_process() -> None:
+    arch, wl = load_architecture("llama-3-8b"), _wl(8, 128, 9, 2)
+    doc = _with_ops(_synthetic(4.8e12, 1e-6, 3e-6, 1e-6), layer_s=6e-4,
+                    process_layer_s=[5e-4, 6e-4, 9e-4])  # fmt: skip
+    cal = from_dict(doc, Path("s.json"))
+    assert cal.host.spread == pytest.approx((5 / 6, 1.5))
+    rt = predict(arch, H200, wl, cal).run_timeline
+    assert rt is not None
+    for mode in ("eager", "cuda_graph"):
+        est = rt[mode]
+        lo, hi = est["bubble_ratio_range"]
+        assert lo <= est["bubble_ratio"] <= hi  # a slower host can only idle the GPU more
+        hlo, hhi = est["host_time_range_s"]
+        assert hlo == pytest.approx(est["host_time_s"] * 5 / 6)
+        assert hhi == pytest.approx(est["host_time_s"] * 1.5)
+    # one process measured: no range
+    single = predict(
+        arch, H200, wl, from_dict(_with_ops(_synthetic(4.8e12, 1e-6, 3e-6, 1e-6)), Path("o"))
+    )
+    assert "bubble_ratio_range" not in single.run_timeline["eager"]  # type: ignore[index]
+
+
+def test_at_the_run_host_speed_the_bubble_follows_the_measured_host_time() -> None:
+    arch, wl = load_architecture("llama-3-8b"), _wl(8, 128, 9, 2)
+    cal = from_dict(_with_ops(_synthetic(4.8e12, 1e-6, 3e-6, 1e-6)), Path("r.json"))
+    base = predict(arch, H200, wl, cal).run_timeline["eager"]  # type: ignore[index]
+    host = base["host_time_s"]
+    same = predict(arch, H200, wl, cal, measured_host_s=host).run_timeline["eager"]["at_run_host"]  # type: ignore[index]
+    assert same["host_scale"] == pytest.approx(1.0)
+    assert same["bubble_ratio"] == pytest.approx(base["bubble_ratio"])
+    bubbles = [
+        predict(arch, H200, wl, cal, measured_host_s=host * f).run_timeline["eager"]["at_run_host"][
+            "bubble_ratio"
+        ]  # type: ignore[index]
+        for f in (0.25, 1.0, 4.0, 16.0)
+    ]
+    assert bubbles == sorted(bubbles) and bubbles[-1] > bubbles[0]  # slower host, more idle GPU
+    # far slower than the device: the window is the host's, the bubble 1 − device / host
+    dev = base["device_time_s"]
+    assert bubbles[-1] == pytest.approx(1 - dev / (16 * host), abs=0.02)
+
+
+@pytest.mark.parametrize("draws", [[], [5e-4, -1.0], "fast", [5e-4, float("inf")]])
+def test_a_broken_host_process_list_is_one_line(draws: object) -> None:
+    from rooflens.errors import InputError
+
+    doc = _with_ops(_synthetic(4.8e12, 1e-6, 3e-6, 1e-9), layer_s=6e-4, process_layer_s=draws)
+    with pytest.raises(InputError) as exc:
+        from_dict(doc, Path("bad.json"))
+    assert "host.ops.process_layer_s" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_plain_host_costs_take_the_spread_measured_under_nsys() -> None:
+    doc = _with_ops(_synthetic(4.8e12, 1e-6, 3e-6, 1e-6))
+    doc["host_nsys"] = copy.deepcopy(doc["host"])
+    doc["host_nsys"]["ops"].update(layer_s=6e-4, process_layer_s=[6e-4, 3e-4, 1.2e-3])
+    cal = from_dict(doc, Path("n.json"))
+    assert cal.host_nsys is not None and cal.host_nsys.spread == pytest.approx((0.5, 2.0))
+    assert cal.host.spread == cal.host_nsys.spread

@@ -49,14 +49,21 @@ def test_markdown_table_is_ranked_by_what_the_implementation_loses(doc: dict[str
     # the bubble line carries the chosen run's measured ratio and the predicted eager one
     tl = doc["timeline"]
     measured = next(r["bubble_ratio"] for r in tl["runs"] if r["name"] == tl["chosen_run"])
-    predicted = doc["prediction"]["run_timeline"]["eager"]["bubble_ratio"]
-    assert f"predicted {predicted:.1%}, measured {measured:.1%}" in section
+    eager = doc["prediction"]["run_timeline"]["eager"]
+    lo, hi = eager["bubble_ratio_range"]  # the bundled calibration timed several host processes
+    at = eager["at_run_host"]
+    line = next(x for x in section.splitlines() if x.startswith("- Bubble ratio (eager)"))
+    assert line.startswith(f"- Bubble ratio (eager): predicted {eager['bubble_ratio']:.1%} (")
+    assert f"{lo:.1%}–{hi:.1%}), measured {measured:.1%}; " in line
+    assert f"({at['host_scale']:.2f}× the calibrated host costs)" in line
+    assert line.endswith(f"the model gives {at['bubble_ratio']:.1%}")
     # and the host line sets the predicted host time against the run's range on the host
     chosen = next(r for r in tl["runs"] if r["name"] == tl["chosen_run"])
     host = doc["prediction"]["run_timeline"]["eager"]["host_time_s"]
     ratio = chosen["range_duration_s"] / host
     line = next(x for x in section.splitlines() if x.startswith("- Host time of the run"))
     assert f"{ratio:.2f}×" in line and f"{chosen['range_duration_s'] * 1e3:.3g} ms" in line
+    assert at["host_scale"] == pytest.approx(ratio)  # the pipeline passed the run's host time
     zh = RENDERERS["md"].render(doc, "zh")
     assert f"为校准主机开销的 {ratio:.2f}×" in zh
 

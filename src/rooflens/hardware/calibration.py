@@ -358,10 +358,12 @@ def _host(path: Path, doc: dict[str, Any], section: str = "host") -> HostCosts:
     ):
         raise InputError(path, f"{section}.ops: host seconds must be finite and ≥ 0")
     op_times = {str(k): float(v) for k, v in op_s.items()}
-    return HostCosts(calls, g, r, op_times, float(extras[0]), float(extras[1]), _spread(path, ops))
+    return HostCosts(
+        calls, g, r, op_times, float(extras[0]), float(extras[1]), _spread(path, ops, where)
+    )
 
 
-def _spread(path: Path, ops: dict[str, Any]) -> tuple[float, float] | None:
+def _spread(path: Path, ops: dict[str, Any], where: str) -> tuple[float, float] | None:
     """``ops.process_layer_s`` (one layer's host seconds per process) as (min, max) factors on
     ``ops.layer_s``, the process whose costs ``ops`` holds."""
     draws, own = ops.get("process_layer_s"), ops.get("layer_s")
@@ -370,7 +372,9 @@ def _spread(path: Path, ops: dict[str, Any]) -> tuple[float, float] | None:
     values = [*draws, own] if isinstance(draws, list) and draws else [None]
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                and v > 0 for v in values):  # fmt: skip
-        raise InputError(path, "host ops: process_layer_s and layer_s must be positive seconds")
+        raise InputError(
+            path, f"{where}process_layer_s and {where}layer_s must be positive seconds"
+        )
     return min(draws) / own, max(draws) / own
 
 

@@ -25,6 +25,7 @@ the predicted bubble ratio is 1 − Σ kernel time / window.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -273,6 +274,24 @@ def _step_ops(arch: Architecture, dm: g.Dims, st: g.Step, layer_moe: list[bool])
     return ops + after
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """One step's operators in launch order: host seconds at the calibrated costs, op times."""
+
+    hosts: list[float]
+    times: list[OpTime]
+    extra_host_s: float  # the step's host seconds outside operators
+
+    def chosen(self, scale: float, graph: bool = False) -> list[tuple[float, g.Num, int]]:
+        """(host s, device s per step, kernels) per operator with host costs × ``scale``; a
+        ``graph`` replay runs its kernels back to back whatever the host does."""
+        host_s = 0.0 if graph else scale * (sum(self.hosts) + self.extra_host_s)
+        dev = choose([(t, 1) for t in self.times], host_s)
+        return [
+            (scale * h, d, t.kernels) for h, d, t in zip(self.hosts, dev, self.times, strict=True)
+        ]
+
+
 def _step_plan(
     ops: list[g.Op],
     st: g.Step,
@@ -283,18 +302,13 @@ def _step_plan(
     eager_attn: bool,
     costs: HostCosts,
     layers: int,
-    graph: bool = False,
-) -> list[tuple[float, g.Num, int]]:
-    """(host s, device s per step, kernels) per operator of one step, in launch order; a
-    ``graph`` replay runs its kernels back to back whatever the host does."""
+) -> _Plan:
     cache: dict[int, OpTime] = {}
     for op in ops:
         if id(op) not in cache:
             cache[id(op)] = op_time(op, st, dm, dtype, cal, gpu, eager_attn)
     hosts = [host_time(op.name, costs) for op in ops]
-    host_s = 0.0 if graph else sum(hosts) + step_extra_host(costs, layers)
-    chosen = choose([(cache[id(op)], 1) for op in ops], host_s)
-    return [(h, t, cache[id(op)].kernels) for op, h, t in zip(ops, hosts, chosen, strict=True)]
+    return _Plan(hosts, [cache[id(op)] for op in ops], step_extra_host(costs, layers))
 
 
 def run_timeline(
@@ -304,9 +318,17 @@ def run_timeline(
     cal: Calibration,
     gpu: GPU,
     under_nsys: bool = False,
-) -> dict[str, dict[str, float]]:
+    measured_host_s: float | None = None,
+) -> dict[str, dict[str, Any]]:
     """Predicted host time, device time, window and bubble ratio of one run (prefill + decode
-    steps) of the built-in workload, eager and with decode steps replayed from CUDA graphs."""
+    steps) of the built-in workload, eager and with decode steps replayed from CUDA graphs.
+
+    The host's speed is a per-process draw (calibrate_host.HOST_PROCESSES): where the
+    calibration measured several processes, ``bubble_ratio_range`` and ``host_time_range_s``
+    are the same run at the fastest and the slowest one.  ``measured_host_s`` (a capture's run
+    range on the host): ``at_run_host`` is the run with every host cost scaled by one factor so
+    that the predicted host time equals it — what the model says the bubble is at that run's
+    host speed, which separates a slow host from a GPU that waits for something else."""
     dm, dtype, eager_attn = (
         g.make_dims(arch, wl),
         wl.precision.compute_dtype,
@@ -319,41 +341,59 @@ def run_timeline(
     pre = _step_plan(
         _step_ops(arch, dm, pre_st, layer_moe), pre_st, dm, dtype, cal, gpu, eager_attn, hc, nl
     )
-    dec: list[tuple[float, g.Num, int]] = []
-    dec_graph: list[tuple[float, g.Num, int]] = []
+    dec: _Plan | None = None
     if decode_steps:
         keys = np.arange(input_len + 1, input_len + decode_steps + 1, dtype=float)
         st = g.decode_step(arch, wl, keys)
-        ops = _step_ops(arch, dm, st, layer_moe)
-        dec = _step_plan(ops, st, dm, dtype, cal, gpu, eager_attn, hc, nl)
-        dec_graph = _step_plan(ops, st, dm, dtype, cal, gpu, eager_attn, hc, nl, graph=True)
-    costs = hc.eager_call_s
-    per_step_host = step_extra_host(hc, nl)
+        dec = _step_plan(
+            _step_ops(arch, dm, st, layer_moe), st, dm, dtype, cal, gpu, eager_attn, hc, nl
+        )
     has_sampling = any(op.name == "sampling" for op in g.model_ops(arch, dm, pre_st)[1])
     tail = 0 if has_sampling else SAMPLE_KERNELS
-    tail_host = (2 * costs["add"] + costs.get("nvtx_range", 0.0)) if tail else 0.0
-    out = {}
-    for mode in ("eager", "cuda_graph"):
+    c = hc.eager_call_s
+    tail_host = (2 * c["add"] + c.get("nvtx_range", 0.0)) if tail else 0.0
+
+    def simulate(mode: str, scale: float) -> dict[str, Any]:
         sim = _Sim()
+        plans = {
+            "pre": pre.chosen(scale),
+            "dec": dec.chosen(scale, graph=mode == "cuda_graph") if dec else [],
+        }
         for i in range(decode_steps + 1):
-            sim.h += per_step_host
-            plan = pre if i == 0 else (dec if mode == "eager" else dec_graph)
+            eager = i == 0 or mode == "eager"
+            # a replayed step has its phase range only: no layer ranges, no Python between them
+            sim.h += scale * (pre.extra_host_s if eager else marker_s(hc))
+            plan = plans["pre" if i == 0 else "dec"]
             dev = [float(t if np.ndim(t) == 0 else np.asarray(t)[i - 1]) for _, t, _ in plan]
-            if i == 0 or mode == "eager":
+            if eager:
                 for (host_s, _, n), t in zip(plan, dev, strict=True):
                     sim.eager(host_s, t, n)
-                sim.eager(tail_host, tail * cal.min_kernel_s, tail)
+                sim.eager(scale * tail_host, tail * cal.min_kernel_s, tail)
             else:
                 n = sum(k for _, _, k in plan) + tail
                 gap = max(0.0, hc.graph_kernel_s - cal.min_kernel_s)
-                host = hc.graph_replay_host_s + 2 * marker_s(hc)
+                host = scale * (hc.graph_replay_host_s + 2 * marker_s(hc))
                 sim.graph(host, sum(dev) + tail * cal.min_kernel_s, n, gap)
         window = max(sim.h, sim.d)
-        out[mode] = {
+        return {
             "host_time_s": sim.h,
             "device_time_s": sim.busy,
             "window_s": window,
             "bubble_ratio": 1.0 - sim.busy / window if window > 0 else 0.0,
             "kernels": sim.kernels,
         }
+
+    out = {}
+    for mode in ("eager", "cuda_graph"):
+        est = simulate(mode, 1.0)
+        if hc.spread is not None:
+            ends = [simulate(mode, f) for f in hc.spread]
+            est["host_time_range_s"] = [e["host_time_s"] for e in ends]
+            est["bubble_ratio_range"] = sorted(e["bubble_ratio"] for e in ends)
+        if measured_host_s and est["host_time_s"]:
+            scale = measured_host_s / est["host_time_s"]
+            at = simulate(mode, scale)
+            est["at_run_host"] = {"host_scale": scale, "bubble_ratio": at["bubble_ratio"],
+                                  "window_s": at["window_s"]}  # fmt: skip
+        out[mode] = est
     return out

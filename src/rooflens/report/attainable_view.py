@@ -63,6 +63,21 @@ def _host(estimate: Any, chosen: Any) -> dict[str, str] | None:
             "ratio": f_ratio(measured / predicted)}  # fmt: skip
 
 
+def _bubble_context(estimate: Any, measured: float | None, t: dict[str, Any]) -> dict[str, str]:
+    """The predicted bubble's range over the calibration's host processes, and — for a
+    measured run — the model's bubble at that run's host speed: near the measured one, the
+    bubble is the host's launch cost; well below it, the GPU waits for something else."""
+    out = {"range": "", "at_host": ""}
+    rng = estimate.bubble_ratio_range if estimate else None
+    if rng and len(rng) == 2:
+        out["range"] = t["bubble_range"].format(lo=f_frac(rng[0]), hi=f_frac(rng[1]))
+    at = estimate.at_run_host if estimate else None
+    if measured is not None and at is not None and at.bubble_ratio is not None and at.host_scale:
+        out["at_host"] = t["bubble_at_host"].format(scale=f_ratio(at.host_scale),
+                                                    bubble=f_frac(at.bubble_ratio))  # fmt: skip
+    return out
+
+
 def _summary(
     rows: list[OperatorRow], predicted: float | None, measured: float | None, t: dict[str, Any]
 ) -> list[str]:
@@ -135,6 +150,7 @@ def attainable_view(doc: ReportDocument, s: dict[str, Any]) -> dict[str, Any] | 
             "mode": mode,
             "predicted": f_frac(predicted) if predicted is not None else NA,
             "measured": f_frac(measured) if measured is not None else NA,
+            **_bubble_context(estimate, measured, t),
         },  # fmt: skip
         "host": _host(estimate, chosen),
         "l2": any(o.l2_resident for o in rows),

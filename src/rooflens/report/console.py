@@ -238,17 +238,24 @@ def attainable_lines(pred: Prediction) -> list[str]:
     eager, graph = rt.get("eager") or {}, rt.get("cuda_graph") or {}
     if eager and graph:
         lines.append(
-            f"predicted bubble ratio of one run: eager {eager['bubble_ratio']:.0%}, "
-            f"CUDA-graph decode {graph['bubble_ratio']:.0%} (host costs: {rt.get('host_costs')})"
+            f"predicted bubble ratio of one run: eager {_bubble(eager)}, "
+            f"CUDA-graph decode {_bubble(graph)} (host costs: {rt.get('host_costs')})"
         )
     nsys = rt.get("under_nsys") or {}
     if nsys:
         lines.append(
             f"  under nsys (as `rooflens run` captures it): eager "
-            f"{nsys['eager']['bubble_ratio']:.0%}, CUDA-graph decode "
-            f"{nsys['cuda_graph']['bubble_ratio']:.0%}"
+            f"{_bubble(nsys['eager'])}, CUDA-graph decode {_bubble(nsys['cuda_graph'])}"
         )
+    if any(e.get("bubble_ratio_range") for e in (eager, graph)):
+        lines.append("  (in brackets: the fastest to the slowest host process during calibration)")
     return lines
+
+
+def _bubble(est: dict[str, Any]) -> str:
+    rng = est.get("bubble_ratio_range")
+    text = f"{est['bubble_ratio']:.0%}"
+    return f"{text} ({rng[0]:.0%}–{rng[1]:.0%})" if rng else text
 
 
 def print_prediction(pred: Prediction, show_ops: bool, console: Console | None = None) -> None:
