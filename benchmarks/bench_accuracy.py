@@ -39,9 +39,9 @@ CLASSES = {
     "embedding": "embedding/lm_head", "lm_head": "embedding/lm_head",
 }  # fmt: skip
 ORDER = ("gemm", "attention", "norm", "elementwise", "embedding/lm_head", "other")
-#: Captures in folders of these names (scripts/gpu_heldout.sh sets 1 and 2) were not looked at
+#: Captures in folders of these names (scripts/gpu_heldout.sh sets 1, 2 and 3) were not looked at
 #: until the calibration method they are scored against was final: each set is summarised apart.
-HELD_OUT = ("h200_heldout", "h200_heldout2")
+HELD_OUT = ("h200_heldout", "h200_heldout2", "h200_heldout3")
 
 
 def captures(bases: list[Path] | None = None) -> list[Path]:
