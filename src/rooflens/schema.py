@@ -11,11 +11,14 @@ defaults; :func:`rooflens.analysis.assemble.upgrade` recomputes what it can):
   prediction), ``kernels[].counters`` / ``counters_from`` (NCU on a representative sample),
   ``breakdown`` (time per step and layer), ``ranks`` (tensor parallel), ``evidence`` /
   ``confidence`` of inferred kernels, ``prediction.decode_step_times_s``, ``stake_basis`` of
-  findings (their time at stake beyond ``attainable`` or the ``ideal`` roofline).
+  findings (their time at stake beyond ``attainable`` or the ``ideal`` roofline);
+- 1.4 — ``bubble_ratio_range``, ``host_time_range_s`` and ``at_run_host`` in
+  ``prediction.run_timeline.eager|cuda_graph`` (the host's per-process spread, and the run at
+  the measured run's host speed).
 
 The run folder's ``manifest.json`` and the calibration file carry versions of their own.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
