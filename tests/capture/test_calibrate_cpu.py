@@ -98,3 +98,20 @@ def test_host_processes_combine_to_the_median_process_and_keep_every_draw() -> N
     assert doc["ops"]["process_layer_s"] == [8e-4, 5e-4, 6e-4]
     two = combine_processes([run(8e-4, 2e-4), run(5e-4, 1e-4)])
     assert two["ops"]["layer_s"] == 5e-4  # the lower middle of an even count
+
+
+def test_allreduce_benchmark_times_every_size_on_two_processes() -> None:
+    torch = pytest.importorskip("torch")
+    from rooflens.capture.calibrate_comm import bench_allreduce, bus_factor
+
+    logs: list[str] = []
+    # gloo on CPU tensors: the spawn, rendezvous, timing and file of the NCCL path without GPUs
+    doc = bench_allreduce(torch, logs.append, gpus=2, sizes=(4096, 1 << 20), backend="gloo")
+    assert doc["gpus"] == 2 and doc["bytes"] == [4096, 1 << 20] and doc["backend"] == "gloo"
+    assert all(t > 0 for t in doc["time_s"])
+    for size, t, bus in zip(doc["bytes"], doc["time_s"], doc["bus_bandwidth_bps"], strict=True):
+        assert bus == pytest.approx(size / t * bus_factor(2))
+    assert bus_factor(2) == 1.0 and bus_factor(8) == pytest.approx(1.75)
+    assert logs and "bus bandwidth" in logs[-1]
+    one = bench_allreduce(torch, logs.append, gpus=1)
+    assert one == {"skipped": "1 GPU visible: all-reduce bus bandwidth needs at least 2"}

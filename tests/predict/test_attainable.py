@@ -373,3 +373,58 @@ def test_plain_host_costs_take_the_spread_measured_under_nsys() -> None:
     cal = from_dict(doc, Path("n.json"))
     assert cal.host_nsys is not None and cal.host_nsys.spread == pytest.approx((0.5, 2.0))
     assert cal.host.spread == cal.host_nsys.spread
+
+
+def _tp_row(cal_doc: dict, tp: int, phase: str = "prefill"):  # type: ignore[no-untyped-def]
+    wl = Workload(4, 512, 2, Precision.parse("bf16"), 1, tp=tp)
+    pred = predict(load_architecture("llama-3-8b"), H200, wl, from_dict(cal_doc, Path("tp.json")))
+    return next(r for r in pred.operators if r.name == "all_reduce" and r.phase == phase)
+
+
+def test_all_reduce_never_beats_the_link_roofline() -> None:
+    # no measured all-reduce (one GPU calibrated): the link's roofline, not a kernel's minimum
+    row = _tp_row(_synthetic(4.8e12, 1e-6, 3e-6, 1e-9), tp=2)
+    assert row.comm_time_s > 1e-6
+    assert row.attainable_time_s == pytest.approx(row.time_s)
+
+
+def test_all_reduce_reads_the_curve_measured_on_as_many_gpus() -> None:
+    doc = _synthetic(4.8e12, 1e-6, 3e-6, 1e-9)
+    sizes = [4096.0, 1 << 30]
+    doc["allreduce"] = {"gpus": 2, "bytes": sizes, "time_s": [2e-5, 1.0]}  # slow: above the link
+    row = _tp_row(doc, tp=2)
+    message = 4 * 512 * 4096 * 2  # prefill tokens × hidden × bf16 bytes, per all-reduce
+    cal = from_dict(doc, Path("c.json"))
+    assert row.attainable_time_s == pytest.approx(
+        2 * cal.allreduce_time(message, 2)
+    )  # two per layer
+    assert row.attainable_time_s > row.time_s
+    # measured on 2 GPUs, predicted for 4: bus bandwidth depends on the count, the link roofline holds
+    four = _tp_row(doc, tp=4)
+    assert cal.allreduce_time(message, 4) is None
+    assert four.attainable_time_s == pytest.approx(four.time_s)
+
+
+@pytest.mark.parametrize(
+    "ar",
+    [
+        {"gpus": 1, "bytes": [4096], "time_s": [1e-5]},
+        {"gpus": 2, "bytes": [4096, 1024], "time_s": [1e-5, 2e-5]},
+        {"gpus": "two", "bytes": [4096], "time_s": [1e-5]},
+        {"bytes": [4096], "time_s": [1e-5]},
+    ],
+)
+def test_a_broken_allreduce_section_is_one_line(ar: dict) -> None:
+    from rooflens.errors import InputError
+
+    doc = _synthetic(4.8e12, 1e-6, 3e-6, 1e-9)
+    doc["allreduce"] = ar
+    with pytest.raises(InputError) as exc:
+        from_dict(doc, Path("bad.json"))
+    assert "allreduce" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_skipped_allreduce_leaves_no_curve() -> None:
+    doc = _synthetic(4.8e12, 1e-6, 3e-6, 1e-9)
+    doc["allreduce"] = {"skipped": "1 GPU visible: all-reduce bus bandwidth needs at least 2"}
+    assert from_dict(doc, Path("s.json")).allreduce_curve is None

@@ -19,7 +19,8 @@ they take up to ~16 % longer.
 
 This module: the timer, GEMM, attention, the file's key and the driver :func:`calibrate`.
 Memory-bound and eager operators: :mod:`rooflens.capture.calibrate_eager`; host costs (per eager
-call, per CUDA-graph replay, under nsys): :mod:`rooflens.capture.calibrate_host`.  torch is
+call, per CUDA-graph replay, under nsys): :mod:`rooflens.capture.calibrate_host`; all-reduce
+over message size (two or more GPUs): :mod:`rooflens.capture.calibrate_comm`.  torch is
 imported lazily (only these modules need it); the file schema, lookup and interpolation live in
 :mod:`rooflens.hardware.calibration`, which knows nothing of torch.
 """
@@ -348,16 +349,6 @@ def bench_attention(
     return out
 
 
-def bench_allreduce(torch: Any) -> dict[str, Any]:
-    """NCCL all-reduce needs several GPUs and processes; one visible GPU: skipped (the note says so)."""
-    count = torch.cuda.device_count()
-    if count < 2:
-        return {"skipped": f"{count} GPU visible: all-reduce bus bandwidth needs at least 2"}
-    return {
-        "skipped": f"{count} GPUs visible, but this version measures all-reduce only under torchrun (not implemented)"
-    }
-
-
 # -- the file ---------------------------------------------------------------------------------
 def _smi() -> dict[str, str]:
     """Driver and clocks from nvidia-smi (empty strings when it is missing)."""
@@ -429,6 +420,7 @@ def calibrate(
         nk, dtypes = [(6144, 4096), (4096, 14336), (128256, 4096)], dtypes[:1]
     peak = 8e14
     doc: dict[str, Any] = {"schema": SCHEMA_NAME, "version": SCHEMA_VERSION, "key": ident}
+    from rooflens.capture.calibrate_comm import bench_allreduce
     from rooflens.capture.calibrate_eager import bench_eager, bench_memory
     from rooflens.capture.calibrate_host import bench_host, host_under_nsys
 
@@ -460,7 +452,7 @@ def calibrate(
             for dt in dtypes
             if dt in ("fp16", "bf16")
         }
-        doc["allreduce"] = bench_allreduce(torch)
+        doc["allreduce"] = bench_allreduce(torch, log)
     doc["method"] = {
         "timing": "CUPTI kernel durations (torch.profiler), median of repetitions, sum of the kernels of one call",
         "gemm_l2": "flushed before every repetition (reading 2 x L2)",

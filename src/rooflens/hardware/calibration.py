@@ -113,6 +113,15 @@ class Calibration:
     eager: dict[str, dict[str, Curve]] = field(default_factory=dict)  # regime → kind → curve
     eager_reference: dict[str, float] = field(default_factory=dict)  # the eager section's shape
     host_nsys: HostCosts | None = None
+    #: (GPUs, seconds of one all-reduce over message bytes) when more than one GPU was measured
+    allreduce_curve: tuple[int, Curve] | None = None
+
+    def allreduce_time(self, message_bytes: Num, gpus: int) -> Num | None:
+        """Seconds of one all-reduce of ``message_bytes`` per GPU over ``gpus`` GPUs, or None
+        when the file measured another GPU count (bus bandwidth depends on it)."""
+        if self.allreduce_curve is None or self.allreduce_curve[0] != gpus:
+            return None
+        return self.allreduce_curve[1].at(message_bytes)
 
     @property
     def gpu_name(self) -> str:
@@ -413,7 +422,18 @@ def from_dict(doc: Any, path: Path) -> Calibration:
         attention=_attention(path, doc), min_kernel_s=tmin, host=host,
         allreduce=doc.get("allreduce") or {}, source=str(path), method=doc.get("method") or {},
         eager=_eager(path, doc), eager_reference=_eager_reference(doc), host_nsys=host_nsys,
+        allreduce_curve=_allreduce(path, doc.get("allreduce")),
     )  # fmt: skip
+
+
+def _allreduce(path: Path, ar: Any) -> tuple[int, Curve] | None:
+    """The measured all-reduce curve (``gpus``, ``bytes``, ``time_s``), None where skipped."""
+    if not isinstance(ar, dict) or "time_s" not in ar:
+        return None
+    gpus = _need(path, ar, "gpus", int, "allreduce.")
+    if gpus < 2:
+        raise InputError(path, "allreduce.gpus must be at least 2")
+    return gpus, _curve(path, "allreduce", ar.get("bytes"), ar.get("time_s"))
 
 
 def load(path: str | Path) -> Calibration:

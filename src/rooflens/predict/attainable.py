@@ -167,12 +167,16 @@ def op_time(
 ) -> OpTime:
     """Attainable seconds of one instance of ``op`` per step (module docstring)."""
     peak = gpu.peak(op.dtype or dtype)
-    ideal_c = np.asarray(op.flops, dtype=float) / peak
+    # the compute roof, and with it the link's: neither a kernel nor a collective beats them
+    ideal_c = np.maximum(np.asarray(op.flops, dtype=float) / peak,
+                         op.comm_bytes / gpu.interconnect_bps)  # fmt: skip
     ideal = np.maximum(ideal_c, np.asarray(op.bytes, dtype=float) / gpu.bandwidth_bps)
     t: g.Num | None = None
     iso: g.Num | None = None
     kernels = 1
-    if op.gemm is not None:
+    if op.comm_bytes and dm.tp > 1:
+        t = _allreduce_time(op, dm, cal)
+    elif op.gemm is not None:
         m, n, k = op.gemm
         t = cal.gemm_time(_dtype_for_gemm(op.dtype or dtype), m, n, k)
     elif op.name == "attention" and not eager_attention and dm.d == dm.dv:
@@ -195,6 +199,14 @@ def op_time(
     ti = np.maximum(np.asarray(t if iso is None else iso, dtype=float), floor)
     l2 = bool(fits and np.any(ta < ideal))
     return OpTime(_num(tb), _num(ti), kernels, l2)
+
+
+def _allreduce_time(op: g.Op, dm: g.Dims, cal: Calibration) -> g.Num | None:
+    """The layer's all-reduces (ops.all_reduce: two per layer) from the calibrated curve of
+    ``dm.tp`` GPUs, or None (the link's roofline) when the file measured another count."""
+    per_message = op.comm_bytes / g.ALL_REDUCES_PER_LAYER / (2.0 * (dm.tp - 1) / dm.tp)
+    one = cal.allreduce_time(per_message, dm.tp)
+    return None if one is None else g.ALL_REDUCES_PER_LAYER * one
 
 
 def _num(a: npt.NDArray[np.float64]) -> g.Num:

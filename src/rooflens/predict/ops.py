@@ -143,11 +143,15 @@ def residual(name: str, dm: Dims, tokens: float) -> Op:
     return Op(name, float(tokens * dm.h), 3.0 * tokens * dm.h * dm.a)
 
 
+#: All-reduces per tensor-parallel layer: after attention (o_proj) and after the MLP (down_proj).
+ALL_REDUCES_PER_LAYER = 2
+
+
 def all_reduce(dm: Dims, tokens: float) -> Op:
     """The layer's two all-reduces (after attention and after the MLP), ring algorithm: each
     GPU sends 2·(N−1)/N of the T·h activations per all-reduce."""
     per = 2.0 * (dm.tp - 1) / dm.tp * tokens * dm.h * dm.a
-    return Op("all_reduce", 0.0, 0.0, comm_bytes=2.0 * per)
+    return Op("all_reduce", 0.0, 0.0, comm_bytes=ALL_REDUCES_PER_LAYER * per)
 
 
 def attention(dm: Dims, st: Step, heads: float, d_qk: float, d_v: float, kv_row_bytes: float) -> Op:
