@@ -58,6 +58,23 @@ def main() -> None:
     rows = sum(1 for _ in sweep(arch, gpu, Precision.parse("fp8"), batches, ins, outs))
     elapsed = time.perf_counter() - t
     print(f"sweep deepseek-v3 (MLA + MoE), {rows} configurations: {elapsed:.2f} s")
+    calibrated()
+
+
+def calibrated() -> None:
+    """A calibrated prediction: attainable times plus the run timeline, which simulates every
+    kernel launch of one run eager and with CUDA graphs, at the median, fastest and slowest host
+    process, without a profiler and under nsys (docs/calibration.md)."""
+    from rooflens.hardware.calibration import bundled_for
+
+    gpu = lookup("H200")
+    cal = bundled_for(gpu.key)
+    arch = load_architecture("llama-3-70b")
+    wl = Workload(8, 1024, 512, Precision.parse("W16A16KV16"))
+    t = time.perf_counter()
+    predict(arch, gpu, wl, cal)
+    print(f"calibrated llama-3-70b b8 s1024 n512 (80 layers, 511 decode steps, H200): "
+          f"{time.perf_counter() - t:.2f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rooflens.hardware import lookup
 from rooflens.hardware.calibration import bundled_for, from_dict
@@ -428,3 +430,37 @@ def test_a_skipped_allreduce_leaves_no_curve() -> None:
     doc = _synthetic(4.8e12, 1e-6, 3e-6, 1e-9)
     doc["allreduce"] = {"skipped": "1 GPU visible: all-reduce bus bandwidth needs at least 2"}
     assert from_dict(doc, Path("s.json")).allreduce_curve is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 1e-4), st.floats(0, 1e-4), st.integers(0, 6)),
+        min_size=1,
+        max_size=30,
+    ),
+    st.floats(0, 1e-3),
+    st.floats(0, 1e-3),
+)
+def test_the_array_simulation_equals_the_kernel_by_kernel_recurrence(
+    ops: list[tuple[float, float, int]], h0: float, d0: float
+) -> None:
+    from rooflens.predict.attainable import _Sim, _StepArrays
+
+    # kernel by kernel: the host spends its share, the kernel starts when device and launch are ready
+    h, d, busy = h0, d0, 0.0
+    for host, dev, k in ops:
+        if k == 0:
+            h += host
+            continue
+        for _ in range(k):
+            h += host / k
+            d = max(d, h) + dev / k
+        busy += dev
+    sim = _Sim(h=h0, d=d0)
+    sim.eager(_StepArrays.of([o[0] for o in ops], [o[2] for o in ops]),
+              np.array([o[1] for o in ops]))  # fmt: skip
+    assert sim.h == pytest.approx(h, rel=1e-9, abs=1e-15)
+    assert sim.d == pytest.approx(d, rel=1e-9, abs=1e-15)
+    assert sim.busy == pytest.approx(busy, rel=1e-9, abs=1e-15)
+    assert sim.kernels == sum(k for _, _, k in ops)
