@@ -120,3 +120,14 @@ def test_choose_none_and_missing_gpu_and_file(tmp_path: Path) -> None:
     f.write_text(json.dumps(minimal()), encoding="utf-8")
     cal, note = choose(str(f), "nvidia_H100_SXM5_80G")
     assert cal is not None and "c.json" in note
+
+
+def test_a_much_faster_later_point_is_another_kernel_not_noise() -> None:
+    # PyTorch's embedding: indexSelectSmallIndex up to 16 rows, a vectorized gather from 64 rows
+    c = Curve(np.array([1.0, 4.0, 16.0, 64.0, 256.0]), np.array([2.0, 4.0, 11.5, 2.1, 2.8]))
+    assert c.at(16.0) == pytest.approx(11.5)
+    assert c.at(64.0) == pytest.approx(2.1)  # not lifted to the small-index kernel's 11.5
+    xs = np.geomspace(64, 1000, 50)
+    assert np.all(np.diff(c.at(xs)) >= 0)  # monotone again within the new kernel's range
+    # a dip smaller than the switch factor stays noise and is lifted
+    assert Curve(np.array([1.0, 2.0]), np.array([3.0, 1.1])).at(2.0) == pytest.approx(3.0)

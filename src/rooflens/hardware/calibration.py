@@ -46,13 +46,30 @@ class Curve:
     def at(self, size: Num) -> Num:
         """Seconds at ``size`` (scalar or array): log–log interpolation of the monotone curve,
         constant below the grid, proportional to size above it."""
-        mono = np.maximum.accumulate(self.y)
+        mono = _monotone(self.y)
         lx, ly = np.log(self.x), np.log(mono)
         s = np.maximum(np.asarray(size, dtype=float), 1e-30)
         inside = np.exp(np.interp(np.log(s), lx, ly))
         above = mono[-1] * s / self.x[-1]
         out = np.where(s > self.x[-1], above, inside)
         return float(out) if out.ndim == 0 else out
+
+
+#: A later point this many times faster than the running maximum is another kernel taking over,
+#: not noise (repeated points differ by percents): PyTorch's embedding runs indexSelectSmallIndex
+#: up to 16 rows (11.5 µs at 16 rows of 4096 on the H200) and a vectorized gather from 64 rows
+#: (2.1 µs).  The monotone reading restarts there.
+KERNEL_SWITCH = 3.0
+
+
+def _monotone(y: Arr) -> Arr:
+    """The running maximum of ``y`` (more work never takes less time: a dip is noise), except
+    that a point :data:`KERNEL_SWITCH` times below it restarts the maximum (another kernel)."""
+    out = np.array(y, dtype=float)
+    for i in range(1, out.size):
+        if out[i] * KERNEL_SWITCH >= out[i - 1]:
+            out[i] = max(out[i], out[i - 1])
+    return out
 
 
 @dataclass(frozen=True)
