@@ -102,7 +102,8 @@ def test_host_processes_combine_to_the_median_process_and_keep_every_draw() -> N
 
 def test_allreduce_benchmark_times_every_size_on_two_processes() -> None:
     torch = pytest.importorskip("torch")
-    from rooflens.capture.calibrate_comm import bench_allreduce, bus_factor
+    from rooflens.capture.calibrate_comm import bench_allreduce
+    from rooflens.predict.ops import ring_factor as bus_factor
 
     logs: list[str] = []
     # gloo on CPU tensors: the spawn, rendezvous, timing and file of the NCCL path without GPUs

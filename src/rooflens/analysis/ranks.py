@@ -31,6 +31,7 @@ from typing import Any
 
 from rooflens.analysis.operators import classify_kernel
 from rooflens.analysis.runs import TimelineAnalysis, TimelineKernel
+from rooflens.predict.ops import all_reduce_message_bytes
 from rooflens.vocab import canonical_phase
 
 #: Findings thresholds: a straggler whose collectives made the others wait this share of the run,
@@ -212,6 +213,6 @@ def message_bytes_by_phase(prediction: dict[str, Any] | None, tp: int) -> dict[s
         if o.get("name") != "all_reduce" or o.get("phase") == "decode_first_token":
             continue
         steps = int((phases.get(o["phase"]) or {}).get("steps") or 1)
-        per_msg = float(o.get("comm_bytes") or 0.0) / (2 * int(o.get("count") or 1) * steps)
-        out[canonical_phase(o["phase"])] = per_msg / (2.0 * (tp - 1) / tp)
+        per_layer_step = float(o.get("comm_bytes") or 0.0) / (int(o.get("count") or 1) * steps)
+        out[canonical_phase(o["phase"])] = all_reduce_message_bytes(per_layer_step, tp)
     return out

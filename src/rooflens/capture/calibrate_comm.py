@@ -21,16 +21,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rooflens.predict.ops import ring_factor
+
 #: Message bytes per all-reduce: 4 KiB … 1 GiB, ×4 (a decode step's activations are KiBs, a
 #: long prefill's hundreds of MiB).
 SIZES = tuple(1 << e for e in range(12, 31, 2))
 #: Device seconds of repetitions per size (at least 5, at most 50 repetitions).
 REP_BUDGET_S = 0.02
-
-
-def bus_factor(gpus: int) -> float:
-    """Bytes each GPU sends per message byte in a ring all-reduce: 2(N−1)/N."""
-    return 2.0 * (gpus - 1) / gpus
 
 
 def _free_port() -> int:
@@ -64,7 +61,7 @@ def _worker(
         times.append(_slowest(torch, dist, t, dev))
         del x
     if rank == 0:
-        bus = [s / t * bus_factor(world) for s, t in zip(sizes, times, strict=True)]
+        bus = [s / t * ring_factor(world) for s, t in zip(sizes, times, strict=True)]
         doc = {"gpus": world, "dtype": "bf16" if gpu else "fp32", "backend": backend,
                "bytes": list(sizes), "time_s": times, "bus_bandwidth_bps": bus}  # fmt: skip
         Path(out).write_text(json.dumps(doc), encoding="utf-8")

@@ -204,8 +204,7 @@ def op_time(
 def _allreduce_time(op: g.Op, dm: g.Dims, cal: Calibration) -> g.Num | None:
     """The layer's all-reduces (ops.all_reduce: two per layer) from the calibrated curve of
     ``dm.tp`` GPUs, or None (the link's roofline) when the file measured another count."""
-    per_message = op.comm_bytes / g.ALL_REDUCES_PER_LAYER / (2.0 * (dm.tp - 1) / dm.tp)
-    one = cal.allreduce_time(per_message, dm.tp)
+    one = cal.allreduce_time(g.all_reduce_message_bytes(op.comm_bytes, dm.tp), dm.tp)
     return None if one is None else g.ALL_REDUCES_PER_LAYER * one
 
 

@@ -147,10 +147,22 @@ def residual(name: str, dm: Dims, tokens: float) -> Op:
 ALL_REDUCES_PER_LAYER = 2
 
 
+def ring_factor(gpus: int) -> float:
+    """Bytes each GPU sends per message byte in a ring all-reduce over ``gpus`` GPUs: 2(N−1)/N
+    (also nccl-tests' factor from algorithm to bus bandwidth)."""
+    return 2.0 * (gpus - 1) / gpus
+
+
+def all_reduce_message_bytes(comm_bytes: float, tp: int) -> float:
+    """Bytes of one all-reduce message (the T·h activations) from an ``all_reduce`` operator's
+    ``comm_bytes`` per layer and step (:func:`all_reduce`)."""
+    return comm_bytes / ALL_REDUCES_PER_LAYER / ring_factor(tp)
+
+
 def all_reduce(dm: Dims, tokens: float) -> Op:
     """The layer's two all-reduces (after attention and after the MLP), ring algorithm: each
     GPU sends 2·(N−1)/N of the T·h activations per all-reduce."""
-    per = 2.0 * (dm.tp - 1) / dm.tp * tokens * dm.h * dm.a
+    per = ring_factor(dm.tp) * tokens * dm.h * dm.a
     return Op("all_reduce", 0.0, 0.0, comm_bytes=ALL_REDUCES_PER_LAYER * per)
 
 
