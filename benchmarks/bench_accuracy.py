@@ -63,6 +63,7 @@ def _name(d: Path) -> str:
 def analyse(run_dir: Path, calibration: str | None) -> dict[str, Any] | None:
     """Prediction, comparison rows and bubble ratios of one capture (None when unusable)."""
     from rooflens.analysis.compare import compare
+    from rooflens.analysis.runs import chosen_run_of
     from rooflens.errors import RooflensError
     from rooflens.pipeline import analyse_inputs
     from rooflens.settings import read_manifest
@@ -83,8 +84,7 @@ def analyse(run_dir: Path, calibration: str | None) -> dict[str, Any] | None:
             return None  # a calibration is for its own GPU only
     comp = compare(pred, inp["timeline"], inp["kernels"], inp["measured"], inp["gpu"])
     graph = bool(read_manifest(run_dir).get("settings", {}).get("cuda_graph"))
-    tl = inp["timeline"]
-    chosen = next((r for r in tl["runs"] if r["name"] == tl["chosen_run"]), None)
+    chosen = chosen_run_of(inp["timeline"])
     timeline = (pred.get("run_timeline") or {}).get("cuda_graph" if graph else "eager") or {}
     return {
         "rows": comp["operators"],

@@ -259,10 +259,9 @@ def _prediction(
 
     gpu = lookup(spec_key)
     cal, cal_note = choose(settings.get("calibration"), gpu.key)
-    tl = timeline or {}
-    chosen: dict[str, Any] = next(
-        (r for r in tl.get("runs") or [] if r.get("name") == tl.get("chosen_run")), {}
-    )
+    from rooflens.analysis.runs import chosen_run_of
+
+    chosen = chosen_run_of(timeline) or {}
     pred = predict(arch, gpu, workload, cal, cal_note, bool(settings.get("under_nsys")),
                    bool(settings.get("cuda_graph")),
                    chosen.get("range_duration_s"))  # fmt: skip

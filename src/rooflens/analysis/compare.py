@@ -18,6 +18,7 @@ from typing import Any
 
 from rooflens.analysis.gemm_flops import apply_flops_evidence
 from rooflens.analysis.operators import assign_operators, operator_class
+from rooflens.analysis.runs import chosen_run_of
 from rooflens.vocab import STRUCTURAL_RANGE_RE, canonical_operator, canonical_phase
 
 
@@ -334,12 +335,8 @@ def _totals(
 
 def _chosen_run_duration(timeline: dict[str, Any] | None) -> float | None:
     """Range duration of the chosen run (what a user waits for), or None without a timeline."""
-    if not timeline:
-        return None
-    for run in timeline.get("runs") or []:
-        if run.get("name") == timeline.get("chosen_run"):
-            return run.get("range_duration_s")
-    return None
+    run = chosen_run_of(timeline)
+    return run.get("range_duration_s") if run else None
 
 
 def compare(

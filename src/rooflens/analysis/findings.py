@@ -20,6 +20,7 @@ from collections import defaultdict
 from typing import Any
 
 from rooflens.analysis.operators import operator_class
+from rooflens.analysis.runs import chosen_run_of
 from rooflens.analysis.stakes import (
     RULE_KINDS,
     UNKNOWN_LEVEL,
@@ -84,8 +85,7 @@ def severity_of(fraction_of_run: float) -> str:
 
 def launch_bound_finding(timeline: dict[str, Any] | None, total_s: float) -> dict[str, Any] | None:
     """The chosen run idles more than the threshold: time at stake = window − busy."""
-    tl = timeline or {}
-    run = next((r for r in tl.get("runs") or [] if r.get("name") == tl.get("chosen_run")), None)
+    run = chosen_run_of(timeline)
     if not run or run.get("bubble_ratio") is None:
         return None
     ratio, limit = float(run["bubble_ratio"]), THRESHOLDS["bubble_ratio"]

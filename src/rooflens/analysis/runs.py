@@ -140,6 +140,13 @@ class TimelineAnalysis:
             assert b is None or -1e-9 <= b <= 1 + 1e-9, r.name
 
 
+def chosen_run_of(timeline: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The chosen run's entry in a ``timeline`` section (:meth:`TimelineAnalysis.to_dict`), or
+    None without a timeline or when the chosen run is not listed."""
+    tl = timeline or {}
+    return next((r for r in tl.get("runs") or [] if r.get("name") == tl.get("chosen_run")), None)
+
+
 def summarize_groups(
     trace: Trace, proj: Projection, names: list[str], rows: np.ndarray, group: np.ndarray
 ) -> list[RunSummary]:
