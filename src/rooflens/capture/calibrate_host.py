@@ -110,7 +110,7 @@ def bench_host_ops(torch: Any, steps: int = 32, device: str = "cuda") -> dict[st
     single pass measured 26 ms per attention call, 2026-12-02)."""
     from rooflens.capture.shape import DecoderShape
     from rooflens.capture.workload import Decoder, Marker
-    from rooflens.vocab import canonical_operator
+    from rooflens.vocab import LAYER_RUN_RE, canonical_operator
 
     shape = DecoderShape(**HOST_SHAPE)  # type: ignore[arg-type]
     layers = shape.num_layers
@@ -131,7 +131,7 @@ def bench_host_ops(torch: Any, steps: int = 32, device: str = "cuda") -> dict[st
             _sync(torch, device)
     step_s = step_s[steps:]
     ranges = mark.host_s or {}
-    layer_names = [n for n in ranges if n.startswith("Layer[")]
+    layer_names = [n for n in ranges if LAYER_RUN_RE.match(n)]
     layer_s = statistics.median([t for n in layer_names for t in ranges[n]])
     op_s = {canonical_operator(n): statistics.median(v) for n, v in ranges.items()
             if n not in layer_names}  # fmt: skip
