@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,17 +38,23 @@ HOST_KEYS = ("add", "mm", "rms_norm", "sdpa", "embedding", "slice_copy", "nvtx_r
 class Curve:
     """Time (s) over a positive size (rows, bytes, keys), strictly increasing sizes.
 
-    ``y`` is stored as measured; :meth:`at` reads the running maximum (monotone).
+    ``y`` is stored as measured; :meth:`at` reads its monotone reading (:func:`_monotone`),
+    computed once per curve.
     """
 
     x: Arr
     y: Arr
 
+    @cached_property
+    def _log_monotone(self) -> tuple[Arr, Arr, Arr]:
+        """(log x, log of the monotone y, the monotone y)."""
+        mono = _monotone(self.y)
+        return np.log(self.x), np.log(mono), mono
+
     def at(self, size: Num) -> Num:
         """Seconds at ``size`` (scalar or array): log–log interpolation of the monotone curve,
         constant below the grid, proportional to size above it."""
-        mono = _monotone(self.y)
-        lx, ly = np.log(self.x), np.log(mono)
+        lx, ly, mono = self._log_monotone
         s = np.maximum(np.asarray(size, dtype=float), 1e-30)
         inside = np.exp(np.interp(np.log(s), lx, ly))
         above = mono[-1] * s / self.x[-1]
