@@ -39,6 +39,11 @@ def sniff(path: str | Path) -> str:
     suffix = p.suffix.lower()
     if head.startswith(_SQLITE):
         return "nsys-sqlite"
+    if head.startswith(_GZIP):
+        from rooflens.traces.nsys_sqlite import gzipped_sqlite
+
+        if gzipped_sqlite(p):
+            return "nsys-sqlite"
     if suffix == ".nsys-rep" or suffix == ".qdrep":
         return "nsys-rep"
     if suffix == ".ncu-rep":

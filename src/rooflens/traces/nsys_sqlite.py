@@ -7,14 +7,23 @@ C extension (``_fastread.sqlite_ints``, which calls the SQLite library Python it
 it was built, else through ``np.fromiter`` over the cursor.  Tables that nsys creates lazily (memcpy,
 memset, driver API) may be absent; kernels are required, NVTX is optional (a trace without
 ranges still gets a whole-trace overview).
+
+A gzip-compressed export (``.sqlite.gz``: a quarter of the size, how the repository keeps its
+accuracy captures) is decompressed into a private temporary file first — SQLite reads files,
+not streams — and read like any other; errors and the trace name the compressed file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import multiprocessing as mp
 import os
+import shutil
 import sqlite3
-from collections.abc import Callable
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -44,6 +53,7 @@ from rooflens.traces.sqlite_check import (
 )
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+GZIP_MAGIC = b"\x1f\x8b"
 NS = 1e-9  # nsys timestamps are nanoseconds
 NVTX_PUSH_POP = 59
 NVTX_START_END = 60
@@ -122,10 +132,12 @@ def _tid(global_tid: np.ndarray) -> np.ndarray:
 class NsysSqliteReader:
     """Reads one nsys SQLite export; :meth:`read` returns the :class:`Trace`."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, shown_as: Path | None = None) -> None:
         self.path = check_input_file(path)
+        #: the name errors and the trace give (the ``.sqlite.gz`` of a decompressed copy)
+        self.shown = shown_as or self.path
         if not read_head(self.path, 16).startswith(SQLITE_MAGIC):
-            raise InputError(self.path, "not an SQLite database (expected an nsys SQLite export)")
+            raise InputError(self.shown, "not an SQLite database (expected an nsys SQLite export)")
 
     def _uri(self) -> str:
         return f"file:{self.path.resolve().as_posix()}?mode=ro&immutable=1"
@@ -139,7 +151,7 @@ class NsysSqliteReader:
         try:
             con = _connect(self._uri())
         except sqlite3.Error as exc:
-            raise InputError(self.path, f"cannot open SQLite database ({one_line(exc)})") from exc
+            raise InputError(self.shown, f"cannot open SQLite database ({one_line(exc)})") from exc
         damage: list[str] = []
         try:
             damage = damage_warnings(self.path, con)
@@ -147,7 +159,7 @@ class NsysSqliteReader:
         except sqlite3.OperationalError as exc:
             if "no such column" in str(exc):
                 raise InputError(
-                    self.path, f"unsupported nsys export schema ({one_line(exc)})"
+                    self.shown, f"unsupported nsys export schema ({one_line(exc)})"
                 ) from exc
             raise self._corrupt(con, exc, damage) from exc
         except (sqlite3.DatabaseError, ValueError) as exc:
@@ -164,14 +176,14 @@ class NsysSqliteReader:
             damage = [f"quick_check: {bad}"] if bad else []
         found = f"; {'; '.join(damage)}" if damage else ""
         return InputError(
-            self.path, f"corrupt or truncated SQLite database ({one_line(exc)}){found}"
+            self.shown, f"corrupt or truncated SQLite database ({one_line(exc)}){found}"
         )
 
     def _read(self, con: sqlite3.Connection) -> Trace:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "CUPTI_ACTIVITY_KIND_KERNEL" not in tables:
             raise InputError(
-                self.path,
+                self.shown,
                 "no CUPTI_ACTIVITY_KIND_KERNEL table: the capture has no CUDA kernels "
                 "(profile with `nsys profile -t cuda,nvtx`)",
             )
@@ -183,7 +195,7 @@ class NsysSqliteReader:
         launch_rows, range_rows = host()
         trace = Trace(
             source="nsys",
-            path=str(self.path),
+            path=str(self.shown),
             strings=strings,
             kernels=kernels,
             launches=_build_launches(launch_rows, warnings),
@@ -239,8 +251,53 @@ def _start_host_side(
 
 
 def read_nsys_sqlite(path: str | Path) -> Trace:
-    """Read an nsys SQLite export into a :class:`Trace` (times in seconds, sizes in bytes)."""
-    return NsysSqliteReader(path).read()
+    """Read an nsys SQLite export, plain or gzip-compressed, into a :class:`Trace` (times in
+    seconds, sizes in bytes)."""
+    p = check_input_file(path)
+    if gzipped_sqlite(p):
+        with _decompressed(p) as plain:
+            return NsysSqliteReader(plain, shown_as=p).read()
+    return NsysSqliteReader(p).read()
+
+
+def gzipped_sqlite(path: Path) -> bool:
+    """Whether ``path`` is a gzip file holding an SQLite database (a compressed nsys export)."""
+    if not read_head(path, 2).startswith(GZIP_MAGIC):
+        return False
+    try:
+        with gzip.open(path, "rb") as fh:
+            return fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except (OSError, EOFError, zlib.error):
+        return False
+
+
+#: Disk left free when decompressing an export (the temporary folder may be the system's).
+_SPARE_BYTES = 256 << 20
+
+
+@contextlib.contextmanager
+def _decompressed(path: Path) -> Iterator[Path]:
+    """``path`` decompressed into a private temporary folder, removed afterwards.  Refused,
+    before the disk fills, when it would leave less than 256 MiB free there (a gzip bomb, or
+    an export larger than the temporary folder: gunzip it elsewhere and pass the .sqlite)."""
+    with tempfile.TemporaryDirectory(prefix="rooflens-sqlite-") as tmp:
+        out = Path(tmp) / "timeline.sqlite"
+        room = shutil.disk_usage(tmp).free - _SPARE_BYTES
+        written = 0
+        try:
+            with gzip.open(path, "rb") as src, out.open("wb") as dst:
+                while chunk := src.read(16 << 20):
+                    written += len(chunk)
+                    if written > room:
+                        raise InputError(
+                            path,
+                            f"decompresses to more than the {max(room, 0) / 2**30:.1f} GiB free "
+                            f"in {tmp}: gunzip it where there is room and pass the .sqlite",
+                        )
+                    dst.write(chunk)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(path, f"corrupt gzip data ({one_line(exc)})") from exc
+        yield out
 
 
 def _fetch_int(con: sqlite3.Connection, sql: str, ncols: int, count: int = -1) -> np.ndarray:
