@@ -12,7 +12,9 @@ kernels (``analysis.compare``: the chosen run, in scope).  Printed:
 - per phase (prefill, decode: Σ kernel time of the operators measured) the same;
 - predicted vs measured bubble ratio of the chosen run, eager and CUDA-graph captures apart: at
   the calibrated host costs (and whether the measured one lies in the range over the host
-  processes the calibration measured) and at the run's own host speed (its NVTX range);
+  processes the calibration measured), at the host speed the built-in workload probed just
+  before the run (captures with a probe: ``at_probed_host``) and at the run's own host speed
+  (its NVTX range);
 
 once for the development captures and once per held-out set (:data:`HELD_OUT`).
 
@@ -39,9 +41,9 @@ CLASSES = {
     "embedding": "embedding/lm_head", "lm_head": "embedding/lm_head",
 }  # fmt: skip
 ORDER = ("gemm", "attention", "norm", "elementwise", "embedding/lm_head", "other")
-#: Captures in folders of these names (scripts/gpu_heldout.sh sets 1, 2 and 3) were not looked at
+#: Captures in folders of these names (scripts/gpu_heldout.sh sets 1 … 7) were not looked at
 #: until the calibration method they are scored against was final: each set is summarised apart.
-HELD_OUT = ("h200_heldout", "h200_heldout2", "h200_heldout3")
+HELD_OUT = tuple(f"h200_heldout{n}" for n in ("", 2, 3, 4, 5, 6, 7))
 
 
 def captures(bases: list[Path] | None = None) -> list[Path]:
@@ -51,7 +53,7 @@ def captures(bases: list[Path] | None = None) -> list[Path]:
     for base in bases or [ROOT / "tests" / "fixtures", ROOT / "examples"]:
         for m in sorted(base.resolve().rglob("manifest.json")):
             d = m.parent
-            if any(d.glob("timeline.sqlite")) or any(d.glob("trace.json")):
+            if any(d.glob("timeline.sqlite*")) or any(d.glob("trace.json")):
                 dirs.append(d)
     return dirs
 
@@ -98,6 +100,8 @@ def analyse(run_dir: Path, calibration: str | None) -> dict[str, Any] | None:
         "host_predicted": timeline.get("host_time_s"),
         "bubble_range": timeline.get("bubble_ratio_range"),
         "bubble_at_run_host": (timeline.get("at_run_host") or {}).get("bubble_ratio"),
+        "bubble_probed": (timeline.get("at_probed_host") or {}).get("bubble_ratio"),
+        "probe_scale": (timeline.get("at_probed_host") or {}).get("host_scale"),
     }
 
 
@@ -173,10 +177,11 @@ def summarise(dirs: list[Path], calibration: str | None, per_capture: bool) -> N
             print(f"{cls:<22} {n:>4}  {_stats(e['ideal']):>18}  {_stats(e['attainable']):>23}"
                   f"  {signed:>13}")  # fmt: skip
     print("\nbubble ratio of the chosen run, predicted vs measured: at the calibrated host costs "
-          "(in range: inside the range over the calibration's host processes) and at the run's "
-          "own host speed; host: the run's NVTX range")  # fmt: skip
+          "(in range: inside the range over the calibration's host processes), at the host speed "
+          "the workload's probe measured just before the run (captures with a probe), and at "
+          "the run's own host speed; host: the run's NVTX range")  # fmt: skip
     for mode in (False, True):
-        diffs, at_run, inside, host = [], [], [], []
+        diffs, at_run, inside, host, probed, probed_own = [], [], [], [], [], []
         for d, res in bubbles:
             bp, bm = res["bubble_predicted"], res["bubble_measured"]
             if res["graph"] != mode or bm is None or bp is None:
@@ -186,12 +191,17 @@ def summarise(dirs: list[Path], calibration: str | None, per_capture: bool) -> N
             inside.append(lo - 0.005 <= bm <= hi + 0.005)
             if res["bubble_at_run_host"] is not None:
                 at_run.append(abs(res["bubble_at_run_host"] - bm))
+            if res["bubble_probed"] is not None:
+                probed.append(abs(res["bubble_probed"] - bm))
+                probed_own.append(abs(bp - bm))
             hp, hm = res["host_predicted"], res["host_measured"]
             if hp and hm:
                 host.append(hm / hp)
             if per_capture:
-                at = res["bubble_at_run_host"]
-                print(f"  {_name(d)}: predicted {bp:.1%} ({lo:.1%}-{hi:.1%}), measured {bm:.1%}"
+                at, pb, ps = res["bubble_at_run_host"], res["bubble_probed"], res["probe_scale"]
+                print(f"  {_name(d)}: predicted {bp:.1%} ({lo:.1%}-{hi:.1%})"
+                      + (f", at the probed host ({ps:.2f}x) {pb:.1%}" if pb is not None else "")
+                      + f", measured {bm:.1%}"
                       + (f", at the run's host speed {at:.1%}" if at is not None else "")
                       + (f"; host predicted {hp * 1e3:.2f} ms, range {hm * 1e3:.2f} ms"
                          if hp and hm else ""))  # fmt: skip
@@ -199,6 +209,10 @@ def summarise(dirs: list[Path], calibration: str | None, per_capture: bool) -> N
             label = "cuda graph" if mode else "eager"
             print(f"{label:<11} n={len(diffs):<3} |Δ| median {np.median(diffs) * 100:.1f} points, "
                   f"max {np.max(diffs) * 100:.1f}; in range {sum(inside)}/{len(inside)}"
+                  + (f"; at the probed host speed (n={len(probed)}) |Δ| median "
+                     f"{np.median(probed) * 100:.1f} points, max {np.max(probed) * 100:.1f} "
+                     f"(without the probe: median {np.median(probed_own) * 100:.1f}, max "
+                     f"{np.max(probed_own) * 100:.1f})" if probed else "")
                   + (f"; at the run's host speed |Δ| median {np.median(at_run) * 100:.1f} "
                      f"points, max {np.max(at_run) * 100:.1f}" if at_run else "")
                   + (f"; run range / predicted host time: median {np.median(host):.2f}x, "

@@ -5,7 +5,9 @@
 #          (scripts/gpu_accuracy_matrix.sh graph, Qwen3 only) while time remains;
 #   whole  whole-model runs end to end with default options (issue 11): Llama-3-8B, 32 layers,
 #          64 output tokens; Qwen3-30B-A3B (MoE), 48 layers, 16 output tokens;
-#   calonly `rooflens calibrate` alone, then held-out accuracy captures (scripts/gpu_heldout.sh);
+#   calonly `rooflens calibrate` alone, then held-out accuracy captures (scripts/gpu_heldout.sh,
+#          the set in $HELDOUT_SET, default 7,
+#          until $CALONLY_BUDGET seconds, default 570);
 #   depth  benchmarks/bench_depth.py: ncu cost over depth and generation length.
 #   final  whole, then a short depth grid reusing the 32-layer run (what one call had room for).
 # Usage: OUT=/some/dir bash scripts/gpu_round4.sh cal|calonly|whole|depth|final|moe|eager
@@ -76,7 +78,7 @@ moe() {  # the MoE run alone, after the ncu pass stopped building unsampled laye
 
 calonly() {  # `rooflens calibrate` alone, then the held-out captures (scripts/gpu_heldout.sh)
   calibrate
-  bash scripts/gpu_heldout.sh 3 $((570 - SECONDS)) 2>&1 | grep -v "^rooflens env" | tee -a "$LOG"
+  bash scripts/gpu_heldout.sh ${HELDOUT_SET:-7} $((${CALONLY_BUDGET:-570} - SECONDS)) 2>&1 | grep -v "^rooflens env" | tee -a "$LOG"
 }
 
 eager() {  # the eager-operator calibration alone, with the cold (L2-flushed) regimes

@@ -37,6 +37,7 @@ from rooflens.settings import (
     _precision_text,
     _workload_settings,
     manifest_settings,
+    read_host_probe,
     read_manifest,
     run_dir_files,
 )
@@ -264,7 +265,7 @@ def _prediction(
     chosen = chosen_run_of(timeline) or {}
     pred = predict(arch, gpu, workload, cal, cal_note, bool(settings.get("under_nsys")),
                    bool(settings.get("cuda_graph")),
-                   chosen.get("range_duration_s"))  # fmt: skip
+                   chosen.get("range_duration_s"), settings.get("host_probe_layer_s"))  # fmt: skip
     doc = pred.to_dict()
     doc["decode_step_times_s"] = decode_step_times(arch, gpu, workload)
     return doc, list(pred.notes)
@@ -300,9 +301,10 @@ def analyse_inputs(
     """Everything build_report needs, from a run folder or profile files plus CLI overrides."""
     manifest: dict[str, Any] = {}
     files = list(inputs)
-    if len(inputs) == 1 and inputs[0].is_dir():
-        manifest = read_manifest(inputs[0])
-        files = run_dir_files(inputs[0], manifest)
+    run_dir = inputs[0] if len(inputs) == 1 and inputs[0].is_dir() else None
+    if run_dir is not None:
+        manifest = read_manifest(run_dir)
+        files = run_dir_files(run_dir, manifest)
     settings = manifest_settings(manifest)
     settings.update({k: v for k, v in overrides.items() if v is not None})
     settings["precision"] = _precision_text(settings, overrides.get("precision"))
@@ -313,6 +315,10 @@ def analyse_inputs(
     gpu = analysed.get("gpu") or _gpu_without_trace(hardware, settings["precision"])
     settings["under_nsys"] = (analysed.get("timeline") or {}).get("source") == "nsys"
     timeline = analysed.get("timeline")
+    if run_dir is not None:  # the built-in workload's host probe before the analysed run
+        settings["host_probe_layer_s"] = read_host_probe(
+            run_dir, (timeline or {}).get("chosen_run")
+        )
     prediction, notes = _prediction(arch, settings, gpu.get("spec_key"), timeline)
     notes = assumed + notes
     _check_capture(timeline, analysed.get("kernels"), arch, settings)

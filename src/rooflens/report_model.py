@@ -63,6 +63,7 @@ __all__ = [
     "Ranks",
     "Record",
     "ReportDocument",
+    "AtProbedHost",
     "AtRunHost",
     "RunEstimate",
     "RunFigures",
@@ -183,6 +184,17 @@ class AtRunHost(Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AtProbedHost(Record):
+    """The predicted run with every host cost × ``host_scale`` = the workload's host probe over
+    the calibration's: the prediction for the draw of the capture's own process."""
+
+    host_scale: F = None
+    bubble_ratio: F = None
+    host_time_s: F = None
+    window_s: F = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunEstimate(Record):
     """One predicted run of the built-in workload (host and device time, bubbles); the ranges:
     the same run at the fastest and slowest host process the calibration measured."""
@@ -195,6 +207,7 @@ class RunEstimate(Record):
     host_time_range_s: list[float] | None = None
     bubble_ratio_range: list[float] | None = None
     at_run_host: AtRunHost | None = None
+    at_probed_host: AtProbedHost | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -790,7 +803,8 @@ finish(Phases, **{p: one(PhaseFigures) for p in ("prefill", "decode_first_token"
                                                     "decode_total", "overall")})  # fmt: skip
 finish(PredictedOperator)
 finish(AtRunHost)
-finish(RunEstimate, at_run_host=one(AtRunHost))
+finish(AtProbedHost)
+finish(RunEstimate, at_run_host=one(AtRunHost), at_probed_host=one(AtProbedHost))
 finish(UnderNsys, eager=one(RunEstimate), cuda_graph=one(RunEstimate))
 finish(RunTimeline, eager=one(RunEstimate), cuda_graph=one(RunEstimate),
         under_nsys=one(UnderNsys))  # fmt: skip

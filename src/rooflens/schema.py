@@ -14,11 +14,13 @@ defaults; :func:`rooflens.analysis.assemble.upgrade` recomputes what it can):
   findings (their time at stake beyond ``attainable`` or the ``ideal`` roofline);
 - 1.4 — ``bubble_ratio_range``, ``host_time_range_s`` and ``at_run_host`` in
   ``prediction.run_timeline.eager|cuda_graph`` (the host's per-process spread, and the run at
-  the measured run's host speed).
+  the measured run's host speed);
+- 1.5 — ``at_probed_host`` in ``prediction.run_timeline.eager|cuda_graph`` (the run at the host
+  speed the built-in workload's probe measured in its own process).
 
 The run folder's ``manifest.json`` and the calibration file carry versions of their own.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"

@@ -28,15 +28,20 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "manifest.json"
     if not os.path.lexists(path):
         return {}
+    return check_manifest(_read_json(path), path)
+
+
+def _read_json(path: Path) -> Any:
+    """A run folder's JSON file, parsed; one-line InputError when it is not a readable regular
+    file of valid JSON."""
     if not path.is_file():
         raise InputError(path, "not a regular file")
     try:
-        raw = orjson.loads(path.read_bytes())
+        return orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
         raise InputError(path, f"not valid JSON ({exc})") from None
     except OSError as exc:
         raise os_problem(path, exc, "read") from None
-    return check_manifest(raw, path)
 
 
 def manifest_settings(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -54,6 +59,35 @@ def manifest_settings(manifest: dict[str, Any]) -> dict[str, Any]:
     ):
         settings.setdefault(key, manifest.get(key))
     return settings
+
+
+def read_host_probe(run_dir: Path, run: str | None) -> float | None:
+    """The built-in workload's host probe for ``run`` (``Run[j]``): seconds per probe layer,
+    measured in its own process just before that run (``host_probe_before_run_s[j]``; captures of
+    2026-12-02 probed once, before run 0: ``host_probe_layer_s``), by
+    rooflens.capture.calibrate_host.host_probe.  None when the folder has no workload summary
+    (a foreign program, an older capture) or no probe for that run."""
+    from rooflens.capture.rundir import WORKLOAD_SUMMARY
+    from rooflens.vocab import RUN_RE
+
+    path = run_dir / WORKLOAD_SUMMARY
+    if not os.path.lexists(path):
+        return None
+    raw = _read_json(path)
+    if not isinstance(raw, dict):
+        raise InputError(path, "the workload summary must be a JSON object")
+    per_run, once = raw.get("host_probe_before_run_s"), raw.get("host_probe_layer_s")
+    if per_run is not None and not isinstance(per_run, list):
+        raise InputError(path, "host_probe_before_run_s must be a list of seconds, one per run")
+    for probe in [*(per_run or []), once]:
+        if probe is not None and (
+            isinstance(probe, bool) or not isinstance(probe, (int, float)) or not 0 < probe < 1
+        ):
+            raise InputError(path, f"a host probe must be seconds in (0, 1), got {probe!r:.40}")
+    m = RUN_RE.fullmatch(run or "")
+    if per_run and m and int(m.group(1)) < len(per_run):
+        return float(per_run[int(m.group(1))])
+    return None if once is None else float(once)
 
 
 def run_dir_files(run_dir: Path, manifest: dict[str, Any]) -> list[Path]:

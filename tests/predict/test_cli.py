@@ -36,7 +36,7 @@ def test_json_follows_report_json_contract() -> None:
     res = run(*SEED, "--json")
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
-    assert doc["schema_version"] == "1.4" and doc["header"]["layers"] == 1
+    assert doc["schema_version"] == "1.5" and doc["header"]["layers"] == 1
     assert doc["gpu"]["spec_key"] == "nvidia_H800_SXM5_80G" and doc["gpu"]["peak_flops"] == 989.5e12
     phases = doc["prediction"]["phases"]
     assert set(phases) == {"prefill", "decode_first_token", "decode_total", "overall"}

@@ -12,7 +12,7 @@ from .synthetic import synthetic_parts
 
 
 def test_metadata_and_sections(doc: dict[str, Any]) -> None:
-    assert doc["schema_version"] == "1.4"
+    assert doc["schema_version"] == "1.5"
     assert doc["tool"] == {"name": "rooflens", "version": __version__}
     assert doc["generated_at"] == "2026-11-26T02:30:00+00:00"
     assert set(doc) >= {

@@ -44,7 +44,7 @@ def test_json_from_nsys_and_ncu(capsys: pytest.CaptureFixture[str]) -> None:
         "AND n.globalTid = r.globalTid AND r.start BETWEEN n.start AND n.end"
     ).fetchall()
     con.close()
-    assert doc["schema_version"] == "1.4"
+    assert doc["schema_version"] == "1.5"
     assert doc["gpu"]["detected_name"] == gpu and doc["gpu"]["spec_key"]
     assert doc["timeline"]["chosen_run"] == "Run[2]" and len(doc["timeline"]["kernels"]) == n
     assert len(doc["kernels"]) == 28

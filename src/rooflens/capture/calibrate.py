@@ -54,9 +54,13 @@ REST_AFTER_S = 0.02
 PRODUCER = "FillFunctor"  # the kernel of a point's producer (fill_): dropped from the times
 
 
+_T0 = time.perf_counter()
+
+
 def log(msg: str) -> None:
-    """Progress on stderr (stdout stays free for the file path)."""
-    print(f"calibrate: {msg}", file=sys.stderr, flush=True)
+    """Progress on stderr (stdout stays free for the file path), with the seconds since the
+    calibration began: where its three minutes go."""
+    print(f"calibrate: [{time.perf_counter() - _T0:6.1f} s] {msg}", file=sys.stderr, flush=True)
 
 
 class Timer:
@@ -204,9 +208,14 @@ def _short(name: str) -> str:
     return name if len(name) <= 96 else name[:93] + "..."
 
 
+#: Device seconds of repetitions per point (at least 5, at most 50 repetitions): 20 ms until
+#: 2026-12-02, when the calibration ran 199–226 s on host draws slower than the 162 s one.
+POINT_DEVICE_S = 0.015
+
+
 def _reps(estimate_s: float) -> int:
-    """Repetitions: ~20 ms of device time per point, between 5 and 50."""
-    return int(min(50, max(5, 0.02 / max(estimate_s, 1e-7))))
+    """Repetitions: ~:data:`POINT_DEVICE_S` of device time per point, between 5 and 50."""
+    return int(min(50, max(5, POINT_DEVICE_S / max(estimate_s, 1e-7))))
 
 
 # -- the benchmarks ---------------------------------------------------------------------------
@@ -288,18 +297,28 @@ def attention_configs() -> list[tuple[int, int, int]]:
     return sorted(cfgs)
 
 
+#: Decode KV lengths one past each of :data:`ATT_DECODE_KV`: a KV length just past a tile
+#: boundary pays for one more KV tile, and 63 of 64 decode steps are not at a boundary.
+#: Measured beside the aligned lengths, the curve steps up there and the log–log interpolation
+#: between steps reads the unaligned cost.
+DECODE_PAST_TILE = 1
+
+
 def _attention_grid(h: int) -> list[tuple[str, int, list[int]]]:
     """(phase, batch, KV lengths) measured; the largest points are left out (at most 2 M cached
-    positions per batch, 2³³ prefill score elements)."""
+    positions per batch; prefill at most 2²⁸ score elements per head, b·L² — per head, so that
+    configurations with few heads do not measure longer prefills than the others: GPT-2's and
+    Qwen3-0.6B's took 12–14 s each of a 199 s calibration on 2026-12-02)."""
     grid = []
+    decode_kv = sorted({*ATT_DECODE_KV, *(L + DECODE_PAST_TILE for L in ATT_DECODE_KV)})
     for phase, batches, lens in (
         ("prefill", ATT_BATCH, ATT_PREFILL_S),
-        ("decode", ATT_DECODE_BATCH, ATT_DECODE_KV),
+        ("decode", ATT_DECODE_BATCH, decode_kv),
     ):
         for b in batches:
             keep = [
                 L for L in lens
-                if b * L <= (1 << 21) and b * h * L * (L if phase == "prefill" else 1) <= (1 << 33)
+                if b * L <= (1 << 21) and b * L * (L if phase == "prefill" else 1) <= (1 << 28)
             ]  # fmt: skip
             grid.append((phase, b, keep))
     return grid
@@ -318,11 +337,15 @@ def bench_attention(
 
     def points() -> Iterable[tuple[Fn, int]]:
         for phase, b, lens in grid:
+            if not lens:
+                continue
+            # one cache per batch, sliced per length as the workload slices its KV cache, not a
+            # new multi-GB one per point (attention took 75 of 199 s of a calibration before)
+            kc = torch.randn(b, hkv, max(lens) + 16, d, device="cuda", dtype=tdt)
+            vc = torch.randn(b, hkv, max(lens) + 16, d, device="cuda", dtype=tdt)
             for L in lens:
                 q_len = L if phase == "prefill" else 1
                 q = torch.randn(b, h, q_len, d, device="cuda", dtype=tdt)
-                kc = torch.randn(b, hkv, L + 16, d, device="cuda", dtype=tdt)
-                vc = torch.randn(b, hkv, L + 16, d, device="cuda", dtype=tdt)
                 causal = phase == "prefill"
 
                 def fn(q: Any = q, kc: Any = kc, vc: Any = vc, L: int = L, c: bool = causal) -> Any:
@@ -408,7 +431,8 @@ def calibrate(
         from rooflens.errors import RooflensError
 
         raise RooflensError("calibrate needs a CUDA GPU visible to torch; none is")
-    t0 = time.perf_counter()
+    global _T0
+    t0 = _T0 = time.perf_counter()
     ident = identity(torch)
     log(
         f"{ident['gpu_name']}, driver {ident['driver']}, CUDA {ident['cuda']}, torch {ident['torch']}"
@@ -422,10 +446,10 @@ def calibrate(
     doc: dict[str, Any] = {"schema": SCHEMA_NAME, "version": SCHEMA_VERSION, "key": ident}
     from rooflens.capture.calibrate_comm import bench_allreduce
     from rooflens.capture.calibrate_eager import bench_eager, bench_memory
-    from rooflens.capture.calibrate_host import bench_host, host_under_nsys
+    from rooflens.capture.calibrate_host import bench_host_process, host_under_nsys
 
     with torch.inference_mode():
-        doc["host"] = bench_host(torch)
+        doc["host"] = bench_host_process(torch)
         ops = doc["host"]["ops"]["op_s"]
         log(
             f"host: {doc['host']['eager_call_s']['add'] * 1e6:.2f} us per eager add, "
@@ -448,21 +472,24 @@ def calibrate(
             gemm[dt] = bench_gemm(torch, timer, dt, nk, peak * (2 if dt == "fp8" else 1))
         doc["gemm"] = gemm
         cfgs = [(32, 8, 128)] if quick else attention_configs()
-        doc["attention"] = {
-            dt: [e for cfg in cfgs for e in bench_attention(torch, timer, dt, cfg)]
-            for dt in dtypes
-            if dt in ("fp16", "bf16")
-        }
+        # One 16-bit dtype: bf16 attention took 0.998x the fp16 time (median of 546 points, 5-95 %
+        # 0.977-1.011x; H200, 2026-12-02) and 43 of a 189 s calibration; bf16 reads fp16's.
+        att_dt = next((dt for dt in dtypes if dt in ("fp16", "bf16")), None)
+        doc["attention"] = (
+            {att_dt: [e for cfg in cfgs for e in bench_attention(torch, timer, att_dt, cfg)]}
+            if att_dt
+            else {}
+        )
         doc["allreduce"] = bench_allreduce(torch, log)
     doc["method"] = {
         "timing": "CUPTI kernel durations (torch.profiler), median of repetitions, sum of the kernels of one call",
         "gemm_l2": "flushed before every repetition (reading 2 x L2)",
         "attention_l2": "flushed before every repetition (reading 2 x L2)",
         "gemm_clock": "GEMM and attention points: after every 20 ms of device time the GPU rests as long, one SM spinning (at most 50 % duty), so they run at the boost clock of a short capture, not the power-limited clock of sustained load",
-        "eager": "eager operators as the workload calls them; back to back and isolated (host gap); warm, cold (L2 flushed) and context (L2 flushed, activation input rewritten)",
+        "eager": "eager operators as the workload calls them; back to back and isolated (host gap); warm and context (L2 flushed, activation input rewritten)",
         "host_nsys": "host benchmark re-run under nsys profile with the capture's flags",
         "memory_l2": "not flushed (inputs L2-resident while they fit)",
-        "host": "wall-clock median of 10 batches of 200 eager calls on tiny tensors; per operator: the built-in workload's decoder (host.ops.reference), each NVTX range timed on the host, median over decode steps; graph replay of 200 kernels timed with CUDA events",
+        "host": "wall-clock median of 10 batches of 200 eager calls on tiny tensors; per operator: the built-in workload's decoder (host.ops.reference), each NVTX range timed on the host, median over decode steps; graph replay of 200 kernels timed with CUDA events; ops.probe_layer_s: calibrate_host.host_probe run first in the same process",
     }
     doc["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     doc["duration_s"] = round(time.perf_counter() - t0, 1)
@@ -494,10 +521,10 @@ def host_only(path: str, ops_only: bool = False) -> None:
 
     import torch
 
-    from rooflens.capture.calibrate_host import bench_host, bench_host_ops
+    from rooflens.capture.calibrate_host import bench_host_process
 
     with torch.inference_mode():
-        doc = {"ops": bench_host_ops(torch)} if ops_only else bench_host(torch)
+        doc = bench_host_process(torch, ops_only)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f)
 

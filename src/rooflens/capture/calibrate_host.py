@@ -90,6 +90,16 @@ def bench_host(torch: Any) -> dict[str, Any]:
     return {"eager_call_s": eager, **_bench_graph(torch, a, b), "ops": bench_host_ops(torch)}
 
 
+def bench_host_process(torch: Any, ops_only: bool = False) -> dict[str, Any]:
+    """One host process's benchmark: :func:`host_probe` first (as the workload runs it, early in
+    its process), then :func:`bench_host` (or its per-operator part), the probe stored as
+    ``ops.probe_layer_s`` beside the ``ops.layer_s`` it scales."""
+    probe = host_probe(torch)
+    doc = {"ops": bench_host_ops(torch)} if ops_only else bench_host(torch)
+    doc["ops"]["probe_layer_s"] = probe
+    return doc
+
+
 #: The decoder whose operators :func:`bench_host_ops` times: small (host costs barely depend on
 #: sizes, and the device must stay ahead of the host), Llama-style with GQA and head size 128.
 HOST_SHAPE = {
@@ -99,7 +109,9 @@ HOST_SHAPE = {
 HOST_PROMPT = 16
 
 
-def bench_host_ops(torch: Any, steps: int = 32, device: str = "cuda") -> dict[str, Any]:
+def bench_host_ops(
+    torch: Any, steps: int = 32, device: str = "cuda", nvtx: bool = True
+) -> dict[str, Any]:
     """Host seconds per operator of the built-in workload, per layer beyond its operators, and
     per decode step beyond its layers and per-model operators (medians over ``steps`` decode
     steps).  Operator names are the predictor's.
@@ -107,7 +119,8 @@ def bench_host_ops(torch: Any, steps: int = 32, device: str = "cuda") -> dict[st
     Two passes over the same prefill and decode steps, the second one timed — as a capture
     analyses its second run: each decode step attends a new KV length, and the first call at a
     shape pays for one-time work (attention backends build a plan per shape: on the H200 a
-    single pass measured 26 ms per attention call, 2026-12-02)."""
+    single pass measured 26 ms per attention call, 2026-12-02).  ``nvtx`` False: no NVTX
+    ranges (:func:`host_probe`), the host timing of each range stays."""
     from rooflens.capture.shape import DecoderShape
     from rooflens.capture.workload import Decoder, Marker
     from rooflens.vocab import LAYER_RUN_RE, canonical_operator
@@ -115,7 +128,7 @@ def bench_host_ops(torch: Any, steps: int = 32, device: str = "cuda") -> dict[st
     shape = DecoderShape(**HOST_SHAPE)  # type: ignore[arg-type]
     layers = shape.num_layers
     model = Decoder(shape, layers, 1, HOST_PROMPT + steps + 1, torch.float16, device=device)
-    mark = Marker(torch_ranges=False, nvtx=device == "cuda")
+    mark = Marker(torch_ranges=False, nvtx=nvtx and device == "cuda")
     ids = torch.zeros(1, 1, dtype=torch.long, device=device)
     prompt = torch.randint(0, shape.vocab_size, (1, HOST_PROMPT), device=device)
     step_s: list[float] = []
@@ -145,6 +158,26 @@ def bench_host_ops(torch: Any, steps: int = 32, device: str = "cuda") -> dict[st
         "step_extra_s": max(0.0, statistics.median(step_s) - layers * layer_s - per_model),
         "reference": {**HOST_SHAPE, "steps": steps, "batch": 1, "prompt": HOST_PROMPT},
     }
+
+
+#: Decode steps of :func:`host_probe`: two passes of a prompt and these steps on the 2-layer
+#: decoder of :data:`HOST_SHAPE`, the second timed (16 layer samples).
+PROBE_STEPS = 8
+
+
+def host_probe(torch: Any, device: str = "cuda") -> float:
+    """Host seconds per decoder layer of :data:`HOST_SHAPE`'s decoder, without NVTX ranges —
+    the host's speed in *this* process.
+
+    The host's speed is a draw (:data:`HOST_PROCESSES`), and on the H200 machine (a KVM guest)
+    it also switches between about 0.6× and 1× within a process.  So the built-in workload runs
+    this just before each run and ``rooflens calibrate`` in each of its host processes; the ratio
+    of the two scales the calibrated host costs to the run (rooflens.predict.attainable
+    .run_timeline).  A microbenchmark, not the run's timings: the prediction stays a
+    prediction.  No NVTX, so nothing of it joins the capture's ranges (its ~600 small kernels
+    run between the ``Run[j]`` ranges).
+    """
+    return float(bench_host_ops(torch, PROBE_STEPS, device, nvtx=False)["layer_s"])
 
 
 def _sync(torch: Any, device: str) -> None:
@@ -218,16 +251,22 @@ def host_under_nsys(log: Any, processes: int = HOST_PROCESSES) -> dict[str, Any]
                     return None
     doc = combine_processes(runs)
     layer_s = doc["ops"]["process_layer_s"]
+    probes = doc["ops"].get("process_probe_layer_s") or []
     log(f"host under nsys: {doc['eager_call_s']['add'] * 1e6:.2f} us per eager add; "
         + ", ".join(f"{t * 1e6:.0f}" for t in layer_s) + " us per layer in "
-        + f"{len(layer_s)} processes")  # fmt: skip
+        + f"{len(layer_s)} processes (probe " + ", ".join(f"{t * 1e6:.0f}" for t in probes)
+        + " us)")  # fmt: skip
     return doc
 
 
 def combine_processes(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The first process's benchmark with, as ``ops``, the per-operator costs of the process
     whose layer time is the median (the lower middle one of an even count) and every process's
-    layer time as ``ops.process_layer_s``."""
+    layer time as ``ops.process_layer_s`` (and probe as ``ops.process_probe_layer_s``: how well
+    the probe follows the layer time across processes)."""
     samples = [r["ops"] for r in runs]
     middle = sorted(samples, key=lambda o: o["layer_s"])[(len(samples) - 1) // 2]
-    return {**runs[0], "ops": {**middle, "process_layer_s": [o["layer_s"] for o in samples]}}
+    ops = {**middle, "process_layer_s": [o["layer_s"] for o in samples]}
+    if all("probe_layer_s" in o for o in samples):
+        ops["process_probe_layer_s"] = [o["probe_layer_s"] for o in samples]
+    return {**runs[0], "ops": ops}

@@ -19,6 +19,9 @@ from rooflens import __version__
 from rooflens.errors import InputError, RooflensError, os_problem
 
 MANIFEST = "manifest.json"
+#: The built-in workload's own summary (rooflens.capture.workload.run_workload): wall time per
+#: run, its attention backend, its host probe.
+WORKLOAD_SUMMARY = "workload.json"
 MANIFEST_SCHEMA = "1.0"
 
 

@@ -421,10 +421,13 @@ def run_workload(
         prof = profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA])
         prof.__enter__()
     wall: list[float] = []
+    probes: list[float] = []  # this process's host speed just before each run
     with torch.inference_mode():
         if sample_only:
             _unmarked_warm_up(model, prompt, input_len, output_len, ids_buf, mark, chosen)
         for j in range(runs - 1 if sample_only else 0, runs):
+            if not sample_only:  # not under ncu, where every launch costs milliseconds
+                probes.append(_host_probe())
             t0 = time.perf_counter()
             steps = sampled_steps if j == runs - 1 else set()
             with mark(run_range(j)):
@@ -469,7 +472,23 @@ def run_workload(
         "tp": tp,
         "rank": rank,
         "sample_only": sample_only,
+        "host_probe_before_run_s": probes,
     }
+
+
+def _host_probe() -> float:
+    """calibrate_host.host_probe on a fresh decoder, its memory given back before the run.
+
+    Just before each run, not once per process: on the H200 machine (a KVM guest) the host's
+    speed switched between about 0.6× and 1× of the calibration's within processes — two of
+    nine captures probed once at the start ran their analysed run at the other speed
+    (tests/fixtures/accuracy/h200_heldout4, docs/calibration.md)."""
+    from rooflens.capture.calibrate_host import host_probe
+
+    probe = host_probe(torch)
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    return probe
 
 
 def _unmarked_warm_up(

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from rooflens.capture.profile import CaptureOptions, capture, failed_steps
-from rooflens.capture.rundir import Manifest, claim_out_dir, new_run_dir
+from rooflens.capture.rundir import WORKLOAD_SUMMARY, Manifest, claim_out_dir, new_run_dir
 from rooflens.errors import RooflensError, ToolMissingError
 from rooflens.tools import find_tool, gpu_count, gpu_problem, install_hint
 from rooflens.vocab import precision_for_dtype
@@ -317,13 +317,13 @@ def _options(
         kw = dict(batch=req.batch, input_len=req.input_len, output_len=req.output_len,
                   layers=req.layers, runs=req.runs, dtype=req.dtype, cuda_graph=req.cuda_graph)  # fmt: skip
         check = req.ncu_scope == "check"
-        program = builtin_program(shape_file, summary=run_dir / "workload.json", ncu_check=check,
+        program = builtin_program(shape_file, summary=run_dir / WORKLOAD_SUMMARY, ncu_check=check,
                                   tp=req.tp, **kw)  # type: ignore[arg-type]  # fmt: skip
         torch_program = builtin_program(shape_file, summary=None, **kw)  # type: ignore[arg-type]
         if req.ncu_scope in ("sample", "check") and not req.nvtx_run and not req.cuda_graph:
             # ncu's pass launches only the sample (rooflens.capture.workload.run_workload); the
             # summary (workload.json) is the nsys pass's, unless nsys does not run.
-            summary = None if "nsys" in timelines else run_dir / "workload.json"
+            summary = None if "nsys" in timelines else run_dir / WORKLOAD_SUMMARY
             ncu_program = builtin_program(shape_file, summary=summary, ncu_check=check, tp=req.tp,
                                           sample_only=True, **kw)  # type: ignore[arg-type]  # fmt: skip
         run_regex = req.nvtx_run or ncu_run_regex(req.ncu_scope, req.runs - 1)

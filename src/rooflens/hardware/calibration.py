@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
@@ -118,6 +119,9 @@ class HostCosts:
     #: (fastest, slowest) process as a factor on these costs: the host's speed is a per-process
     #: draw (calibrate_host.HOST_PROCESSES); None where one process was measured.
     spread: tuple[float, float] | None = None
+    #: Host seconds per layer of calibrate_host.host_probe in the process these costs come from;
+    #: a workload's own probe over it scales them to that workload's process.  None: not measured.
+    probe_layer_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -200,8 +204,9 @@ class Calibration:
     def eager_time(
         self, kind: str, nbytes: Num, isolated: bool = False, width: float | None = None
     ) -> Num | None:
-        """Seconds of one eager operator of ``kind`` (``rope`` per tensor, ``act``, ``kv_write``
-        per tensor, ``argmax``, ``rms_norm``, ``add``, ``embedding``) moving ``nbytes`` ideal
+        """Seconds of one eager operator of ``kind`` (``rope`` per tensor, ``act``, ``gelu``,
+        ``kv_write`` per tensor, ``argmax``, ``rms_norm``, ``layer_norm``, ``add``, ``embedding``:
+        calibrate_eager.KINDS) moving ``nbytes`` ideal
         bytes, back to back or ``isolated`` (launch-bound); None when not measured.  ``width``:
         the row width of a norm (hidden size, head size) or an argmax (vocabulary), for files
         that measured several (the nearest is used).
@@ -238,7 +243,10 @@ class Calibration:
     ) -> Num | None:
         """Seconds of one SDPA call: exact head configuration if measured (else the nearest,
         scaled by the head count), interpolated in log(batch) between measured batches."""
-        tables = [t for t in self.attention.get(dtype, []) if t.phase == phase]
+        # one 16-bit dtype stands for the other (calibrate measures one: their times agree)
+        other = {"fp16": "bf16", "bf16": "fp16"}.get(dtype, "")
+        measured = self.attention.get(dtype) or self.attention.get(other) or []
+        tables = [t for t in measured if t.phase == phase]
         if not tables:
             return None
 
@@ -338,7 +346,7 @@ def _attention(path: Path, doc: dict[str, Any]) -> dict[str, list[AttentionTable
 
 #: Eager kinds measured at several row widths (``kind@width`` curves): the reference shape's key
 #: that holds the width of the plain ``kind`` curve (rooflens.capture.calibrate_eager.WIDTHS).
-WIDTH_KEYS = {"rms_norm": "h", "argmax": "vocab"}
+WIDTH_KEYS = {"rms_norm": "h", "layer_norm": "h", "argmax": "vocab"}
 
 #: The eager regimes a file may hold (rooflens.capture.calibrate_eager.REGIMES): warm back to
 #: back and isolated (every file with an eager section), their cold and context twins (newer).
@@ -391,9 +399,31 @@ def _host(path: Path, doc: dict[str, Any], section: str = "host") -> HostCosts:
     ):
         raise InputError(path, f"{section}.ops: host seconds must be finite and ≥ 0")
     op_times = {str(k): float(v) for k, v in op_s.items()}
-    return HostCosts(
-        calls, g, r, op_times, float(extras[0]), float(extras[1]), _spread(path, ops, where)
-    )
+    return HostCosts(calls, g, r, op_times, float(extras[0]), float(extras[1]),
+                     _spread(path, ops, where), _probe_reference(path, ops, where))  # fmt: skip
+
+
+def _positive(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+
+def _probe_reference(path: Path, ops: dict[str, Any], where: str) -> float | None:
+    """The host probe that goes with ``ops.layer_s``: ``layer_s`` over the median, across the
+    calibration's processes, of each one's layer time per probe second; ``ops.probe_layer_s``
+    where one process was measured; None before probes.
+
+    The median of the ratios and not the chosen process's own probe: a process's host speed
+    can switch between its probe and its layer benchmark seconds later (H200, 2026-12-02: layer
+    time per probe second 0.91, 1.05 and 1.67 in the three processes of one calibration)."""
+    probe, probes, layers = (ops.get(k) for k in
+                             ("probe_layer_s", "process_probe_layer_s", "process_layer_s"))  # fmt: skip
+    for v in [probe, *(probes or [])]:
+        if v is not None and not _positive(v):
+            raise InputError(path, f"{where}probe_layer_s values must be positive seconds")
+    if isinstance(probes, list) and isinstance(layers, list) and len(probes) == len(layers) > 1:
+        per_probe = statistics.median(lay / pr for lay, pr in zip(layers, probes, strict=True))
+        return float(ops["layer_s"]) / per_probe
+    return None if probe is None else float(probe)
 
 
 def _spread(path: Path, ops: dict[str, Any], where: str) -> tuple[float, float] | None:
@@ -403,8 +433,7 @@ def _spread(path: Path, ops: dict[str, Any], where: str) -> tuple[float, float] 
     if draws is None:
         return None
     values = [*draws, own] if isinstance(draws, list) and draws else [None]
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-               and v > 0 for v in values):  # fmt: skip
+    if not all(_positive(v) for v in values):
         raise InputError(
             path, f"{where}process_layer_s and {where}layer_s must be positive seconds"
         )

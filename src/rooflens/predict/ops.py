@@ -47,6 +47,10 @@ class Op:
     comm_bytes: float = 0.0
     dtype: str | None = None
     gemm: tuple[float, float, float] | None = None
+    #: The kernel plan where the name does not say it (rooflens.predict.attainable): a plain
+    #: MLP's activation is one elementwise kernel (``act_plain``), a gated one's two; a
+    #: LayerNorm (``layer_norm``) is slower than an RMSNorm of the same bytes.
+    kernels_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,9 @@ def linear(name: str, dm: Dims, tokens: float, n_in: float, n_out: float) -> Op:
 
 def norm(name: str, arch: Architecture, dm: Dims, tokens: float, width: float) -> Op:
     """RMSNorm/LayerNorm over ``tokens × width``: reads and writes the activations once."""
-    return Op(name, NORM_FLOPS[arch.norm] * tokens * width, 2.0 * tokens * width * dm.a)
+    plan = "layer_norm" if arch.norm == "layer" else None
+    return Op(name, NORM_FLOPS[arch.norm] * tokens * width, 2.0 * tokens * width * dm.a,
+              kernels_as=plan)  # fmt: skip
 
 
 def residual(name: str, dm: Dims, tokens: float) -> Op:
@@ -239,7 +245,7 @@ def dense_mlp(arch: Architecture, dm: Dims, t: float) -> list[Op]:
             linear("down_proj", dm, t, i, dm.h),
         ]
     per = PLAIN_ACT_FLOPS.get(arch.hidden_act, 8.0)
-    act = Op("act", per * t * i, 2.0 * t * i * dm.a)
+    act = Op("act", per * t * i, 2.0 * t * i * dm.a, kernels_as="act_plain")
     return [linear("gate_up_proj", dm, t, dm.h, i), act, linear("down_proj", dm, t, i, dm.h)]
 
 

@@ -246,12 +246,14 @@ def predict(
     under_nsys: bool = False,
     cuda_graph: bool = False,
     measured_host_s: float | None = None,
+    probe_layer_s: float | None = None,
 ) -> Prediction:
     """Roofline prediction of ``workload`` for model ``arch`` on one ``gpu`` (per GPU under TP);
     with a ``calibration``, attainable times and the predicted run timeline too: host costs as
     measured ``under_nsys`` (a capture) or without a profiler, decode steps eager or replayed
     from CUDA graphs (``cuda_graph``); ``measured_host_s`` (a captured run's host time) adds the
-    run at that host speed (attainable.run_timeline)."""
+    run at that host speed, ``probe_layer_s`` (the workload's host probe) the run at the probed
+    host speed (attainable.run_timeline)."""
     pred = predict_output_lens(
         arch, gpu, workload, [workload.output_len], calibration, under_nsys, cuda_graph
     )[0]
@@ -264,7 +266,9 @@ def predict(
     timeline: dict[str, Any] = {
         "host_costs": "nsys" if under_nsys and calibration.host_nsys else "no profiler",
         "decode": "cuda_graph" if cuda_graph else "eager",
-        **run_timeline(arch, workload, moe, calibration, gpu, under_nsys, measured_host_s),
+        **run_timeline(
+            arch, workload, moe, calibration, gpu, under_nsys, measured_host_s, probe_layer_s
+        ),
     }
     if not under_nsys and calibration.host_nsys is not None:  # what a capture will see
         timeline["under_nsys"] = run_timeline(arch, workload, moe, calibration, gpu, True)

@@ -64,13 +64,18 @@ def _host(estimate: Any, chosen: Any) -> dict[str, str] | None:
 
 
 def _bubble_context(estimate: Any, measured: float | None, t: dict[str, Any]) -> dict[str, str]:
-    """The predicted bubble's range over the calibration's host processes, and — for a
-    measured run — the model's bubble at that run's host speed: near the measured one, the
-    bubble is the host's launch cost; well below it, the GPU waits for something else."""
-    out = {"range": "", "at_host": ""}
+    """The predicted bubble's range over the calibration's host processes, the prediction for
+    the capture's own process (its host probe), and — for a measured run — the model's bubble
+    at that run's host speed: near the measured one, the bubble is the host's launch cost; well
+    below it, the GPU waits for something else."""
+    out = {"range": "", "probed": "", "at_host": ""}
     rng = estimate.bubble_ratio_range if estimate else None
     if rng and len(rng) == 2:
         out["range"] = t["bubble_range"].format(lo=f_frac(rng[0]), hi=f_frac(rng[1]))
+    probed = estimate.at_probed_host if estimate else None
+    if probed is not None and probed.bubble_ratio is not None and probed.host_scale:
+        out["probed"] = t["bubble_probed"].format(scale=f_ratio(probed.host_scale),
+                                                  bubble=f_frac(probed.bubble_ratio))  # fmt: skip
     at = estimate.at_run_host if estimate else None
     if measured is not None and at is not None and at.bubble_ratio is not None and at.host_scale:
         out["at_host"] = t["bubble_at_host"].format(scale=f_ratio(at.host_scale),
