@@ -65,7 +65,13 @@ def without_nvtx(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     def strip(src: Path) -> Path:
         dst = tmp_path / "plain.sqlite"
-        shutil.copy(src, dst)
+        if src.suffix == ".gz":  # a compressed export (scripts/compress_fixtures.py)
+            import gzip
+
+            with gzip.open(src) as f, dst.open("wb") as out:
+                shutil.copyfileobj(f, out)
+        else:
+            shutil.copy(src, dst)
         con = sqlite3.connect(dst)
         con.execute("DELETE FROM NVTX_EVENTS")
         con.commit()

@@ -4,6 +4,7 @@ annotation, and every graph-replayed kernel sits in a decode step (counted with 
 
 from __future__ import annotations
 
+import gzip
 import sqlite3
 from pathlib import Path
 
@@ -11,16 +12,18 @@ from rooflens.analysis.timeline import analyze_timeline
 from rooflens.traces import load_timeline
 
 SQLITE = (
-    Path(__file__).resolve().parents[1] / "fixtures/h200_hf_llama_static/annotated/timeline.sqlite"
+    Path(__file__).resolve().parents[1] / "fixtures/h200_hf_llama_static/annotated/timeline.sqlite.gz"
 )
 
 
-def test_graph_replays_sit_in_their_decode_steps() -> None:
+def test_graph_replays_sit_in_their_decode_steps(tmp_path: Path) -> None:
     a = analyze_timeline(load_timeline(SQLITE))
     assert a.chosen_run == "Run[1]"  # Run[0] holds the compilation
     phases = [p for p in dict.fromkeys(k.phase for k in a.kernels) if p]
     assert phases == ["prefill"] + [f"decode[{k}]" for k in range(1, 8)]
-    db = sqlite3.connect(SQLITE)
+    plain = tmp_path / "timeline.sqlite"  # the export is stored gzip-compressed
+    plain.write_bytes(gzip.decompress(SQLITE.read_bytes()))
+    db = sqlite3.connect(plain)
     run = db.execute("SELECT start, end FROM NVTX_EVENTS WHERE text = 'Run[1]'").fetchone()
     graph_in = """SELECT COUNT(*) FROM CUPTI_ACTIVITY_KIND_KERNEL k
         JOIN CUPTI_ACTIVITY_KIND_RUNTIME r ON r.correlationId = k.correlationId

@@ -173,7 +173,7 @@ def test_static_cache_cuda_graph_capture(tmp_path: Path, without_nvtx: Any) -> N
 
     from rooflens.analysis.timeline import analyze_timeline
 
-    src = FIX / "h200_hf_llama_static" / "annotated" / "timeline.sqlite"
+    src = FIX / "h200_hf_llama_static" / "annotated" / "timeline.sqlite.gz"
     plain = without_nvtx(src)
     t = load_timeline(plain)
     order = launch_order(t, project(t))

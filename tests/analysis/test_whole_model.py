@@ -4,6 +4,7 @@ to its chosen run (scripts/trim_capture.py).  ncu profiled the ``ncu#Run[1]`` sa
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
 from collections import Counter
@@ -29,8 +30,10 @@ def test_manifest_says_what_was_kept() -> None:
     assert "kernels.ncu-rep" in m["trimmed"]["files_removed"]
 
 
-def test_every_kernel_has_counters_and_says_where_from(doc: dict) -> None:
-    con = sqlite3.connect(FIX / "timeline.sqlite")
+def test_every_kernel_has_counters_and_says_where_from(doc: dict, tmp_path: Path) -> None:
+    plain = tmp_path / "timeline.sqlite"  # the export is stored gzip-compressed
+    plain.write_bytes(gzip.decompress((FIX / "timeline.sqlite.gz").read_bytes()))
+    con = sqlite3.connect(plain)
     (n_sql,) = con.execute("SELECT COUNT(*) FROM CUPTI_ACTIVITY_KIND_KERNEL").fetchone()
     timeline = doc["timeline"]["kernels"]
     assert len(timeline) == n_sql  # the trimmed file holds the chosen run only

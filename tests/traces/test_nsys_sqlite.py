@@ -127,7 +127,10 @@ def test_kernel_name_missing_from_string_table(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "fixture", sorted((Path(__file__).parents[1] / "fixtures").glob("*/*.sqlite")), ids=str
+    "fixture",
+    sorted(p for p in (Path(__file__).parents[1] / "fixtures").glob("*/*.sqlite*")
+           if p.name.endswith((".sqlite", ".sqlite.gz"))),  # fmt: skip
+    ids=str,
 )
 def test_c_reader_equals_python_cursor_on_real_exports(
     fixture: Path, monkeypatch: pytest.MonkeyPatch, reader_backend: str
