@@ -360,14 +360,18 @@ def test_at_the_run_host_speed_the_bubble_follows_the_measured_host_time() -> No
     assert bubbles[-1] == pytest.approx(1 - dev / (16 * host), abs=0.02)
 
 
-@pytest.mark.parametrize("draws", [[], [5e-4, -1.0], "fast", [5e-4, float("inf")]])
-def test_a_broken_host_process_list_is_one_line(draws: object) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("process_layer_s", v) for v in ([], [5e-4, -1.0], "fast", [5e-4, float("inf")])]
+    + [("probe_layer_s", v) for v in (0.0, -1e-4, "fast", float("nan"))],
+)
+def test_a_broken_host_process_list_or_probe_is_one_line(field: str, value: object) -> None:
     from rooflens.errors import InputError
 
-    doc = _with_ops(_synthetic(4.8e12, 1e-6, 3e-6, 1e-9), layer_s=6e-4, process_layer_s=draws)
+    doc = _with_ops(_synthetic(4.8e12, 1e-6, 3e-6, 1e-9), layer_s=6e-4, **{field: value})
     with pytest.raises(InputError) as exc:
         from_dict(doc, Path("bad.json"))
-    assert "host.ops.process_layer_s" in str(exc.value) and "\n" not in str(exc.value)
+    assert f"host.ops.{field}" in str(exc.value) and "\n" not in str(exc.value)
 
 
 def test_plain_host_costs_take_the_spread_measured_under_nsys() -> None:
@@ -479,16 +483,6 @@ def test_the_probe_reference_is_the_median_process_ratio() -> None:
     assert from_dict(one, Path("o.json")).host.probe_layer_s == pytest.approx(9e-4)
     older = _with_ops(_synthetic(4.8e12, 1e-6, 3e-6, 1e-6), layer_s=6e-4)
     assert from_dict(older, Path("n.json")).host.probe_layer_s is None
-
-
-@pytest.mark.parametrize("probe", [0.0, -1e-4, "fast", float("nan")])
-def test_a_broken_probe_is_one_line(probe: object) -> None:
-    from rooflens.errors import InputError
-
-    doc = _with_ops(_synthetic(4.8e12, 1e-6, 3e-6, 1e-9), layer_s=6e-4, probe_layer_s=probe)
-    with pytest.raises(InputError) as exc:
-        from_dict(doc, Path("bad.json"))
-    assert "probe_layer_s" in str(exc.value) and "\n" not in str(exc.value)
 
 
 def test_the_probed_host_scales_every_host_cost_by_probe_over_reference() -> None:
